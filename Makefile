@@ -1,0 +1,44 @@
+# The two commands of the README: `make runbook` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PARAMS ?= parameters/local.yaml
+
+.PHONY: help venv runbook test lab bench localcloud-start localcloud-stop strip clean
+
+help:
+	@echo "make runbook  run every notebook on the local cloud, report in reports/latest/"
+	@echo "make test     run the whole test suite"
+	@echo "make lab      start the local cloud and JupyterLab on notebooks/"
+	@echo "make bench    run the benchmarks, write bench/results.json"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (multi-region runbook)" >/dev/null
+	touch $(STAMP)
+
+runbook: $(STAMP)
+	$(BIN)/runbook run -f $(PARAMS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lab: $(STAMP)
+	$(BIN)/localcloud start
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+strip: $(STAMP)
+	$(BIN)/python -m helpers.notebook_hygiene --strip notebooks/*.ipynb
+
+clean:
+	-$(BIN)/localcloud stop
+	rm -rf reports .localcloud .pytest_cache

@@ -1,0 +1,1 @@
+"""Tested helpers behind the runbook notebooks: one module per AWS concern."""

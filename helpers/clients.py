@@ -1,0 +1,218 @@
+"""Clients with one code path: boto3 per service and region, DNS, HTTPS.
+
+Everything the runbook sends goes through these three, configured only by the
+``Config``: the AWS endpoint URL (none on AWS), the DNS server to ask (the
+system's on AWS), the CA bundle to trust (the system's on AWS) and the port of
+the regional APIs (443 on AWS).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+import botocore.config
+import dns.message
+import dns.rdatatype
+import dns.resolver
+import urllib3
+
+from helpers.config import Config
+
+LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+class Clients:
+    """boto3 clients per (service, region), built once and reused (they are thread-safe)."""
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str], Any] = {}
+        if cfg.endpoint_url:
+            self._session = boto3.session.Session(**LOCAL_CREDENTIALS)
+        else:
+            self._session = boto3.session.Session(profile_name=cfg.aws_profile or None)
+        self._botocore_config = botocore.config.Config(
+            retries={"mode": "adaptive", "max_attempts": 10},
+            max_pool_connections=32,
+            tcp_keepalive=True,
+            connect_timeout=5,
+            read_timeout=30,
+        )
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A boto3 client for ``service`` in ``region`` (default: the first region)."""
+        region = region or self.cfg.primary_region
+        key = (service, region)
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = self._session.client(
+                    service,
+                    region_name=region,
+                    endpoint_url=self.cfg.endpoint_url,
+                    config=self._botocore_config,
+                )
+            return self._clients[key]
+
+    def __call__(self, service: str, region: str | None = None) -> Any:
+        return self.client(service, region)
+
+
+# --------------------------------------------------------------------- DNS
+@dataclass(frozen=True)
+class Answer:
+    """One DNS answer: the addresses and the TTL the server gave."""
+
+    name: str
+    addresses: tuple[str, ...]
+    ttl: int
+    cnames: tuple[str, ...] = ()
+
+
+def _nameserver(cfg: Config) -> tuple[str, int] | None:
+    if not cfg.dns_server:
+        return None
+    host, _, port = cfg.dns_server.rpartition(":")
+    return host, int(port or 53)
+
+
+def resolve(cfg: Config, name: str, rdtype: str = "A", *, tcp: bool = False, client_subnet: str | None = None) -> Answer:
+    """Ask the configured DNS server (the system's on AWS) for ``name``.
+
+    ``client_subnet`` sends an EDNS Client Subnet option, which latency routing
+    uses to place the client (RFC 7871, as Route 53 honours it).
+    """
+    server = _nameserver(cfg)
+    if server is None:
+        answer = dns.resolver.resolve(name, rdtype)
+        addresses = tuple(r.to_text() for r in answer)
+        return Answer(name, addresses, answer.rrset.ttl)
+    options = []
+    if client_subnet:
+        import dns.edns
+
+        address, _, prefix = client_subnet.partition("/")
+        options.append(dns.edns.ECSOption(address, int(prefix or 24)))
+    query = dns.message.make_query(name, rdtype, use_edns=0 if options else None, options=options or None)
+    import dns.query
+
+    send = dns.query.tcp if tcp else dns.query.udp
+    response = send(query, server[0], port=server[1], timeout=3)
+    addresses, cnames, ttls = [], [], []
+    for rrset in response.answer:
+        ttls.append(rrset.ttl)
+        for rdata in rrset:
+            if rrset.rdtype == dns.rdatatype.CNAME:
+                cnames.append(rdata.to_text().rstrip("."))
+            elif rrset.rdtype == dns.rdatatype.from_text(rdtype):
+                addresses.append(rdata.to_text())
+    if not addresses:
+        raise LookupError(f"{name} {rdtype}: no answer from DNS server {server[0]}:{server[1]} (rcode {dns.rcode.to_text(response.rcode())})")
+    return Answer(name, tuple(addresses), min(ttls), tuple(cnames))
+
+
+class CachingResolver:
+    """A stub resolver that caches answers for their TTL, as a client's resolver would."""
+
+    def __init__(self, cfg: Config, clock=time.monotonic):
+        self.cfg = cfg
+        self._clock = clock
+        self._cache: dict[str, tuple[float, Answer]] = {}
+
+    def lookup(self, name: str) -> Answer:
+        now = self._clock()
+        hit = self._cache.get(name)
+        if hit and hit[0] > now:
+            return hit[1]
+        answer = resolve(self.cfg, name)
+        self._cache[name] = (now + answer.ttl, answer)
+        return answer
+
+    def flush(self) -> None:
+        self._cache.clear()
+
+
+# -------------------------------------------------------------------- HTTPS
+@dataclass
+class HttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    address: str  # the IP address that answered
+    elapsed_s: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+
+class HttpClient:
+    """HTTPS with names resolved only through the configured DNS server.
+
+    Connections are kept alive per (address, port, host name) and verified
+    against the configured CA bundle (the system's on AWS), with SNI and
+    certificate host-name checks on the requested name.
+    """
+
+    def __init__(self, cfg: Config, resolver: CachingResolver | None = None, timeout: float = 10.0):
+        self.cfg = cfg
+        self.resolver = resolver or CachingResolver(cfg)
+        self.timeout = timeout
+        self._pools: dict[tuple[str, int, str], urllib3.HTTPConnectionPool] = {}
+        self._lock = threading.Lock()
+
+    def _pool(self, scheme: str, address: str, port: int, host: str) -> urllib3.HTTPConnectionPool:
+        key = (address, port, host)
+        with self._lock:
+            pool = self._pools.get(key)
+            if pool is None:
+                options = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+                if scheme == "https":
+                    pool = urllib3.HTTPSConnectionPool(
+                        address, port, maxsize=4, block=False, retries=False,
+                        timeout=urllib3.Timeout(connect=4, read=self.timeout),
+                        server_hostname=host, assert_hostname=host,
+                        cert_reqs="CERT_REQUIRED", ca_certs=self.cfg.ca_bundle,  # None: the system trust store
+                        socket_options=options,
+                    )
+                else:
+                    pool = urllib3.HTTPConnectionPool(
+                        address, port, maxsize=4, block=False, retries=False,
+                        timeout=urllib3.Timeout(connect=4, read=self.timeout), socket_options=options,
+                    )
+                self._pools[key] = pool
+            return pool
+
+    def request(self, method: str, url: str, *, json_body: Any = None, body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> HttpResponse:
+        """Send one request; the URL's host is resolved through the configured DNS server."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = self.resolver.lookup(host).addresses[0]
+        send_headers = {"Host": host if parts.port in (None, 443, 80) else f"{host}:{port}"}
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            send_headers["Content-Type"] = "application/json"
+        send_headers.update(headers or {})
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        started = time.monotonic()
+        response = self._pool(parts.scheme, address, port, host).urlopen(
+            method, path, body=body, headers=send_headers, redirect=False, assert_same_host=False,
+        )
+        return HttpResponse(response.status, dict(response.headers), response.data, address, time.monotonic() - started)
+
+    def close(self) -> None:
+        with self._lock:
+            for pool in self._pools.values():
+                pool.close()
+            self._pools.clear()

@@ -1,0 +1,121 @@
+"""Start, stop and inspect the local cloud process (the Python API behind the ``localcloud`` CLI)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from localcloud.server import EXIT_ALREADY_RUNNING
+from localcloud.settings import DEFAULT_REPLICATION_DELAY_S
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_STATE_DIR = PROJECT_ROOT / ".localcloud"
+
+
+class LocalCloudError(RuntimeError):
+    """The local cloud could not be started or stopped; the message says why and what to do."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of ours is not alive
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:
+        return True
+
+
+def status(state_dir: str | Path = DEFAULT_STATE_DIR) -> dict[str, Any]:
+    """The running local cloud's status, or ``{"running": False, ...}``."""
+    state_dir = Path(state_dir).resolve()
+    path = state_dir / "status.json"
+    try:
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {"running": False, "state_dir": str(state_dir)}
+    if not _alive(int(data.get("pid", 0))):
+        return {"running": False, "state_dir": str(state_dir), "stale_pid": data.get("pid")}
+    return {"running": True, **data}
+
+
+def _log_tail(log_file: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(log_file.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+def start(state_dir: str | Path = DEFAULT_STATE_DIR, *, time_scale: float = 1.0,
+          replication_delay: float = DEFAULT_REPLICATION_DELAY_S, port: int = 0, dns_port: int = 0,
+          api_port: int = 0, timeout: float = 30.0) -> dict[str, Any]:
+    """Start the local cloud in the background and return its status once it is ready."""
+    if time_scale <= 0:
+        raise LocalCloudError(f"time scale must be greater than 0, got {time_scale}")
+    state_dir = Path(state_dir).resolve()
+    current = status(state_dir)
+    if current["running"]:
+        raise LocalCloudError(
+            f"a local cloud is already running for {state_dir} (pid {current['pid']}, "
+            f"endpoint {current['aws_endpoint']}, time scale {current['time_scale']}); "
+            "run `localcloud stop` first, or use another --state-dir"
+        )
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / "status.json").unlink(missing_ok=True)
+    log_file = state_dir / "localcloud.log"
+    command = [
+        sys.executable, "-m", "localcloud.server", "--state-dir", str(state_dir),
+        "--time-scale", repr(float(time_scale)), "--replication-delay", repr(float(replication_delay)),
+        "--port", str(port), "--dns-port", str(dns_port), "--api-port", str(api_port),
+    ]
+    with open(log_file, "ab") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, cwd=str(PROJECT_ROOT),
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        code = process.poll()
+        if code is not None:
+            if code == EXIT_ALREADY_RUNNING:
+                raise LocalCloudError(f"a local cloud is already running for {state_dir}; run `localcloud stop` first")
+            raise LocalCloudError(f"the local cloud exited with code {code} while starting; log {log_file}:\n{_log_tail(log_file)}")
+        current = status(state_dir)
+        if current["running"] and current.get("pid") == process.pid:
+            return current
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)
+    raise LocalCloudError(f"the local cloud was not ready after {timeout:.0f} s; log {log_file}:\n{_log_tail(log_file)}")
+
+
+def stop(state_dir: str | Path = DEFAULT_STATE_DIR, timeout: float = 15.0) -> bool:
+    """Stop the local cloud and all its processes. Returns False if none was running."""
+    state_dir = Path(state_dir).resolve()
+    current = status(state_dir)
+    pid = current.get("pid") or current.get("stale_pid")
+    if not current["running"]:
+        (state_dir / "status.json").unlink(missing_ok=True)
+        return False
+    try:
+        os.killpg(pid, signal.SIGTERM)  # the server leads its own session: workers go with it
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.05)
+    try:
+        os.killpg(pid, signal.SIGKILL)  # anything left in the group (e.g. a stuck worker)
+    except ProcessLookupError:
+        pass
+    (state_dir / "status.json").unlink(missing_ok=True)
+    return True

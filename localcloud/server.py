@@ -1,0 +1,72 @@
+"""The local cloud process: ``python -m localcloud.server --state-dir DIR`` (started by ``localcloud start``)."""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from localcloud.settings import DEFAULT_REPLICATION_DELAY_S, Settings
+
+EXIT_ALREADY_RUNNING = 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m localcloud.server")
+    parser.add_argument("--state-dir", required=True, type=Path)
+    parser.add_argument("--time-scale", type=float, default=1.0)
+    parser.add_argument("--replication-delay", type=float, default=DEFAULT_REPLICATION_DELAY_S)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="control-plane port (0: any free port)")
+    parser.add_argument("--dns-port", type=int, default=0)
+    parser.add_argument("--api-port", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    state_dir = args.state_dir.resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    settings = Settings(
+        state_dir=state_dir, time_scale=args.time_scale, replication_delay_s=args.replication_delay,
+        host=args.host, control_port=args.port, dns_port=args.dns_port, api_port=args.api_port,
+    )
+
+    # One local cloud per state directory: the lock is held for the life of the process.
+    lock = open(settings.lock_file, "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"a local cloud is already running with state directory {state_dir}", file=sys.stderr)
+        return EXIT_ALREADY_RUNNING
+
+    from localcloud.cloud import LocalCloud
+
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+
+    cloud = LocalCloud(settings)
+    cloud.start()
+    cloud.write_state_files()
+    cloud.regions.subscribe(lambda region: cloud.write_state_files())
+    logging.getLogger("localcloud").info("ready: %s", cloud.controlplane.endpoint)
+    try:
+        stopping.wait()
+    finally:
+        logging.getLogger("localcloud").info("stopping")
+        cloud.stop()
+        settings.status_file.unlink(missing_ok=True)
+        lock.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

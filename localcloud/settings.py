@@ -1,0 +1,63 @@
+"""Settings of one local cloud process, fixed when it starts."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+# DynamoDB global tables "typically" replicate within a second (AWS docs); we
+# model half a second of AWS time, multiplied by time_scale like every duration.
+DEFAULT_REPLICATION_DELAY_S = 0.5
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a local cloud is started with. Durations AWS defines are multiplied by ``time_scale``."""
+
+    state_dir: Path
+    time_scale: float = 1.0
+    replication_delay_s: float = DEFAULT_REPLICATION_DELAY_S
+    host: str = "127.0.0.1"
+    control_port: int = 0
+    dns_port: int = 0
+    api_port: int = 0
+
+    def scaled(self, aws_seconds: float) -> float:
+        """Real seconds that stand for ``aws_seconds`` of AWS time."""
+        return aws_seconds * self.time_scale
+
+    @property
+    def ca_bundle(self) -> Path:
+        return self.state_dir / "ca.pem"
+
+    @property
+    def status_file(self) -> Path:
+        return self.state_dir / "status.json"
+
+    @property
+    def env_file(self) -> Path:
+        return self.state_dir / "env"
+
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / "localcloud.log"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.state_dir / "lock"
+
+
+def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
+    """A port that is free on ``host`` right now (for TCP and UDP alike when possible)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            tcp.bind((host, 0))
+            port = tcp.getsockname()[1]
+            try:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                    udp.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port on {host}")
