@@ -54,6 +54,7 @@ class Config:
     table_name: str = "MyGlobalTable"
     hosted_zone: str = "runbook.test"
     domain_name: str = "api.runbook.test"
+    create_hosted_zone: bool = True  # False on AWS: use an existing public zone (never deleted by teardown)
     stage: str = "dev"
     time_scale: float = 0.1
     routing_policy: str = "weighted"
@@ -249,6 +250,7 @@ def validate(params: Mapping[str, Any]) -> Config:
     if backend == "aws" and not acknowledge_costs and not dry_run:
         _fail("acknowledge_costs", acknowledge_costs, "backend 'aws' creates billable resources: set acknowledge_costs to true (or dry_run to true to only list the calls)")
     use_traffic_policy = _as_bool("use_traffic_policy", values["use_traffic_policy"])
+    create_hosted_zone = _as_bool("create_hosted_zone", values["create_hosted_zone"])
 
     return Config(
         backend=backend,
@@ -257,6 +259,7 @@ def validate(params: Mapping[str, Any]) -> Config:
         table_name=table_name,
         hosted_zone=hosted_zone,
         domain_name=domain_name,
+        create_hosted_zone=create_hosted_zone,
         stage=stage,
         time_scale=time_scale,
         routing_policy=routing_policy,

@@ -25,7 +25,15 @@ from localcloud.settings import Settings, free_port
 log = logging.getLogger(__name__)
 
 # module:Class, in start order. Later components may use earlier ones through ``cloud.component(name)``.
-COMPONENTS: list[str] = []
+COMPONENTS: list[str] = [
+    "localcloud.certificates:Certificates",
+    "localcloud.replication:Replication",
+    "localcloud.lambda_runtime:LambdaRuntime",
+    "localcloud.dns:Dns",
+    "localcloud.gateway:Gateway",
+    "localcloud.healthchecker:HealthChecker",
+    "localcloud.faults:Faults",
+]
 
 
 class Component:

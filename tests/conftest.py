@@ -1,0 +1,61 @@
+"""Shared fixtures: a real local cloud process for the session, configs and clients pointing at it."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from helpers.clients import Clients
+from helpers.config import Config, validate, with_backend_settings
+from localcloud import daemon
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CI_TIME_SCALE = 0.1
+
+
+@pytest.fixture(scope="session")
+def localcloud_status(tmp_path_factory):
+    """One local cloud process (time scale 0.1) shared by the session's tests; stopped at the end."""
+    state_dir = tmp_path_factory.mktemp("localcloud")
+    status = daemon.start(state_dir, time_scale=CI_TIME_SCALE)
+    yield status
+    daemon.stop(state_dir)
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique suffix for resource names, so tests never collide."""
+    return uuid.uuid4().hex[:8]
+
+
+def make_config(status: dict, **params) -> Config:
+    """A validated Config for the running local cloud (``params`` override the defaults)."""
+    params.setdefault("time_scale", status["time_scale"])
+    params.setdefault("localcloud_state_dir", status["state_dir"])
+    return with_backend_settings(validate(params), status)
+
+
+@pytest.fixture
+def cfg(localcloud_status, unique) -> Config:
+    """Config with a unique stack and table name, on the session's local cloud."""
+    return make_config(localcloud_status, stack_name=f"t{unique}", table_name=f"table-{unique}")
+
+
+@pytest.fixture
+def clients(cfg) -> Clients:
+    return Clients(cfg)
+
+
+@pytest.fixture
+def aws_env(localcloud_status) -> dict:
+    """Environment for running the AWS CLI against the local cloud (as `. state/env` would)."""
+    env = dict(os.environ)
+    for line in Path(localcloud_status["env_file"]).read_text().splitlines():
+        if line.startswith("export "):
+            key, _, value = line[len("export "):].partition("=")
+            env[key] = value.strip("'")
+    env["PATH"] = f"{PROJECT_ROOT / '.venv' / 'bin'}:{env.get('PATH', '')}"
+    return env
