@@ -1,0 +1,221 @@
+"""The runbook runner: every numbered notebook in order, with papermill, into one report.
+
+``runbook run [-f PARAMS.yaml]... [-p NAME VALUE]... [--notebooks 00,01] [--out DIR] [--hide-code]``
+
+Papermill's conventions: later files and ``-p`` options override earlier ones and
+``-p`` values parse as YAML. Parameters are validated before the first notebook
+runs. For ``backend: local`` the runner starts the local cloud (with the
+parameters' time scale) when none is running and stops it at the end, also on
+failure. The run is written to ``reports/<run-id>/``: the executed notebooks,
+one HTML page per notebook, ``index.html``, the artifacts the notebooks write,
+and ``reports/latest`` points at it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from helpers.config import PROJECT_ROOT, ConfigError, validate
+from helpers.report import export_html, write_index
+
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+REPORTS_DIR = PROJECT_ROOT / "reports"
+
+
+@dataclass
+class NotebookResult:
+    name: str
+    status: str = "not run"  # passed | failed | not run
+    duration_s: float = 0.0
+    html: str = ""
+    error: str = ""
+    failed_cell: str = ""
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    out_dir: str
+    parameters: dict[str, Any]
+    status: str = "running"
+    started_at: str = ""
+    duration_s: float = 0.0
+    notebooks: list[NotebookResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "passed"
+
+
+def load_parameters(files: list[str | Path], overrides: list[tuple[str, str]]) -> dict[str, Any]:
+    """Merge parameter files in order, then ``-p NAME VALUE`` overrides (values parsed as YAML)."""
+    params: dict[str, Any] = {}
+    for path in files:
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"parameter file {path} does not exist") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"parameter file {path} must hold a mapping of parameter names to values")
+        params.update(data)
+    for name, value in overrides:
+        params[name] = yaml.safe_load(value)
+    return params
+
+
+def discover_notebooks(selection: list[str] | None = None, directory: Path = NOTEBOOKS_DIR) -> list[Path]:
+    """The numbered notebooks (``NN_name.ipynb``) in order, optionally only those whose number is selected."""
+    found = sorted(p for p in directory.glob("[0-9][0-9]_*.ipynb"))
+    if selection:
+        wanted = {s.strip()[:2] for s in selection if s.strip()}
+        unknown = wanted - {p.name[:2] for p in found}
+        if unknown:
+            raise ConfigError(f"no notebook numbered {', '.join(sorted(unknown))} in {directory}")
+        found = [p for p in found if p.name[:2] in wanted]
+    return found
+
+
+def _error_summary(error: BaseException) -> str:
+    """``Name: value`` of the exception a notebook cell raised (papermill keeps both)."""
+    ename = getattr(error, "ename", type(error).__name__)
+    evalue = getattr(error, "evalue", str(error))
+    return f"{ename}: {evalue}"
+
+
+def _failing_cell(output_path: Path) -> str:
+    """The source of the cell papermill marked as failed in an executed notebook."""
+    try:
+        nb = json.loads(output_path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return ""
+    for cell in nb.get("cells", []):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                return "".join(cell.get("source", ""))
+    return ""
+
+
+def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, notebooks: list[str] | None = None,
+        out: str | Path | None = None, hide_code: bool = False, notebooks_dir: Path = NOTEBOOKS_DIR,
+        echo=print) -> RunResult:
+    """Run the runbook and write its report. Raises ConfigError before running anything if parameters are bad."""
+    import papermill
+
+    params = load_parameters(list(files), list(overrides))
+    started = time.monotonic()
+    run_id = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out_dir = Path(out) if out else REPORTS_DIR / run_id
+    out_dir = out_dir.resolve()
+    params["run_dir"] = str(out_dir)
+    cfg = validate(params)  # before anything is created
+    selected = discover_notebooks(notebooks, notebooks_dir)
+    if not selected:
+        raise ConfigError(f"no notebooks to run in {notebooks_dir}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    result = RunResult(run_id=out_dir.name, out_dir=str(out_dir), parameters=cfg.public_params(),
+                       started_at=dt.datetime.now().isoformat(timespec="seconds"))
+    result.notebooks = [NotebookResult(p.stem) for p in selected]
+    started_cloud = _ensure_localcloud(cfg, echo)
+    try:
+        for index, (path, nb_result) in enumerate(zip(selected, result.notebooks), start=1):
+            output = out_dir / path.name
+            echo(f"[{index}/{len(selected)}] {path.stem} ...", end="", flush=True)
+            t0 = time.monotonic()
+            try:
+                declared = papermill.inspect_notebook(str(path))
+                papermill.execute_notebook(
+                    str(path), str(output), parameters={k: v for k, v in params.items() if k in declared},
+                    cwd=str(notebooks_dir),
+                    kernel_name="python3", progress_bar=False, log_output=False,
+                )
+                nb_result.status = "passed"
+            except Exception as error:  # papermill raises PapermillExecutionError for a failing cell
+                nb_result.status = "failed"
+                nb_result.error = _error_summary(error)
+                nb_result.failed_cell = _failing_cell(output)
+            nb_result.duration_s = round(time.monotonic() - t0, 2)
+            elapsed = time.monotonic() - started
+            echo(f" {nb_result.status} ({nb_result.duration_s:.1f} s, {elapsed:.0f} s elapsed)")
+            if output.exists():
+                nb_result.html = export_html(output, out_dir, hide_code=hide_code,
+                                             nav=[n.name for n in result.notebooks])
+            if nb_result.status == "failed":
+                echo(f"\n{path.name} failed in this cell:\n{_indent(nb_result.failed_cell)}\n{nb_result.error}\n"
+                     f"executed notebook: {output}")
+                break
+    finally:
+        if started_cloud:
+            from localcloud import daemon
+
+            daemon.stop(cfg.localcloud_state_dir)
+        result.duration_s = round(time.monotonic() - started, 2)
+        result.status = "passed" if all(n.status == "passed" for n in result.notebooks) else "failed"
+        (out_dir / "run.json").write_text(json.dumps(asdict(result), indent=2) + "\n")
+        write_index(result, out_dir)
+        if out is None:
+            _point_latest(out_dir)
+    echo(f"runbook {result.status} in {result.duration_s:.1f} s: {out_dir / 'index.html'}")
+    return result
+
+
+def _ensure_localcloud(cfg, echo) -> bool:
+    """Start the local cloud for a local run when none is running; True if this run started it."""
+    if cfg.backend != "local":
+        return False
+    from localcloud import daemon
+
+    current = daemon.status(cfg.localcloud_state_dir)
+    if current["running"]:
+        return False
+    info = daemon.start(cfg.localcloud_state_dir, time_scale=cfg.time_scale)
+    echo(f"local cloud started: {info['aws_endpoint']} (time scale {info['time_scale']})")
+    return True
+
+
+def _point_latest(out_dir: Path) -> None:
+    latest = out_dir.parent / "latest"
+    tmp = out_dir.parent / ".latest.tmp"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(out_dir.name)
+    os.replace(tmp, latest)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="runbook", description="Run the multi-region active-active runbook.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="run the notebooks in order and write a report")
+    p.add_argument("-f", "--parameters-file", action="append", default=[], metavar="PARAMS.yaml",
+                   help="a YAML parameter file; later files override earlier ones")
+    p.add_argument("-p", "--parameter", action="append", nargs=2, default=[], metavar=("NAME", "VALUE"),
+                   help="one parameter (value parsed as YAML); overrides the files")
+    p.add_argument("--notebooks", help="comma-separated notebook numbers, e.g. 00,01")
+    p.add_argument("--out", help="report directory (default reports/<run-id>, and reports/latest points at it)")
+    p.add_argument("--hide-code", action="store_true", help="leave code cells out of the HTML pages")
+    args = parser.parse_args(argv)
+    try:
+        result = run(args.parameters_file, [tuple(x) for x in args.parameter],
+                     notebooks=args.notebooks.split(",") if args.notebooks else None,
+                     out=args.out, hide_code=args.hide_code)
+    except ConfigError as error:
+        print(f"runbook: {error}", file=sys.stderr)
+        return 2
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
