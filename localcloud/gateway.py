@@ -1,11 +1,722 @@
-"""One HTTPS front per region: API Gateway REST APIs and custom domain names."""
+"""One HTTPS front per region: API Gateway REST APIs and custom domain names.
+
+moto stores REST APIs, resources, methods, integrations, stages, domain names
+and base path mappings, but never routes a request to them. This component is
+API Gateway's data plane for the local cloud:
+
+* one HTTPS listener per region in use, at ``(cloud.regions.address(region),
+  settings.api_port)``, with TLS from the ``certificates`` component (SNI picks
+  the execute-api or custom-domain certificate), so a client learns the region
+  only through DNS, as on AWS;
+* requests are routed as API Gateway routes them: the Host
+  ``{api-id}.execute-api.{region}.amazonaws.com`` with the stage as the first
+  path segment, or a custom domain name of this region whose base path mapping
+  names the API and stage; then the resource whose path template matches
+  (literal segments before ``{param}`` before ``{proxy+}``) and its method (or
+  ``ANY``);
+* an ``AWS_PROXY`` integration becomes a payload-1.0 Lambda proxy event, sent
+  to the ``lambda`` component; the function's answer (statusCode, headers,
+  multiValueHeaders, body, isBase64Encoded) becomes the HTTP response.
+
+Errors follow API Gateway's documented answers: an unknown route, method or
+stage gives 403 ``{"message":"Missing Authentication Token"}``; a crash or a
+malformed proxy response 502 ``{"message": "Internal server error"}``; a
+timeout 504 ``{"message": "Endpoint request timed out"}``; a throttled
+function 429 ``{"message": "Too Many Requests"}``.
+
+Performance (DESIGN.md, "performance traps"): HTTP/1.1 keep-alive, TCP_NODELAY
+on every socket, and every response written in one ``sendall``, so no request
+waits on the Nagle / delayed-ACK stall.
+
+The one control-plane override here is ``apigateway:CreateDomainName``: moto
+reports a CloudFront hosted zone ID for every domain; we store the region's
+real API Gateway ``regionalHostedZoneId`` (``hosted_zone_id_for``) on moto's
+model, so ``GetDomainName``/``GetDomainNames`` report it too.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+import logging
+import re
+import secrets
+import socket
+import socketserver
+import ssl
+import string
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from localcloud import lambda_runtime
 from localcloud.cloud import Component
 
+log = logging.getLogger(__name__)
 
+# The Route 53 hosted zone IDs of API Gateway's regional endpoints, as AWS
+# publishes them (AWS General Reference, "Amazon API Gateway endpoints and
+# quotas"). An alias record to a regional custom domain name uses these.
+API_GATEWAY_HOSTED_ZONE_IDS: dict[str, str] = {
+    "us-east-1": "Z1UJRXOUMOOFQ8",
+    "us-east-2": "ZOJJZC49E0EPZ",
+    "us-west-1": "Z2MUQ32089INYE",
+    "us-west-2": "Z2OJLYMUO9EFXC",
+    "ca-central-1": "Z19DQILCV0OWEC",
+    "ca-west-1": "Z04745493436AWVTG1OQY",
+    "af-south-1": "Z2DHW2332DAMTN",
+    "ap-east-1": "Z3FD1VL90ND7K5",
+    "ap-east-2": "Z02909591O7FG9Q56HWB1",
+    "ap-south-1": "Z3VO1THU9YC4UR",
+    "ap-south-2": "Z0853509Q1135NJ66RUH",
+    "ap-southeast-1": "ZL327KTPIQFUL",
+    "ap-southeast-2": "Z2RPCDW04V8134",
+    "ap-southeast-3": "Z10132843TYUYSLUG4HA3",
+    "ap-southeast-4": "Z092189423Y7RJK61311D",
+    "ap-southeast-5": "Z0314042F0KBUTZ3X5HF",
+    "ap-southeast-7": "Z048508712PZLK5NKG8R0",
+    "ap-northeast-1": "Z1YSHQZHG15GKL",
+    "ap-northeast-2": "Z20JF4UZKIW1U8",
+    "ap-northeast-3": "Z22ILHG95FLSZ2",
+    "eu-central-1": "Z1U9ULNL0V5AJ3",
+    "eu-central-2": "Z09222482MK253X48U76H",
+    "eu-west-1": "ZLY8HYME6SFDD",
+    "eu-west-2": "ZJ5UAJN8Y3Z2Q",
+    "eu-west-3": "Z3KY65QIEKYHQQ",
+    "eu-north-1": "Z3UWIKFBOOGXPP",
+    "eu-south-1": "Z3BT4WSQ9TDYZV",
+    "eu-south-2": "Z02499852UI5HEQ5JVWX3",
+    "il-central-1": "Z07264553HBI44N5X2CKP",
+    "me-central-1": "Z08780021BKYYY8U0YHTV",
+    "me-south-1": "Z20ZBPC0SS8806",
+    "mx-central-1": "Z00020171WIGL5M88SHRM",
+    "sa-east-1": "ZCMLWB8V5SYIT",
+    "us-gov-east-1": "Z3SE9ATJYCRCZJ",
+    "us-gov-west-1": "Z1K6XKP9SAGWDV",
+}
+
+
+def hosted_zone_id_for(region: str) -> str:
+    """The hosted zone ID of API Gateway's regional endpoints in ``region``.
+
+    Regions missing from AWS's published table (the local cloud serves any
+    region name) get a stable made-up ID of the same shape.
+    """
+    known = API_GATEWAY_HOSTED_ZONE_IDS.get(region)
+    if known:
+        return known
+    digest = hashlib.sha256(f"apigateway:{region}".encode()).hexdigest().upper()
+    return "Z" + "".join(c for c in digest if c in string.ascii_uppercase + string.digits)[:13]
+
+
+EXECUTE_API_RE = re.compile(r"^([a-z0-9]{10})\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$")
+LAMBDA_URI_RE = re.compile(r"^arn:[^:]+:apigateway:[^:]+:lambda:path/[^/]+/functions/(?P<arn>.+)/invocations$")
+PROXY_RESPONSE_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
+ROUTE_TTL_S = 1.0  # a cached route table is rebuilt at least this often (deployments invalidate it at once)
+IDLE_TIMEOUT_S = 60.0  # an idle keep-alive connection is closed after this long
+MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit: 10 MB
+
+
+# ------------------------------------------------------------------ routing
+@dataclass
+class _Node:
+    """A node of an API's resource tree, keyed by path segment."""
+
+    literal: dict[str, "_Node"] = field(default_factory=dict)
+    param: tuple[str, "_Node"] | None = None
+    greedy: tuple[str, Any] | None = None  # ({proxy+} name, resource)
+    resource: Any = None
+
+
+@dataclass
+class _RouteTable:
+    root: _Node
+    fingerprint: tuple
+    built_at: float
+
+
+@dataclass
+class _Match:
+    api: Any
+    stage: Any
+    resource: Any
+    resource_path: str
+    path_parameters: dict[str, str]
+    path: str  # the event's "path"
+
+
+def _segments(path: str) -> list[str]:
+    return [unquote(s) for s in path.split("/") if s]
+
+
+def _build_tree(api: Any) -> _Node:
+    root = _Node()
+    paths = {rid: r.get_path() for rid, r in list(api.resources.items())}
+    for rid, path in paths.items():
+        node = root
+        resource = api.resources.get(rid)
+        parts = [s for s in path.split("/") if s]
+        for index, part in enumerate(parts):
+            if part.startswith("{") and part.endswith("+}") and index == len(parts) - 1:
+                node.greedy = (part[1:-2], resource)
+                node = None
+                break
+            if part.startswith("{") and part.endswith("}"):
+                if node.param is None:
+                    node.param = (part[1:-1], _Node())
+                node = node.param[1]
+            else:
+                node = node.literal.setdefault(part, _Node())
+        if node is not None:
+            node.resource = resource
+    return root
+
+
+def _find(node: _Node, segments: list[str], params: dict[str, str]) -> Any:
+    """The resource matching ``segments``: literal before {param} before {proxy+}, as API Gateway prefers."""
+    if not segments:
+        if node.resource is not None:
+            return node.resource
+        return None
+    head, rest = segments[0], segments[1:]
+    child = node.literal.get(head)
+    if child is not None:
+        found = _find(child, rest, params)
+        if found is not None:
+            return found
+    if node.param is not None:
+        name, child = node.param
+        found = _find(child, rest, params)
+        if found is not None:
+            params[name] = head
+            return found
+    if node.greedy is not None:
+        name, resource = node.greedy
+        params[name] = "/".join(segments)
+        return resource
+    return None
+
+
+def _fingerprint(api: Any) -> tuple:
+    """Cheap summary of an API's state: changes on a new deployment, resource or method."""
+    return (
+        id(api),
+        len(api.resources),
+        sum(len(r.resource_methods) for r in list(api.resources.values())),
+        tuple(sorted((name, s.deployment_id or "") for name, s in list(api.stages.items()))),
+    )
+
+
+# --------------------------------------------------------------- responses
+@dataclass
+class _Response:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def _json_error(status: int, message: str, error_type: str | None = None) -> _Response:
+    headers = [("Content-Type", "application/json")]
+    if error_type:
+        headers.append(("x-amzn-ErrorType", error_type))
+    return _Response(status, headers, json.dumps({"message": message}).encode())
+
+
+def MISSING_TOKEN() -> _Response:
+    return _json_error(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
+
+
+def INTERNAL_ERROR(status: int = 502) -> _Response:
+    return _json_error(status, "Internal server error", "InternalServerErrorException")
+
+
+def _apigw_id() -> str:
+    return base64.b64encode(secrets.token_bytes(12)).decode()[:15] + "="
+
+
+def proxy_response(payload: bytes) -> _Response | None:
+    """Turn a Lambda proxy response (payload 1.0) into an HTTP response, or None when malformed.
+
+    API Gateway accepts only the keys statusCode, headers, multiValueHeaders,
+    body (a string) and isBase64Encoded; anything else is "Malformed Lambda
+    proxy response" and the client gets a 502.
+    """
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not set(data) <= PROXY_RESPONSE_KEYS:
+        return None
+    status = data.get("statusCode")
+    if isinstance(status, str) and status.isdigit():
+        status = int(status)
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+        return None
+    body = data.get("body")
+    if body is not None and not isinstance(body, str):
+        return None
+    headers: list[tuple[str, str]] = []
+    single = data.get("headers") or {}
+    multi = data.get("multiValueHeaders") or {}
+    if not isinstance(single, dict) or not isinstance(multi, dict):
+        return None
+    for name, values in multi.items():
+        if not isinstance(values, list):
+            return None
+        headers.extend((str(name), _header_value(v)) for v in values)
+    seen = {name.lower() for name, _ in headers}
+    for name, value in single.items():
+        if name.lower() not in seen:
+            headers.append((str(name), _header_value(value)))
+    raw = (body or "").encode()
+    if data.get("isBase64Encoded") and body:
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except ValueError:
+            return None
+    if not any(name.lower() == "content-type" for name, _ in headers):
+        headers.append(("Content-Type", "application/json"))
+    return _Response(status, headers, raw)
+
+
+def _header_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+# ------------------------------------------------------------------- server
+class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+    def __init__(self, gateway: "Gateway", region: str, address: tuple[str, int], context: ssl.SSLContext):
+        self.gateway = gateway
+        self.region = region
+        self.context = context
+        self.connections: set[socket.socket] = set()
+        self.lock = threading.Lock()
+        self.closed = False
+        super().__init__(address, _Handler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, address = self.socket.accept()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock, address
+
+    def track(self, conn: socket.socket, open_: bool) -> None:
+        with self.lock:
+            if open_:
+                self.connections.add(conn)
+            else:
+                self.connections.discard(conn)
+
+    def drop_connections(self) -> None:
+        """Cut every open connection (a region outage)."""
+        with self.lock:
+            self.closed = True
+            connections = list(self.connections)
+        for sock in connections:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    """One client connection: TLS handshake, then HTTP/1.1 requests until the client closes."""
+
+    server: _Server
+
+    def handle(self) -> None:
+        raw = self.request
+        raw.settimeout(IDLE_TIMEOUT_S)
+        try:
+            conn = self.server.context.wrap_socket(raw, server_side=True)
+        except (OSError, ssl.SSLError) as error:
+            log.debug("TLS handshake with %s failed: %s", self.client_address, error)
+            return
+        self.server.track(conn, True)
+        reader = conn.makefile("rb", buffering=65536)
+        try:
+            while not self.server.closed and self._one(conn, reader):
+                pass
+        except (OSError, ssl.SSLError, ValueError):
+            pass
+        finally:
+            self.server.track(conn, False)
+            reader.close()
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def _one(self, conn: ssl.SSLSocket, reader: Any) -> bool:
+        line = reader.readline(65537)
+        if not line:
+            return False
+        try:
+            method, target, version = line.decode("latin-1").rstrip("\r\n").split(" ", 2)
+        except ValueError:
+            conn.sendall(_serialize(_json_error(400, "Bad Request"), "HTTP/1.1", False))
+            return False
+        headers: list[tuple[str, str]] = []
+        while True:
+            hline = reader.readline(65537)
+            if not hline or hline in (b"\r\n", b"\n"):
+                break
+            name, _, value = hline.decode("latin-1").partition(":")
+            headers.append((name.strip(), value.strip()))
+        lower = {}
+        for name, value in headers:
+            lower[name.lower()] = value
+        if "chunked" in lower.get("transfer-encoding", "").lower():
+            body = _read_chunked(reader)
+        else:
+            length = int(lower.get("content-length") or 0)
+            if length > MAX_BODY:
+                conn.sendall(_serialize(_json_error(413, "Request Too Long"), version, False))
+                return False
+            body = reader.read(length) if length else b""
+        keep_alive = version == "HTTP/1.1" and lower.get("connection", "").lower() != "close"
+        keep_alive = keep_alive or lower.get("connection", "").lower() == "keep-alive"
+        response = self.server.gateway.handle(
+            self.server.region, method, target, headers, body, self.client_address[0],
+        )
+        conn.sendall(_serialize(response, version, keep_alive, head=method == "HEAD"))
+        return keep_alive
+
+
+def _read_chunked(reader: Any) -> bytes:
+    chunks = []
+    total = 0
+    while True:
+        size = int(reader.readline(1024).split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            while reader.readline(65537) not in (b"\r\n", b"\n", b""):
+                pass
+            return b"".join(chunks)
+        total += size
+        if total > MAX_BODY:
+            raise ValueError("request body too large")
+        chunks.append(reader.read(size))
+        reader.readline(3)
+
+
+def _serialize(response: _Response, version: str, keep_alive: bool, head: bool = False) -> bytes:
+    """The whole response as one buffer: status line, headers and body go out in ONE send."""
+    try:
+        reason = HTTPStatus(response.status).phrase
+    except ValueError:
+        reason = "Unknown"
+    lines = [f"HTTP/1.1 {response.status} {reason}", f"Date: {formatdate(usegmt=True)}"]
+    for name, value in response.headers:
+        if name.lower() not in ("content-length", "connection", "transfer-encoding", "date"):
+            lines.append(f"{name}: {value}")
+    lines.append(f"Content-Length: {len(response.body)}")
+    lines.append("Connection: keep-alive" if keep_alive else "Connection: close")
+    head_bytes = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+    return head_bytes if head else head_bytes + response.body
+
+
+# ---------------------------------------------------------------- component
 class Gateway(Component):
     """One HTTPS front per region: API Gateway REST APIs and custom domain names."""
 
     name = "gateway"
+
+    def __init__(self, cloud: Any):
+        super().__init__(cloud)
+        self._servers: dict[str, _Server] = {}
+        self._threads: dict[str, threading.Thread] = {}
+        self._down: set[str] = set()
+        self._routes: dict[tuple[str, str], _RouteTable] = {}
+        self._lock = threading.RLock()
+        self._running = False
+        cloud.controlplane.register("apigateway", "CreateDomainName", self._create_domain_name)
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        self._running = True
+        self.cloud.regions.subscribe(self._region_in_use)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._running = False
+            regions = list(self._servers)
+        for region in regions:
+            self._close(region)
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            gateways = {region: f"{server.server_address[0]}:{server.server_address[1]}"
+                        for region, server in sorted(self._servers.items())}
+            return {"gateways": gateways, "gateway_outages": sorted(self._down)}
+
+    def set_outage(self, region: str, down: bool) -> None:
+        """Make ``region``'s gateway unreachable (connections refused, open ones cut) or bring it back."""
+        with self._lock:
+            if down:
+                self._down.add(region)
+            else:
+                self._down.discard(region)
+        if down:
+            self._close(region)
+        elif region in self.cloud.regions.active:
+            self._open(region)
+
+    def _region_in_use(self, region: str) -> None:
+        if region not in self._down:
+            self._open(region)
+
+    def _open(self, region: str) -> None:
+        with self._lock:
+            if not self._running or region in self._servers:
+                return
+            address = (self.cloud.regions.address(region), self.cloud.settings.api_port)
+            certificates = self.cloud.component("certificates")
+            try:  # the region's own certificates for custom domains, as on AWS
+                context = certificates.server_context(region)
+            except TypeError:
+                context = certificates.server_context()
+            server = _Server(self, region, address, context)
+            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                      name=f"gateway-{region}", daemon=True)
+            self._servers[region] = server
+            self._threads[region] = thread
+            thread.start()
+        log.info("gateway for %s listening on https://%s:%s", region, *address)
+
+    def _close(self, region: str) -> None:
+        with self._lock:
+            server = self._servers.pop(region, None)
+            self._threads.pop(region, None)
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        server.drop_connections()
+
+    # ------------------------------------------------------- control plane
+    def _create_domain_name(self, call: Any) -> dict[str, Any]:
+        """CreateDomainName with the region's real regionalHostedZoneId (moto reports CloudFront's).
+
+        moto already gives ``regionalDomainName`` ``d-<10 lowercase alnum>.execute-api.{region}.amazonaws.com``;
+        the fixed fields are stored on moto's model so Get/GetDomainNames agree.
+        """
+        created = call.forward_json()
+        domain = self.cloud.backend("apigateway", call.region).domain_names[created["domainName"]]
+        domain.regional_hosted_zone_id = hosted_zone_id_for(call.region)
+        if not domain.endpoint_configuration:
+            regional = bool(call.params.get("regionalCertificateArn") or call.params.get("regionalCertificateName"))
+            domain.endpoint_configuration = {"types": ["REGIONAL" if regional else "EDGE"]}
+        return domain.to_json()
+
+    # --------------------------------------------------------------- routing
+    def _route_table(self, region: str, api: Any) -> _Node:
+        key = (region, api.id)
+        now = time.monotonic()
+        for _ in range(3):  # moto's dicts may change under us while the control plane writes
+            try:
+                fingerprint = _fingerprint(api)
+                table = self._routes.get(key)
+                if table is None or table.fingerprint != fingerprint or now - table.built_at > ROUTE_TTL_S:
+                    table = _RouteTable(_build_tree(api), fingerprint, now)
+                    self._routes[key] = table
+                return table.root
+            except RuntimeError:
+                continue
+        raise RuntimeError(f"API {api.id} kept changing while its routes were read")
+
+    def route(self, region: str, host: str, path: str, method: str) -> _Match | _Response:
+        """Find the API, stage, resource and path parameters for a request, or API Gateway's error answer."""
+        backend = self.cloud.backend("apigateway", region)
+        segments = _segments(path)
+        match = EXECUTE_API_RE.match(host)
+        if match:
+            api_id, host_region = match.groups()
+            api = backend.apis.get(api_id)
+            if host_region != region or api is None or api.disableExecuteApiEndpoint:
+                return _json_error(403, "Forbidden", "ForbiddenException")
+            if not segments or segments[0] not in api.stages:
+                return MISSING_TOKEN()
+            stage = api.stages[segments[0]]
+            rest = segments[1:]
+            event_path = "/" + "/".join(rest)
+        else:
+            mappings = backend.base_path_mappings.get(host) if host in backend.domain_names else None
+            if not mappings:
+                return _json_error(403, "Forbidden", "ForbiddenException")
+            mapping = None
+            if segments and segments[0] in mappings:
+                mapping, rest = mappings[segments[0]], segments[1:]
+            else:
+                mapping = mappings.get("(none)") or mappings.get("/") or mappings.get("")
+                rest = segments
+            if mapping is None:
+                return MISSING_TOKEN()
+            api = backend.apis.get(mapping.rest_api_id)
+            stage = api.stages.get(mapping.stage) if api is not None and mapping.stage else None
+            if stage is None and api is not None and not mapping.stage and len(api.stages) == 1:
+                stage = next(iter(api.stages.values()))  # a mapping without a stage uses the API's only stage
+            if api is None or stage is None:
+                return MISSING_TOKEN()
+            event_path = "/" + "/".join(segments)  # with a custom domain, "path" keeps the base path
+        params: dict[str, str] = {}
+        resource = _find(self._route_table(region, api), rest, params)
+        if resource is None:
+            return MISSING_TOKEN()
+        if method not in resource.resource_methods and "ANY" not in resource.resource_methods:
+            return MISSING_TOKEN()
+        return _Match(api, stage, resource, resource.get_path(), params, event_path)
+
+    # -------------------------------------------------------------- requests
+    def handle(self, region: str, method: str, target: str, headers: list[tuple[str, str]], body: bytes,
+               source_ip: str) -> _Response:
+        """Answer one HTTP request as API Gateway would (called by the listener's connection threads)."""
+        request_id = str(uuid.uuid4())
+        apigw_id = _apigw_id()
+        try:
+            response = self._handle(region, method, target, headers, body, source_ip, request_id, apigw_id)
+        except Exception:
+            log.exception("gateway %s: %s %s failed", region, method, target)
+            response = INTERNAL_ERROR(500)
+        response.headers.append(("x-amzn-RequestId", request_id))
+        response.headers.append(("x-amz-apigw-id", apigw_id))
+        response.headers.append(("X-Amzn-Trace-Id", _trace_id()))
+        return response
+
+    def _handle(self, region: str, method: str, target: str, headers: list[tuple[str, str]], body: bytes,
+                source_ip: str, request_id: str, apigw_id: str) -> _Response:
+        host = ""
+        for name, value in headers:
+            if name.lower() == "host":
+                host = value.rsplit(":", 1)[0] if not value.endswith("]") else value
+                break
+        host = host.lower().rstrip(".")
+        parts = urlsplit(target)
+        routed = self.route(region, host, parts.path or "/", method)
+        if isinstance(routed, _Response):
+            return routed
+        methods = routed.resource.resource_methods
+        api_method = methods.get(method) or methods["ANY"]
+        integration = api_method.method_integration
+        if integration is None or integration.integration_type != "AWS_PROXY":
+            log.warning("gateway %s: %s %s has no AWS_PROXY integration (the local cloud runs only Lambda proxy)",
+                        region, method, routed.resource_path)
+            return INTERNAL_ERROR(500)
+        uri = LAMBDA_URI_RE.match(integration.uri or "")
+        if uri is None:
+            log.warning("gateway %s: integration uri %r is not a Lambda function", region, integration.uri)
+            return INTERNAL_ERROR(500)
+        function_arn = uri.group("arn")
+        event = self._event(region, method, host, parts.query, headers, body, source_ip, request_id, apigw_id, routed)
+        arn_parts = function_arn.split(":")
+        function_region = arn_parts[3] if len(arn_parts) > 3 and arn_parts[0] == "arn" else region
+        try:
+            result = self.cloud.component("lambda").invoke(
+                function_region, function_arn, json.dumps(event).encode(), request_id,
+            )
+        except Exception as error:
+            if _is_error(error, "TooManyRequests"):  # Lambda throttled: API Gateway answers 429
+                return _json_error(429, "Too Many Requests", "ThrottlingException")
+            if _is_error(error, "FunctionNotFound"):  # AWS: 500, "Execution failed due to configuration error"
+                log.warning("gateway %s: function %s of %s %s does not exist", region, function_arn, method,
+                            routed.resource_path)
+                return INTERNAL_ERROR(500)
+            raise
+        if result.timed_out:
+            return _json_error(504, "Endpoint request timed out", "InternalServerErrorException")
+        if result.function_error:
+            return INTERNAL_ERROR(502)
+        response = proxy_response(result.payload)
+        if response is None:
+            log.info("gateway %s: malformed Lambda proxy response from %s: %.200r", region, function_arn, result.payload)
+            return INTERNAL_ERROR(502)
+        return response
+
+    def _event(self, region: str, method: str, host: str, query: str, headers: list[tuple[str, str]], body: bytes,
+               source_ip: str, request_id: str, apigw_id: str, routed: _Match) -> dict[str, Any]:
+        """The payload-1.0 Lambda proxy event of a REST API (AWS docs: "Input format of a Lambda function for proxy integration")."""
+        now = time.time()
+        port = str(self.cloud.settings.api_port)
+        extra = [("X-Forwarded-For", source_ip), ("X-Forwarded-Port", port), ("X-Forwarded-Proto", "https"),
+                 ("X-Amzn-Trace-Id", _trace_id())]
+        present = {name.lower() for name, _ in headers}
+        all_headers = headers + [(n, v) for n, v in extra if n.lower() not in present]
+        single: dict[str, str] = {}
+        multi: dict[str, list[str]] = {}
+        for name, value in all_headers:
+            single[name] = value
+            multi.setdefault(name, []).append(value)
+        qs_single: dict[str, str] = {}
+        qs_multi: dict[str, list[str]] = {}
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            qs_single[name] = value
+            qs_multi.setdefault(name, []).append(value)
+        content_type = next((v for n, v in headers if n.lower() == "content-type"), "")
+        binary = bool(body) and any(_media_matches(t, content_type) for t in (routed.api.binaryMediaTypes or []))
+        if binary:
+            event_body: str | None = base64.b64encode(body).decode()
+        else:
+            event_body = body.decode("utf-8", "replace") if body else None
+        user_agent = next((v for n, v in headers if n.lower() == "user-agent"), None)
+        return {
+            "resource": routed.resource_path,
+            "path": routed.path,
+            "httpMethod": method,
+            "headers": single or None,
+            "multiValueHeaders": multi or None,
+            "queryStringParameters": qs_single or None,
+            "multiValueQueryStringParameters": qs_multi or None,
+            "pathParameters": routed.path_parameters or None,
+            "stageVariables": dict(routed.stage.variables) or None,
+            "requestContext": {
+                "accountId": self.cloud.account_id,
+                "apiId": routed.api.id,
+                "domainName": host,
+                "domainPrefix": host.split(".", 1)[0],
+                "extendedRequestId": apigw_id,
+                "httpMethod": method,
+                "path": "/" + routed.stage.name + routed.path if EXECUTE_API_RE.match(host) else routed.path,
+                "protocol": "HTTP/1.1",
+                "requestId": request_id,
+                "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+                "requestTimeEpoch": int(now * 1000),
+                "resourceId": routed.resource.id,
+                "resourcePath": routed.resource_path,
+                "stage": routed.stage.name,
+                "identity": {"sourceIp": source_ip, "userAgent": user_agent},
+            },
+            "body": event_body,
+            "isBase64Encoded": binary,
+        }
+
+
+def _is_error(error: BaseException, name: str) -> bool:
+    """Whether ``error`` is the Lambda runtime's ``name`` exception (localcloud.lambda_runtime)."""
+    expected = getattr(lambda_runtime, name, None)
+    if isinstance(expected, type) and isinstance(error, expected):
+        return True
+    return any(cls.__name__ == name for cls in type(error).__mro__)
+
+
+def _media_matches(pattern: str, content_type: str) -> bool:
+    content_type = content_type.split(";", 1)[0].strip().lower()
+    pattern = pattern.lower()
+    if pattern == "*/*":
+        return True
+    if pattern.endswith("/*"):
+        return content_type.startswith(pattern[:-1])
+    return content_type == pattern
+
+
+def _trace_id() -> str:
+    return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)}"

@@ -1,0 +1,349 @@
+"""The local cloud's API Gateway data plane: routing, proxy events, error mapping, outages.
+
+An in-process local cloud with the real gateway, a small fake Lambda runtime
+(handlers are Python callables here) and a throwaway TLS certificate, so each
+answer of the gateway can be provoked on purpose. APIs are created through
+boto3 against the control plane, requests are sent over HTTPS.
+"""
+
+from __future__ import annotations
+
+import datetime
+import http.client
+import json
+import re
+import socket
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from localcloud.cloud import Component, LocalCloud
+from localcloud.gateway import Gateway, hosted_zone_id_for
+from localcloud.settings import Settings
+
+REGION = "eu-west-1"
+OTHER_REGION = "eu-central-1"
+ACCOUNT = "123456789012"
+
+
+# ------------------------------------------------------------------ fakes
+class TooManyRequests(Exception):
+    """Stands in for localcloud.lambda_runtime.TooManyRequests (matched by name)."""
+
+
+class FunctionNotFound(Exception):
+    """Stands in for localcloud.lambda_runtime.FunctionNotFound (matched by name)."""
+
+
+@dataclass
+class InvokeResult:
+    status_code: int = 200
+    payload: bytes = b""
+    function_error: str | None = None
+    timed_out: bool = False
+    duration_ms: float = 1.0
+    log: str = ""
+
+
+def _echo(event):
+    return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(event)}
+
+
+HANDLERS = {
+    "echo": lambda e: InvokeResult(payload=json.dumps(_echo(e)).encode()),
+    "crash": lambda e: InvokeResult(payload=b'{"errorMessage": "boom", "errorType": "Exception"}', function_error="Unhandled"),
+    "malformed": lambda e: InvokeResult(payload=json.dumps({"statusCode": 200, "body": {"not": "a string"}}).encode()),
+    "slow": lambda e: InvokeResult(payload=b'{"errorMessage": "Task timed out after 3.00 seconds"}',
+                                   function_error="Unhandled", timed_out=True),
+    "multi": lambda e: InvokeResult(payload=json.dumps({
+        "statusCode": 201, "headers": {"X-One": "1"}, "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"]},
+        "body": "created"}).encode()),
+}
+
+
+class FakeLambda(Component):
+    """A Lambda runtime whose functions are the Python callables in HANDLERS."""
+
+    name = "lambda"
+
+    def __init__(self, cloud):
+        super().__init__(cloud)
+        self.calls: list[tuple[str, str, dict]] = []
+
+    def invoke(self, region, function, payload, request_id=None):
+        name = function.rsplit(":", 1)[-1]
+        self.calls.append((region, function, json.loads(payload)))
+        if name == "throttled":
+            raise TooManyRequests("Rate Exceeded.")
+        if name not in HANDLERS:
+            raise FunctionNotFound(function)
+        return HANDLERS[name](json.loads(payload))
+
+
+class FakeCertificates(Component):
+    """One self-signed certificate for every name (clients in these tests do not verify it)."""
+
+    name = "certificates"
+
+    def start(self):
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gateway test")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+                .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+        self.path = Path(self.cloud.settings.state_dir) / "test-cert.pem"
+        self.path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                serialization.NoEncryption()) + cert.public_bytes(serialization.Encoding.PEM))
+
+    def server_context(self, region=None):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.path)
+        return context
+
+
+# --------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory):
+    cloud = LocalCloud(Settings(state_dir=tmp_path_factory.mktemp("gateway"), time_scale=0.1), components=[])
+    cloud.components = [FakeCertificates(cloud), FakeLambda(cloud), Gateway(cloud)]
+    cloud.start()
+    yield cloud
+    cloud.stop()
+
+
+def _client(cloud, service, region=REGION):
+    return boto3.client(service, region_name=region, endpoint_url=cloud.controlplane.endpoint,
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def _uri(region, name):
+    arn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{name}"
+    return f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"
+
+
+def make_api(cloud, region=REGION, stage="test", routes=None):
+    """A REST API with AWS_PROXY routes {path: (method, function)}, deployed to ``stage``."""
+    apigw = _client(cloud, "apigateway", region)
+    api_id = apigw.create_rest_api(name="gateway-test", endpointConfiguration={"types": ["REGIONAL"]})["id"]
+    ids = {"/": next(r["id"] for r in apigw.get_resources(restApiId=api_id)["items"] if r["path"] == "/")}
+    routes = routes or {
+        "/echo": ("ANY", "echo"), "/echo/{id}": ("GET", "echo"), "/files/{proxy+}": ("GET", "echo"),
+        "/echo/fixed": ("GET", "echo"), "/crash": ("GET", "crash"), "/malformed": ("GET", "malformed"),
+        "/slow": ("GET", "slow"), "/throttled": ("GET", "throttled"), "/multi": ("POST", "multi"),
+        "/missing": ("GET", "nosuchfunction"),
+    }
+    def resource_id(path):
+        if path not in ids:
+            parent, _, part = path.rpartition("/")
+            ids[path] = apigw.create_resource(restApiId=api_id, parentId=resource_id(parent or "/"), pathPart=part)["id"]
+        return ids[path]
+
+    for path in routes:
+        resource_id(path)
+        method, function = routes[path]
+        apigw.put_method(restApiId=api_id, resourceId=ids[path], httpMethod=method, authorizationType="NONE")
+        apigw.put_integration(restApiId=api_id, resourceId=ids[path], httpMethod=method, type="AWS_PROXY",
+                              integrationHttpMethod="POST", uri=_uri(region, function))
+    apigw.create_deployment(restApiId=api_id, stageName=stage)
+    return api_id
+
+
+@pytest.fixture(scope="module")
+def api(cloud):
+    return make_api(cloud)
+
+
+def _connect(cloud, region=REGION):
+    context = ssl._create_unverified_context()
+    return http.client.HTTPSConnection(cloud.regions.address(region), cloud.settings.api_port, context=context, timeout=5)
+
+
+def request(cloud, host, method, path, body=None, headers=None, region=REGION, conn=None):
+    own = conn is None
+    conn = conn or _connect(cloud, region)
+    conn.request(method, path, body=body, headers={"Host": host, **(headers or {})})
+    response = conn.getresponse()
+    data = response.read()
+    if own:
+        conn.close()
+    return response.status, {k.lower(): v for k, v in response.getheaders()}, data
+
+
+def api_host(api_id, region=REGION):
+    return f"{api_id}.execute-api.{region}.amazonaws.com"
+
+
+# ------------------------------------------------------------------ tests
+def test_proxy_event_has_the_payload_1_0_shape(cloud, api):
+    status, headers, body = request(cloud, api_host(api), "GET", "/test/echo/abc?a=1&a=2&b=x",
+                                    headers={"X-Custom": "yes"})
+    assert status == 200
+    event = json.loads(body)
+    assert set(event) == {"resource", "path", "httpMethod", "headers", "multiValueHeaders", "queryStringParameters",
+                          "multiValueQueryStringParameters", "pathParameters", "stageVariables", "requestContext",
+                          "body", "isBase64Encoded"}
+    assert event["resource"] == "/echo/{id}"
+    assert event["path"] == "/echo/abc"
+    assert event["httpMethod"] == "GET"
+    assert event["headers"]["X-Custom"] == "yes"
+    assert event["multiValueHeaders"]["X-Custom"] == ["yes"]
+    assert event["queryStringParameters"] == {"a": "2", "b": "x"}
+    assert event["multiValueQueryStringParameters"] == {"a": ["1", "2"], "b": ["x"]}
+    assert event["pathParameters"] == {"id": "abc"}
+    assert event["stageVariables"] is None
+    assert event["body"] is None and event["isBase64Encoded"] is False
+    context = event["requestContext"]
+    assert {"accountId", "apiId", "domainName", "httpMethod", "path", "protocol", "requestId", "requestTime",
+            "requestTimeEpoch", "resourceId", "resourcePath", "stage", "identity"} <= set(context)
+    assert context["apiId"] == api and context["stage"] == "test" and context["path"] == "/test/echo/abc"
+    assert context["resourcePath"] == "/echo/{id}" and context["domainName"] == api_host(api)
+    assert context["identity"]["sourceIp"] == "127.0.0.1"
+    assert context["requestId"] == headers["x-amzn-requestid"]
+    assert re.match(r"^\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} \+0000$", context["requestTime"])
+    assert headers["x-amz-apigw-id"]
+
+
+def test_post_body_reaches_the_function_as_a_string(cloud, api):
+    status, _, body = request(cloud, api_host(api), "POST", "/test/echo", body=b'{"k": "v"}',
+                              headers={"Content-Type": "application/json"})
+    assert status == 200
+    event = json.loads(body)
+    assert event["body"] == '{"k": "v"}' and event["httpMethod"] == "POST" and event["pathParameters"] is None
+
+
+def test_literal_resource_wins_over_path_parameter_and_proxy_takes_the_rest(cloud, api):
+    _, _, body = request(cloud, api_host(api), "GET", "/test/echo/fixed")
+    assert json.loads(body)["resource"] == "/echo/fixed"
+    _, _, body = request(cloud, api_host(api), "GET", "/test/files/a/b/c.txt")
+    event = json.loads(body)
+    assert event["resource"] == "/files/{proxy+}" and event["pathParameters"] == {"proxy": "a/b/c.txt"}
+
+
+def test_function_response_becomes_status_headers_and_body(cloud, api):
+    status, headers, body = request(cloud, api_host(api), "POST", "/test/multi", body=b"")
+    assert (status, body) == (201, b"created")
+    assert headers["x-one"] == "1"
+
+
+def test_handler_crash_gives_502_internal_server_error(cloud, api):
+    status, _, body = request(cloud, api_host(api), "GET", "/test/crash")
+    assert (status, json.loads(body)) == (502, {"message": "Internal server error"})
+
+
+def test_malformed_proxy_response_gives_502(cloud, api):
+    status, _, body = request(cloud, api_host(api), "GET", "/test/malformed")
+    assert (status, json.loads(body)) == (502, {"message": "Internal server error"})
+
+
+def test_function_timeout_gives_504(cloud, api):
+    status, _, body = request(cloud, api_host(api), "GET", "/test/slow")
+    assert (status, json.loads(body)) == (504, {"message": "Endpoint request timed out"})
+
+
+def test_throttled_function_gives_429(cloud, api):
+    status, _, body = request(cloud, api_host(api), "GET", "/test/throttled")
+    assert (status, json.loads(body)) == (429, {"message": "Too Many Requests"})
+
+
+def test_missing_function_gives_500(cloud, api):
+    status, _, body = request(cloud, api_host(api), "GET", "/test/missing")
+    assert (status, json.loads(body)) == (500, {"message": "Internal server error"})
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/test/nowhere"), ("GET", "/nostage/echo"), ("DELETE", "/test/echo/abc"), ("GET", "/"),
+    ("GET", "/test/files"),
+])
+def test_unknown_route_method_or_stage_gives_403_missing_authentication_token(cloud, api, method, path):
+    status, headers, body = request(cloud, api_host(api), method, path)
+    assert (status, json.loads(body)) == (403, {"message": "Missing Authentication Token"})
+    assert headers["x-amzn-errortype"] == "MissingAuthenticationTokenException"
+
+
+def test_api_of_another_region_is_not_served_here(cloud, api):
+    status, _, _ = request(cloud, api_host(api, OTHER_REGION), "GET", "/test/echo", region=REGION)
+    assert status == 403
+
+
+def test_new_deployment_and_stage_are_served_at_once(cloud, api):
+    apigw = _client(cloud, "apigateway")
+    apigw.create_deployment(restApiId=api, stageName="fresh", variables={"color": "blue"})
+    status, _, body = request(cloud, api_host(api), "GET", "/fresh/echo/x")
+    assert status == 200
+    assert json.loads(body)["stageVariables"] == {"color": "blue"}
+
+
+def test_keep_alive_serves_many_requests_on_one_connection(cloud, api):
+    conn = _connect(cloud)
+    request(cloud, api_host(api), "GET", "/test/echo/1", conn=conn)
+    sock = conn.sock
+    for i in range(5):
+        status, headers, _ = request(cloud, api_host(api), "GET", f"/test/echo/{i}", conn=conn)
+        assert status == 200 and headers["connection"] == "keep-alive"
+    assert conn.sock is sock, "the connection was reopened between requests"
+    conn.close()
+
+
+def test_custom_domain_routes_by_host_and_base_path_mapping(cloud, api):
+    apigw = _client(cloud, "apigateway")
+    other = make_api(cloud, stage="prod", routes={"/echo": ("ANY", "echo")})
+    domain = "api.gateway-test.example"
+    apigw.create_domain_name(domainName=domain, regionalCertificateArn=f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/x",
+                             endpointConfiguration={"types": ["REGIONAL"]})
+    apigw.create_base_path_mapping(domainName=domain, restApiId=api, stage="test")  # (none): the root
+    apigw.create_base_path_mapping(domainName=domain, restApiId=other, stage="prod", basePath="v2")
+
+    status, _, body = request(cloud, domain, "GET", "/echo/abc")
+    event = json.loads(body)
+    assert status == 200 and event["requestContext"]["apiId"] == api and event["pathParameters"] == {"id": "abc"}
+    assert event["requestContext"]["domainName"] == domain and event["path"] == "/echo/abc"
+
+    status, _, body = request(cloud, domain, "GET", "/v2/echo")
+    event = json.loads(body)
+    assert status == 200 and event["requestContext"]["apiId"] == other and event["requestContext"]["stage"] == "prod"
+    assert event["path"] == "/v2/echo" and event["resource"] == "/echo"
+
+
+def test_unknown_host_is_forbidden(cloud, api):
+    status, _, body = request(cloud, "unknown.example", "GET", "/echo")
+    assert (status, json.loads(body)) == (403, {"message": "Forbidden"})
+
+
+def test_domain_names_report_the_regions_api_gateway_hosted_zone(cloud):
+    for region, zone in ((REGION, "ZLY8HYME6SFDD"), (OTHER_REGION, "Z1U9ULNL0V5AJ3")):
+        apigw = _client(cloud, "apigateway", region)
+        name = f"zone-{region}.gateway-test.example"
+        created = apigw.create_domain_name(domainName=name, endpointConfiguration={"types": ["REGIONAL"]},
+                                           regionalCertificateArn=f"arn:aws:acm:{region}:{ACCOUNT}:certificate/y")
+        got = apigw.get_domain_name(domainName=name)
+        listed = next(d for d in apigw.get_domain_names()["items"] if d["domainName"] == name)
+        for answer in (created, got, listed):
+            assert answer["regionalHostedZoneId"] == zone == hosted_zone_id_for(region)
+            assert answer["endpointConfiguration"]["types"] == ["REGIONAL"]
+            assert re.match(rf"^d-[a-z0-9]{{10}}\.execute-api\.{region}\.amazonaws\.com$", answer["regionalDomainName"])
+        assert created["regionalDomainName"] == got["regionalDomainName"] == listed["regionalDomainName"]
+
+
+def test_region_outage_refuses_connections_and_recovers(cloud, api):
+    gateway = cloud.component("gateway")
+    conn = _connect(cloud)
+    assert request(cloud, api_host(api), "GET", "/test/echo/1", conn=conn)[0] == 200
+    gateway.set_outage(REGION, True)
+    try:
+        with pytest.raises((ConnectionRefusedError, ConnectionResetError)):
+            socket.create_connection((cloud.regions.address(REGION), cloud.settings.api_port), timeout=2).close()
+        with pytest.raises((OSError, http.client.HTTPException)):
+            request(cloud, api_host(api), "GET", "/test/echo/2", conn=conn)
+        assert REGION not in gateway.status()["gateways"]
+    finally:
+        gateway.set_outage(REGION, False)
+    assert request(cloud, api_host(api), "GET", "/test/echo/3")[0] == 200
+    assert gateway.status()["gateways"][REGION] == f"{cloud.regions.address(REGION)}:{cloud.settings.api_port}"
