@@ -82,6 +82,11 @@ class Config:
 
     # ----------------------------------------------------------------- derived
     @property
+    def uses_local_cloud(self) -> bool:
+        """True when the backend is the local cloud (which the runner and 00_setup start)."""
+        return self.backend == "local"
+
+    @property
     def primary_region(self) -> str:
         return self.regions[0]
 

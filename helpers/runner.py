@@ -73,9 +73,10 @@ def load_parameters(files: list[str | Path], overrides: list[tuple[str, str]]) -
     return params
 
 
-def discover_notebooks(selection: list[str] | None = None, directory: Path = NOTEBOOKS_DIR) -> list[Path]:
+def discover_notebooks(selection: list[str] | None = None, directory: Path | None = None) -> list[Path]:
     """The numbered notebooks (``NN_name.ipynb``) in order, optionally only those whose number is selected."""
-    found = sorted(p for p in directory.glob("[0-9][0-9]_*.ipynb"))
+    directory = directory or NOTEBOOKS_DIR
+    found = sorted(directory.glob("[0-9][0-9]_*.ipynb"))
     if selection:
         wanted = {s.strip()[:2] for s in selection if s.strip()}
         unknown = wanted - {p.name[:2] for p in found}
@@ -106,7 +107,7 @@ def _failing_cell(output_path: Path) -> str:
 
 
 def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, notebooks: list[str] | None = None,
-        out: str | Path | None = None, hide_code: bool = False, notebooks_dir: Path = NOTEBOOKS_DIR,
+        out: str | Path | None = None, hide_code: bool = False, notebooks_dir: Path | None = None,
         echo=print) -> RunResult:
     """Run the runbook and write its report. Raises ConfigError before running anything if parameters are bad."""
     import papermill
@@ -118,6 +119,7 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
     out_dir = out_dir.resolve()
     params["run_dir"] = str(out_dir)
     cfg = validate(params)  # before anything is created
+    notebooks_dir = notebooks_dir or NOTEBOOKS_DIR
     selected = discover_notebooks(notebooks, notebooks_dir)
     if not selected:
         raise ConfigError(f"no notebooks to run in {notebooks_dir}")
@@ -171,7 +173,7 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
 
 def _ensure_localcloud(cfg, echo) -> bool:
     """Start the local cloud for a local run when none is running; True if this run started it."""
-    if cfg.backend != "local":
+    if not cfg.uses_local_cloud:
         return False
     from localcloud import daemon
 

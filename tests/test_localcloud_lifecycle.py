@@ -1,0 +1,96 @@
+"""The local cloud process: start, status, use through the env file, refuse a second start, stop, start again."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from localcloud import daemon
+
+BIN = os.path.join(os.path.dirname(__file__), "..", ".venv", "bin")
+
+
+def _cli(*args, env=None):
+    return subprocess.run([os.path.join(BIN, "localcloud"), *args], capture_output=True, text=True, env=env, timeout=60)
+
+
+def _source_env(env_file: str) -> dict:
+    out = subprocess.run(["bash", "-c", f". {env_file} && env"], capture_output=True, text=True, check=True)
+    env = dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
+    env["PATH"] = f"{BIN}:{env.get('PATH', '')}"
+    return env
+
+
+def _pids_in_group(pgid: int) -> list[int]:
+    out = subprocess.run(["ps", "-eo", "pid=,pgid="], capture_output=True, text=True).stdout
+    return [int(p) for p, g in (line.split() for line in out.splitlines()) if int(g) == pgid]
+
+
+def test_lifecycle_through_the_cli_and_the_aws_cli(tmp_path):
+    state = str(tmp_path / "state")
+    started = _cli("start", "--state-dir", state, "--time-scale", "0.5")
+    assert started.returncode == 0, started.stderr
+    try:
+        status = json.loads(_cli("status", "--state-dir", state).stdout)
+        for key in ("aws_endpoint", "dns", "api_port", "ca_bundle", "state_dir", "env_file", "pid", "time_scale"):
+            assert key in status, key
+        assert status["time_scale"] == 0.5
+        assert status["aws_endpoint"].startswith("http://127.0.0.1:")
+        assert os.path.exists(status["ca_bundle"])
+
+        env = _source_env(status["env_file"])
+        listed = subprocess.run(["aws", "dynamodb", "list-tables"], capture_output=True, text=True, env=env, timeout=60)
+        assert listed.returncode == 0, listed.stderr
+        assert json.loads(listed.stdout) == {"TableNames": []}
+
+        again = _cli("start", "--state-dir", state)
+        assert again.returncode != 0
+        assert "already running" in again.stderr
+
+        pid = status["pid"]
+        assert _cli("stop", "--state-dir", state).returncode == 0
+        assert _cli("status", "--state-dir", state).returncode == 3
+        assert _pids_in_group(pid) == [], "no process of the local cloud may be left behind"
+
+        restarted = _cli("start", "--state-dir", state)
+        assert restarted.returncode == 0, restarted.stderr
+    finally:
+        _cli("stop", "--state-dir", state)
+
+
+def test_ready_and_listening_on_loopback_only(tmp_path):
+    t0 = time.monotonic()
+    info = daemon.start(tmp_path / "s")
+    try:
+        assert time.monotonic() - t0 < 30
+        host = info["aws_endpoint"].split("//")[1].split(":")[0]
+        assert host == "127.0.0.1"
+        assert info["dns"].startswith("127.0.0.1:")
+    finally:
+        daemon.stop(tmp_path / "s")
+
+
+def test_stop_when_nothing_runs_says_so(tmp_path):
+    result = _cli("stop", "--state-dir", str(tmp_path))
+    assert result.returncode == 0
+    assert "no local cloud" in result.stdout
+
+
+def test_bad_time_scale_is_refused(tmp_path):
+    with pytest.raises(daemon.LocalCloudError, match="greater than 0"):
+        daemon.start(tmp_path, time_scale=0)
+
+
+def test_any_region_name_a_client_uses_is_served(clients, unique, localcloud_status):
+    dynamodb = clients.client("dynamodb", "ap-southeast-4")
+    dynamodb.create_table(TableName=f"anywhere-{unique}", BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}])
+    assert f"anywhere-{unique}" in dynamodb.list_tables()["TableNames"]
+    assert f"anywhere-{unique}" not in clients.client("dynamodb", "eu-west-1").list_tables()["TableNames"]
+    status = daemon.status(localcloud_status["state_dir"])
+    assert "ap-southeast-4" in status["regions"], "the region gets its own loopback address"

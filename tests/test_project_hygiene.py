@@ -1,0 +1,69 @@
+"""House rules that keep the repository honest."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+from helpers.notebook_hygiene import dirty_cells
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_committed_notebooks_have_no_outputs():
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "tests" / "fixtures").rglob("*.ipynb"))
+    assert notebooks
+    dirty = {str(p.relative_to(ROOT)): dirty_cells(p) for p in notebooks if dirty_cells(p)}
+    assert not dirty, f"strip these notebooks with `make strip`: {dirty}"
+
+
+def test_environment_yml_installs_the_project_through_pip_only():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    deps = env["dependencies"]
+    conda = [d for d in deps if isinstance(d, str)]
+    assert all(re.match(r"^(python(=[\d.]+)?|pip)$", d) for d in conda), f"only python and pip from conda: {conda}"
+    pip = next(d["pip"] for d in deps if isinstance(d, dict))
+    assert pip == ["-e .[dev]"], "dependencies live in pyproject.toml only"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    python = next(d for d in conda if d.startswith("python"))
+    minimum = project["requires-python"].removeprefix(">=")
+    assert tuple(map(int, python.split("=")[1].split("."))) >= tuple(map(int, minimum.split("."))), \
+        "environment.yml's python must satisfy requires-python"
+
+
+def test_every_dependency_has_a_pinned_range():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for dep in project["dependencies"] + project["optional-dependencies"]["dev"]:
+        assert re.search(r">=[\d.]+,<[\d.]+", dep), f"{dep} needs a lower and an upper bound"
+
+
+def test_notebooks_follow_the_template():
+    import nbformat
+
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(str(path), as_version=4)
+        assert nb.cells[0].source.startswith(f"# Step {int(path.name[:2])}:"), f"{path.name}: title '# Step N: ...'"
+        tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, f"{path.name}: exactly one cell tagged 'parameters'"
+        sources = [c.source for c in nb.cells]
+        assert any(s.startswith("## Verify") for s in sources), f"{path.name}: a '## Verify' section"
+        assert any(s.startswith("## What just happened") for s in sources), f"{path.name}: '## What just happened'"
+        assert any("load_config(globals()" in s for s in sources), f"{path.name}: parameters validated by load_config"
+
+
+def test_no_backend_branches_outside_config_and_the_setup_notebook():
+    pattern = re.compile(r"backend\s*(==|!=|in)\s*['\"(]")
+    offenders = []
+    for path in list((ROOT / "helpers").glob("*.py")) + list((ROOT / "functions").glob("*.py")):
+        if path.name == "config.py":
+            continue
+        offenders += [f"{path.name}:{i}" for i, line in enumerate(path.read_text().splitlines(), 1) if pattern.search(line)]
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        if path.name.startswith("00_"):
+            continue
+        if pattern.search(path.read_text()):
+            offenders.append(path.name)
+    assert not offenders, f"one code path (DESIGN.md principle 1): {offenders}"

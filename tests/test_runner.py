@@ -1,0 +1,103 @@
+"""The runner: runs notebooks in order, stops at the first failure, writes the report."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from helpers.config import ConfigError
+from helpers.runner import discover_notebooks, load_parameters, run
+
+FIXTURES = Path(__file__).parent / "fixtures"
+BIN = Path(__file__).resolve().parent.parent / ".venv" / "bin"
+
+
+def _quiet(*args, **kwargs):
+    pass
+
+
+@pytest.fixture
+def params_file(tmp_path, localcloud_status):
+    path = tmp_path / "params.yaml"
+    path.write_text(f"stack_name: fixture\ntime_scale: {localcloud_status['time_scale']}\n"
+                    f"localcloud_state_dir: {localcloud_status['state_dir']}\n")
+    return path
+
+
+def test_later_files_and_p_options_override_earlier_ones(tmp_path):
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text("stack_name: one\nrecord_ttl: 5\n")
+    b.write_text("stack_name: two\n")
+    params = load_parameters([a, b], [("record_ttl", "30"), ("regions", "[us-east-1, us-west-2]")])
+    assert params == {"stack_name": "two", "record_ttl": 30, "regions": ["us-east-1", "us-west-2"]}
+
+
+def test_successful_run_writes_notebooks_html_index_and_artifacts(tmp_path, params_file):
+    out = tmp_path / "report"
+    result = run([params_file], [("stack_name", "fromcli")], out=out, notebooks_dir=FIXTURES / "notebooks_ok",
+                 echo=_quiet)
+    assert result.ok
+    assert [n.status for n in result.notebooks] == ["passed", "passed"]
+    for name in ("00_first.ipynb", "00_first.html", "01_second.html", "index.html", "run.json"):
+        assert (out / name).exists(), name
+    assert (out / "artifact.csv").read_text() == "stack\nfromcli\n", "-p overrides the file and reaches the notebook"
+    index = (out / "index.html").read_text()
+    assert 'id="run-status">passed' in index
+    assert 'href="00_first.html"' in index and 'href="01_second.html"' in index
+    assert "fromcli" in index, "the parameters are listed"
+    assert 'href="artifact.csv"' in index
+    page = (out / "01_second.html").read_text()
+    assert 'href="index.html"' in page and 'href="00_first.html"' in page, "every page has the same navigation"
+    assert "second ran" in page
+
+
+def test_failing_notebook_stops_the_run_and_reports_the_cell(tmp_path, params_file):
+    out = tmp_path / "report"
+    lines: list[str] = []
+    result = run([params_file], [], out=out, notebooks_dir=FIXTURES / "notebooks_fail",
+                 echo=lambda *a, **k: lines.append(" ".join(map(str, a))))
+    assert not result.ok
+    assert [n.status for n in result.notebooks] == ["passed", "failed", "not run"]
+    failed = result.notebooks[1]
+    assert "arithmetic is broken on purpose" in failed.error
+    assert "assert 1 + 1 == 3" in failed.failed_cell
+    printed = "\n".join(lines)
+    assert "assert 1 + 1 == 3" in printed and "AssertionError" in printed
+    assert not (out / "02_never.ipynb").exists()
+    assert json.loads((out / "run.json").read_text())["status"] == "failed"
+    assert 'id="run-status">failed' in (out / "index.html").read_text()
+
+
+def test_cli_exits_non_zero_on_bad_parameters_before_running_anything(tmp_path, params_file):
+    out = tmp_path / "never"
+    bad = subprocess.run([str(BIN / "runbook"), "run", "-f", str(params_file), "-p", "time_scale", "0", "--out", str(out)],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2
+    assert "'time_scale'" in bad.stderr
+    assert not out.exists()
+
+
+def test_cli_exits_non_zero_when_a_notebook_fails(tmp_path, params_file, monkeypatch):
+    from helpers import runner
+
+    monkeypatch.setattr(runner, "NOTEBOOKS_DIR", FIXTURES / "notebooks_fail")
+    code = runner.main(["run", "-f", str(params_file), "--out", str(tmp_path / "r"), "--notebooks", "01"])
+    assert code == 1
+
+
+def test_hide_code_leaves_inputs_out_of_the_html(tmp_path, params_file):
+    out = tmp_path / "report"
+    run([params_file], [], out=out, notebooks_dir=FIXTURES / "notebooks_ok", hide_code=True, echo=_quiet)
+    page = (out / "00_first.html").read_text()
+    assert "stack is" in page
+    assert "load_config(globals())" not in page
+
+
+def test_notebook_selection_by_number():
+    assert [p.name for p in discover_notebooks(["01"], FIXTURES / "notebooks_ok")] == ["01_second.ipynb"]
+    with pytest.raises(ConfigError, match="no notebook numbered 09"):
+        discover_notebooks(["09"], FIXTURES / "notebooks_ok")
