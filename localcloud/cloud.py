@@ -30,6 +30,7 @@ COMPONENTS: list[str] = [
     "localcloud.replication:Replication",
     "localcloud.lambda_runtime:LambdaRuntime",
     "localcloud.dns:Dns",
+    "localcloud.traffic_policies:TrafficPolicies",
     "localcloud.gateway:Gateway",
     "localcloud.healthchecker:HealthChecker",
     "localcloud.faults:Faults",
