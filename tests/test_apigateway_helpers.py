@@ -1,0 +1,100 @@
+"""helpers.apigateway against the local cloud: get-or-create regional REST APIs, endpoints, teardown."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+import pytest
+
+from helpers import apigateway
+from helpers.apigateway import ROUTES, delete_regional_apis, deploy_regional_apis, find_rest_api, regional_endpoints
+
+
+def _zip(source: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", source)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def functions(cfg, clients):
+    """Stand-ins for the three functions (only their names and ARNs matter to these tests)."""
+    iam = clients.client("iam")
+    role = iam.create_role(RoleName=cfg.resource_name("test-role"), AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    code = _zip("def handler(event, context):\n    return {'statusCode': 200, 'body': 'ok'}\n")
+    for region in cfg.regions:
+        for suffix in {route.function for route in ROUTES}:
+            clients.client("lambda", region).create_function(
+                FunctionName=cfg.resource_name(suffix), Runtime="python3.11", Role=role, Handler="handler.handler",
+                Code={"ZipFile": code},
+            )
+    return role
+
+
+def _counts(clients, region, api_id):
+    apigw = clients.client("apigateway", region)
+    return (len(apigw.get_resources(restApiId=api_id)["items"]), len(apigw.get_deployments(restApiId=api_id)["items"]))
+
+
+def test_deploying_twice_creates_nothing_new(cfg, clients, functions):
+    first = deploy_regional_apis(cfg, clients)
+    second = deploy_regional_apis(cfg, clients)
+    for region in cfg.regions:
+        assert second.loc[region, "api_id"] == first.loc[region, "api_id"] == find_rest_api(cfg, clients, region)
+        assert bool(first.loc[region, "created_api"]) and not bool(second.loc[region, "created_api"])
+        assert second.loc[region, ["resources_created", "methods_changed", "permissions_added"]].tolist() == [0, 0, 0]
+        assert second.loc[region, "deployment_id"] is None
+        assert _counts(clients, region, first.loc[region, "api_id"]) == (4, 1)  # /, /item, /item/{item_id}, /health
+
+
+def test_api_is_regional_tagged_and_routes_each_method_to_its_function(cfg, clients, functions):
+    deploy_regional_apis(cfg, clients)
+    for region in cfg.regions:
+        api = clients.client("apigateway", region).get_rest_api(restApiId=find_rest_api(cfg, clients, region))
+        assert api["endpointConfiguration"]["types"] == ["REGIONAL"]
+        assert api["tags"] == cfg.tags
+    routes = apigateway.describe_regional_apis(cfg, clients)
+    assert set(routes["integration"]) == {"AWS_PROXY"}
+    for region in cfg.regions:
+        mine = routes[routes["region"] == region]
+        assert {(r.resource, r.method, r.function) for r in mine.itertuples()} == {
+            (route.path, route.method, cfg.resource_name(route.function)) for route in ROUTES}
+
+
+def test_each_function_allows_api_gateway_to_invoke_it(cfg, clients, functions):
+    import json
+
+    deployed = deploy_regional_apis(cfg, clients)
+    region = cfg.regions[0]
+    policy = json.loads(clients.client("lambda", region).get_policy(FunctionName=cfg.resource_name("get-item"))["Policy"])
+    statement = next(s for s in policy["Statement"] if deployed.loc[region, "api_id"] in s["Sid"])
+    assert statement["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    assert statement["Action"] == "lambda:InvokeFunction"
+
+
+def test_regional_endpoints_use_the_execute_api_name_and_stage(cfg, clients, functions):
+    deployed = deploy_regional_apis(cfg, clients)
+    endpoints = regional_endpoints(cfg, clients)
+    assert set(endpoints) == set(cfg.regions)
+    for region, url in endpoints.items():
+        api_id = deployed.loc[region, "api_id"]
+        assert url == f"https://{api_id}.execute-api.{region}.amazonaws.com:{cfg.api_port}/{cfg.stage}"
+        assert deployed.loc[region, "endpoint"] == url
+        assert re.fullmatch(r"[a-z0-9]{10}", api_id)
+
+
+def test_deploying_without_functions_says_to_deploy_them_first(cfg, clients):
+    with pytest.raises(LookupError, match="deploy the functions first"):
+        deploy_regional_apis(cfg, clients)
+
+
+def test_delete_regional_apis_removes_apis_and_permissions_and_tolerates_a_rerun(cfg, clients, functions):
+    deploy_regional_apis(cfg, clients)
+    deleted = delete_regional_apis(cfg, clients)
+    assert sorted(deleted["region"]) == sorted(cfg.regions) and deleted["deleted"].all()
+    assert (deleted["permissions_removed"] == len(ROUTES)).all()
+    assert regional_endpoints(cfg, clients) == {}
+    assert delete_regional_apis(cfg, clients).empty
