@@ -1,0 +1,67 @@
+"""helpers.dynamodb against the session's local cloud: idempotent creation, items, lag, teardown."""
+
+from __future__ import annotations
+
+from helpers import dynamodb
+
+
+def test_create_global_table_twice_creates_nothing_the_second_time(cfg, clients):
+    first = dynamodb.create_global_table(cfg, clients)
+    second = dynamodb.create_global_table(cfg, clients)
+
+    assert first.created_table and first.replicas_added == tuple(cfg.regions[1:])
+    assert not second.created_table and second.replicas_added == ()
+    assert second.replicas == tuple(sorted(cfg.regions))
+    for region in cfg.regions:
+        ddb = clients.client("dynamodb", region)
+        assert ddb.list_tables()["TableNames"].count(cfg.table_name) == 1
+        tags = ddb.list_tags_of_resource(ResourceArn=ddb.describe_table(TableName=cfg.table_name)["Table"]["TableArn"])
+        assert {t["Key"]: t["Value"] for t in tags["Tags"]} == cfg.tags
+
+
+def test_item_written_in_one_region_is_read_in_the_others(cfg, clients):
+    dynamodb.create_global_table(cfg, clients)
+    dynamodb.wait_for_replicas(cfg, clients)
+
+    dynamodb.put_item(cfg, clients, {"item_id": "foobar", "origin_region": cfg.regions[0], "n": 1.5}, cfg.regions[0])
+    lag = dynamodb.measure_replication_lag(cfg, clients, samples=2)
+
+    assert dynamodb.get_item(cfg, clients, "foobar", cfg.regions[1]) == {"item_id": "foobar", "origin_region": cfg.regions[0], "n": 1.5}
+    assert dynamodb.get_item(cfg, clients, "missing", cfg.regions[1]) is None
+    assert set(lag["target"]) == set(cfg.regions) and len(lag) == 2
+    assert (lag["lag_ms"] > 0).all()
+
+
+def test_describe_global_table_has_a_row_per_region(cfg, clients):
+    dynamodb.create_global_table(cfg, clients)
+
+    frame = dynamodb.wait_for_replicas(cfg, clients)
+
+    assert list(frame["region"]) == list(cfg.regions)
+    assert set(frame["replica_status"]) == {"ACTIVE"}
+    assert set(frame["global_table_version"]) == {"2019.11.21"}
+    assert set(frame["stream"]) == {"NEW_AND_OLD_IMAGES"}
+
+
+def test_delete_global_table_removes_every_replica_and_tolerates_a_half_built_stack(cfg, clients):
+    clients.client("dynamodb", cfg.regions[1]).create_table(  # a stray table that never became a replica
+        TableName=cfg.table_name, KeySchema=[{"AttributeName": "item_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "item_id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+    )
+
+    deleted = dynamodb.delete_global_table(cfg, clients)
+    again = dynamodb.delete_global_table(cfg, clients)
+
+    assert set(deleted["action"]) == {"absent", "table deleted"}
+    assert set(again["action"]) == {"absent"}
+    assert set(dynamodb.describe_global_table(cfg, clients)["table_status"]) == {"NOT FOUND"}
+
+
+def test_delete_global_table_deletes_replicas_first(cfg, clients):
+    dynamodb.create_global_table(cfg, clients)
+
+    deleted = dynamodb.delete_global_table(cfg, clients).set_index("region")["action"]
+
+    assert deleted[cfg.regions[0]] == "table deleted"
+    assert deleted[cfg.regions[1]] == "replica deleted"
+    assert set(dynamodb.describe_global_table(cfg, clients)["table_status"]) == {"NOT FOUND"}
