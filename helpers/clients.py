@@ -18,7 +18,9 @@ from urllib.parse import urlsplit
 
 import boto3
 import botocore.config
+import dns.edns
 import dns.message
+import dns.query
 import dns.rdatatype
 import dns.resolver
 import urllib3
@@ -96,13 +98,9 @@ def resolve(cfg: Config, name: str, rdtype: str = "A", *, tcp: bool = False, cli
         return Answer(name, addresses, answer.rrset.ttl)
     options = []
     if client_subnet:
-        import dns.edns
-
         address, _, prefix = client_subnet.partition("/")
         options.append(dns.edns.ECSOption(address, int(prefix or 24)))
     query = dns.message.make_query(name, rdtype, use_edns=0 if options else None, options=options or None)
-    import dns.query
-
     send = dns.query.tcp if tcp else dns.query.udp
     response = send(query, server[0], port=server[1], timeout=3)
     addresses, cnames, ttls = [], [], []
