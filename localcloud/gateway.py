@@ -55,8 +55,8 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from localcloud import lambda_runtime
 from localcloud.cloud import Component
+from localcloud.lambda_runtime import FunctionNotFound, TooManyRequests
 
 log = logging.getLogger(__name__)
 
@@ -624,14 +624,12 @@ class Gateway(Component):
             result = self.cloud.component("lambda").invoke(
                 function_region, function_arn, json.dumps(event).encode(), request_id,
             )
-        except Exception as error:
-            if _is_error(error, "TooManyRequests"):  # Lambda throttled: API Gateway answers 429
-                return _json_error(429, "Too Many Requests", "ThrottlingException")
-            if _is_error(error, "FunctionNotFound"):  # AWS: 500, "Execution failed due to configuration error"
-                log.warning("gateway %s: function %s of %s %s does not exist", region, function_arn, method,
-                            routed.resource_path)
-                return INTERNAL_ERROR(500)
-            raise
+        except TooManyRequests:  # Lambda throttled: API Gateway answers 429
+            return _json_error(429, "Too Many Requests", "ThrottlingException")
+        except FunctionNotFound:  # AWS: 500, "Execution failed due to configuration error"
+            log.warning("gateway %s: function %s of %s %s does not exist", region, function_arn, method,
+                        routed.resource_path)
+            return INTERNAL_ERROR(500)
         if result.timed_out:
             return _json_error(504, "Endpoint request timed out", "InternalServerErrorException")
         if result.function_error:
@@ -698,14 +696,6 @@ class Gateway(Component):
             "body": event_body,
             "isBase64Encoded": binary,
         }
-
-
-def _is_error(error: BaseException, name: str) -> bool:
-    """Whether ``error`` is the Lambda runtime's ``name`` exception (localcloud.lambda_runtime)."""
-    expected = getattr(lambda_runtime, name, None)
-    if isinstance(expected, type) and isinstance(error, expected):
-        return True
-    return any(cls.__name__ == name for cls in type(error).__mro__)
 
 
 def _media_matches(pattern: str, content_type: str) -> bool:

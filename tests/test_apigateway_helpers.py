@@ -9,6 +9,7 @@ import zipfile
 import pytest
 
 from helpers import apigateway
+from helpers.clients import HttpClient
 from helpers.apigateway import ROUTES, delete_regional_apis, deploy_regional_apis, find_rest_api, regional_endpoints
 
 
@@ -19,12 +20,22 @@ def _zip(source: str) -> bytes:
     return buffer.getvalue()
 
 
+# Answers every route with the region it runs in and what it was asked.
+STAND_IN = """
+import json, os
+def handler(event, context):
+    body = {"served_by": os.environ["AWS_REGION"], "resource": event["resource"], "method": event["httpMethod"],
+            "path_parameters": event["pathParameters"]}
+    return {"statusCode": 201 if event["httpMethod"] == "POST" else 200, "body": json.dumps(body)}
+"""
+
+
 @pytest.fixture
 def functions(cfg, clients):
     """Stand-ins for the three functions (only their names and ARNs matter to these tests)."""
     iam = clients.client("iam")
     role = iam.create_role(RoleName=cfg.resource_name("test-role"), AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    code = _zip("def handler(event, context):\n    return {'statusCode': 200, 'body': 'ok'}\n")
+    code = _zip(STAND_IN)
     for region in cfg.regions:
         for suffix in {route.function for route in ROUTES}:
             clients.client("lambda", region).create_function(
@@ -98,3 +109,16 @@ def test_delete_regional_apis_removes_apis_and_permissions_and_tolerates_a_rerun
     assert (deleted["permissions_removed"] == len(ROUTES)).all()
     assert regional_endpoints(cfg, clients) == {}
     assert delete_regional_apis(cfg, clients).empty
+
+
+def test_requests_reach_each_regions_functions_through_its_endpoint(cfg, clients, functions):
+    deploy_regional_apis(cfg, clients)
+    http = HttpClient(cfg)  # names resolved by the local cloud's DNS server, TLS checked against its CA
+    health = apigateway.wait_for_endpoints(cfg, clients, http=http)
+    assert health["served_by"].to_dict() == {region: region for region in cfg.regions}
+    got = apigateway.get_item_everywhere(cfg, clients, "foobar", http=http)
+    assert (got["status"] == 200).all() and (got["served_by"] == got["endpoint_region"]).all()
+    response = http.request("GET", regional_endpoints(cfg, clients)[cfg.regions[0]] + "/item/foobar")
+    assert response.json()["path_parameters"] == {"item_id": "foobar"}
+    posted = apigateway.post_items_everywhere(cfg, clients, http=http)
+    assert (posted["status"] == 201).all()

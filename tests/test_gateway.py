@@ -14,7 +14,6 @@ import json
 import re
 import socket
 import ssl
-from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
@@ -26,6 +25,7 @@ from cryptography.x509.oid import NameOID
 
 from localcloud.cloud import Component, LocalCloud
 from localcloud.gateway import Gateway, hosted_zone_id_for
+from localcloud.lambda_runtime import FunctionNotFound, InvokeResult, TooManyRequests
 from localcloud.settings import Settings
 
 REGION = "eu-west-1"
@@ -34,24 +34,6 @@ ACCOUNT = "123456789012"
 
 
 # ------------------------------------------------------------------ fakes
-class TooManyRequests(Exception):
-    """Stands in for localcloud.lambda_runtime.TooManyRequests (matched by name)."""
-
-
-class FunctionNotFound(Exception):
-    """Stands in for localcloud.lambda_runtime.FunctionNotFound (matched by name)."""
-
-
-@dataclass
-class InvokeResult:
-    status_code: int = 200
-    payload: bytes = b""
-    function_error: str | None = None
-    timed_out: bool = False
-    duration_ms: float = 1.0
-    log: str = ""
-
-
 def _echo(event):
     return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(event)}
 
@@ -81,7 +63,7 @@ class FakeLambda(Component):
         name = function.rsplit(":", 1)[-1]
         self.calls.append((region, function, json.loads(payload)))
         if name == "throttled":
-            raise TooManyRequests("Rate Exceeded.")
+            raise TooManyRequests("Rate Exceeded.", "ReservedFunctionConcurrentInvocationLimitExceeded")
         if name not in HANDLERS:
             raise FunctionNotFound(function)
         return HANDLERS[name](json.loads(payload))
