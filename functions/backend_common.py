@@ -111,6 +111,21 @@ class JsonFormatter(logging.Formatter):
 _log_context: dict[str, Any] = {}
 
 
+class _StdoutHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stdout`` is at the time of the record (the runtime may replace it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def get_logger(name: str = "backend") -> logging.Logger:
     """A logger writing JSON lines to stdout (which Lambda sends to CloudWatch Logs).
 
@@ -119,7 +134,7 @@ def get_logger(name: str = "backend") -> logging.Logger:
     """
     logger = logging.getLogger(name)
     if not any(getattr(h, "_backend_json", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stdout)
+        handler = _StdoutHandler()
         handler._backend_json = True  # type: ignore[attr-defined]
         handler.setFormatter(JsonFormatter())
         logger.addHandler(handler)

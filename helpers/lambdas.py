@@ -1,0 +1,479 @@
+"""The three Lambda functions of the backend, their package and their IAM role.
+
+* ``package_functions`` zips ``functions/`` deterministically (sorted entries,
+  fixed timestamps and permissions), so the same source always gives the same
+  bytes and the same ``CodeSha256``; ``deploy_functions`` compares that hash
+  with the deployed one and updates only what differs, so a re-run changes
+  nothing.
+* ``ensure_role`` creates the execution role Lambda assumes
+  (trusted by ``lambda.amazonaws.com``), with one inline least-privilege
+  policy (``policy_document``): the DynamoDB item actions the handlers use, on
+  the table in the configured regions only, and writing to the functions' own
+  log groups.
+* ``set_function_environment`` and ``set_reserved_concurrency`` are the
+  faults the chaos step uses: AWS applies both to the next invocation.
+
+Every function takes the ``Config`` and ``Clients`` and returns data.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+from botocore.exceptions import ClientError
+from tqdm.auto import tqdm
+
+from helpers.clients import Clients
+from helpers.config import PROJECT_ROOT, Config
+
+FUNCTIONS_DIR = PROJECT_ROOT / "functions"
+RUNTIME = "python3.12"
+TIMEOUT_S = 10  # API Gateway waits at most 29 s; a DynamoDB call takes milliseconds
+MEMORY_MB = 256
+ROLE_SUFFIX = "lambda-role"
+POLICY_NAME = "least-privilege"
+# The DynamoDB actions the handlers call: PutItem (post), GetItem (get), DescribeTable (health deep check).
+DYNAMODB_ACTIONS = ("dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem")
+LOGS_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+ASSUME_ROLE_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }],
+}
+# A zip entry's timestamp: the earliest a zip can hold, so packaging never depends on file times.
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+# AWS seconds we allow a function to become Active / finish an update (AWS: seconds to a minute).
+FUNCTION_TIMEOUT_S = 300.0
+# A new role takes a few seconds to be assumable by Lambda (IAM is eventually consistent).
+ROLE_PROPAGATION_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One of the backend's functions."""
+
+    key: str  # the module in functions/, e.g. "post_item"
+    suffix: str  # the name suffix, e.g. "post-item" -> "{stack}-post-item"
+    description: str
+
+    @property
+    def handler(self) -> str:
+        return f"{self.key}.handler"
+
+
+FUNCTIONS: tuple[FunctionSpec, ...] = (
+    FunctionSpec("post_item", "post-item", "POST /item: store an item, stamped with its origin region and write time"),
+    FunctionSpec("get_item", "get-item", "GET /item/{item_id}: read an item and name the region that served it"),
+    FunctionSpec("health", "health", "GET /health: answers STATUS (default 200) and its region"),
+)
+
+
+@dataclass(frozen=True)
+class RoleInfo:
+    """What ``ensure_role`` found or did."""
+
+    name: str
+    arn: str
+    created: bool
+    policy_updated: bool
+
+
+# ---------------------------------------------------------------- naming
+def function_spec(key: str) -> FunctionSpec:
+    """The function called ``key``: a module name (``post_item``) or a name suffix (``post-item``)."""
+    for spec in FUNCTIONS:
+        if key in (spec.key, spec.suffix):
+            return spec
+    raise ValueError(f"unknown function {key!r}: use one of {', '.join(s.key for s in FUNCTIONS)}")
+
+
+def function_name(cfg: Config, key: str) -> str:
+    """The deployed name of a function, e.g. ``mraa-health``."""
+    return cfg.resource_name(function_spec(key).suffix)
+
+
+def role_name(cfg: Config) -> str:
+    return cfg.resource_name(ROLE_SUFFIX)
+
+
+def _partition(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+# -------------------------------------------------------------- packaging
+def package_functions(source_dir: Path = FUNCTIONS_DIR) -> bytes:
+    """The deployment zip of every ``.py`` file in ``functions/``, byte-for-byte reproducible.
+
+    Entries are sorted, dated 1980-01-01 and marked rw-r--r-- (Lambda needs
+    the files readable by its runtime user), so only a change of the source
+    changes the bytes, and hence the ``CodeSha256`` Lambda reports.
+    """
+    files = sorted(p for p in Path(source_dir).rglob("*.py") if "__pycache__" not in p.parts)
+    if not files:
+        raise FileNotFoundError(f"no Python files in {source_dir}: the function sources belong there")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in files:
+            info = zipfile.ZipInfo(path.relative_to(source_dir).as_posix(), date_time=_ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # Unix, so external_attr holds the permission bits
+            info.external_attr = (0o100644 << 16)
+            archive.writestr(info, path.read_bytes(), compresslevel=9)
+    return buffer.getvalue()
+
+
+def code_sha256(zip_bytes: bytes) -> str:
+    """Lambda's ``CodeSha256``: the base64 of the SHA-256 of the deployment package."""
+    return base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
+
+
+# -------------------------------------------------------------------- IAM
+def account_id(clients: Clients) -> str:
+    """The AWS account the clients act in (STS GetCallerIdentity)."""
+    return clients.client("sts").get_caller_identity()["Account"]
+
+
+def table_arns(cfg: Config, account: str) -> list[str]:
+    """The ARN of the table in every configured region (a global table is one table per region)."""
+    return [f"arn:{_partition(r)}:dynamodb:{r}:{account}:table/{cfg.table_name}" for r in cfg.regions]
+
+
+def log_group_arns(cfg: Config, account: str) -> list[str]:
+    """The functions' log groups (``/aws/lambda/<name>``) and their streams, in every region."""
+    return [
+        f"arn:{_partition(r)}:logs:{r}:{account}:log-group:/aws/lambda/{function_name(cfg, spec.key)}:*"
+        for r in cfg.regions for spec in FUNCTIONS
+    ]
+
+
+def policy_document(cfg: Config, account: str) -> dict[str, Any]:
+    """The execution role's inline policy: least privilege.
+
+    DynamoDB: only PutItem, GetItem and DescribeTable, on the table's ARN in
+    each configured region (no indexes, no streams, no other tables). Logs:
+    creating and writing the functions' own log groups, which is what the
+    managed AWSLambdaBasicExecutionRole grants, narrowed from every log group
+    of the account to these three functions.
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "TableItems", "Effect": "Allow", "Action": list(DYNAMODB_ACTIONS), "Resource": table_arns(cfg, account)},
+            {"Sid": "FunctionLogs", "Effect": "Allow", "Action": list(LOGS_ACTIONS), "Resource": log_group_arns(cfg, account)},
+        ],
+    }
+
+
+def _policy_dict(document: Any) -> dict[str, Any]:
+    """A policy document as IAM returns it (a dict, or URL-encoded JSON text) as a dict."""
+    if isinstance(document, dict):
+        return document
+    from urllib.parse import unquote
+
+    return json.loads(unquote(document))
+
+
+def ensure_role(cfg: Config, clients: Clients) -> RoleInfo:
+    """Get or create the functions' execution role, and make its inline policy ``policy_document``."""
+    iam = clients.client("iam")
+    name = role_name(cfg)
+    created = False
+    try:
+        role = iam.get_role(RoleName=name)["Role"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "NoSuchEntity":
+            raise
+        role = iam.create_role(
+            RoleName=name,
+            AssumeRolePolicyDocument=json.dumps(ASSUME_ROLE_POLICY),
+            Description=f"Execution role of the {cfg.stack_name} backend functions",
+            Tags=[{"Key": k, "Value": v} for k, v in cfg.tags.items()],
+        )["Role"]
+        created = True
+    wanted = policy_document(cfg, role["Arn"].split(":")[4])
+    try:
+        current = _policy_dict(iam.get_role_policy(RoleName=name, PolicyName=POLICY_NAME)["PolicyDocument"])
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "NoSuchEntity":
+            raise
+        current = None
+    updated = current != wanted
+    if updated:
+        iam.put_role_policy(RoleName=name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(wanted))
+    return RoleInfo(name, role["Arn"], created, updated)
+
+
+def delete_role(cfg: Config, clients: Clients) -> bool:
+    """Delete the execution role and its policies. False if it did not exist."""
+    iam = clients.client("iam")
+    name = role_name(cfg)
+    try:
+        for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+            iam.delete_role_policy(RoleName=name, PolicyName=policy)
+        for attached in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
+            iam.detach_role_policy(RoleName=name, PolicyArn=attached["PolicyArn"])
+        iam.delete_role(RoleName=name)
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "NoSuchEntity":
+            return False
+        raise
+    return True
+
+
+# ------------------------------------------------------------------ waits
+def _wait(what: str, check: Callable[[], tuple[bool, Any]], timeout: float, total: int,
+          progress: Callable[[Any], int], interval: float = 0.05) -> Any:
+    """Poll ``check`` (returning (done, last seen)) with a progress bar until done, or a TimeoutError."""
+    deadline = time.monotonic() + timeout
+    delay = interval
+    with tqdm(total=total, desc=what, leave=False) as bar:
+        while True:
+            done, seen = check()
+            bar.n = progress(seen)
+            bar.refresh()
+            if done:
+                return seen
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}; last seen: {seen}")
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 1.5, 2.0)
+
+
+def _function_timeout(cfg: Config, timeout: float | None) -> float:
+    return timeout if timeout is not None else max(30.0, cfg.scaled(FUNCTION_TIMEOUT_S))
+
+
+def _ready(configuration: dict[str, Any]) -> bool:
+    # Lambda: State Active, and LastUpdateStatus Successful once an update finished.
+    return configuration.get("State") == "Active" and configuration.get("LastUpdateStatus", "Successful") == "Successful"
+
+
+def _wait_ready(cfg: Config, clients: Clients, region: str, name: str, timeout: float | None = None) -> dict[str, Any]:
+    lam = clients.client("lambda", region)
+
+    def check() -> tuple[bool, dict[str, Any]]:
+        configuration = lam.get_function_configuration(FunctionName=name)
+        failed = configuration.get("State") == "Failed" or configuration.get("LastUpdateStatus") == "Failed"
+        if failed:
+            raise RuntimeError(f"function {name} in {region} failed: {configuration.get('StateReason') or configuration.get('LastUpdateStatusReason')}")
+        return _ready(configuration), configuration
+
+    return _wait(f"{name} in {region} ready", check, _function_timeout(cfg, timeout), 1, lambda c: int(_ready(c)))
+
+
+def wait_for_functions(cfg: Config, clients: Clients, timeout: float | None = None) -> pd.DataFrame:
+    """Wait until every function is ``Active`` with ``LastUpdateStatus`` ``Successful`` in every region."""
+    targets = [(region, function_name(cfg, spec.key)) for region in cfg.regions for spec in FUNCTIONS]
+
+    def check() -> tuple[bool, dict[tuple[str, str], str]]:
+        seen = {}
+        for region, name in targets:
+            try:
+                c = clients.client("lambda", region).get_function_configuration(FunctionName=name)
+                seen[(region, name)] = f"{c.get('State')}/{c.get('LastUpdateStatus', '-')}"
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ResourceNotFoundException":
+                    raise
+                seen[(region, name)] = "missing"
+        return all(v == "Active/Successful" for v in seen.values()), seen
+
+    seen = _wait("functions active", check, _function_timeout(cfg, timeout), len(targets),
+                 lambda s: sum(v == "Active/Successful" for v in s.values()))
+    return pd.DataFrame([{"region": r, "function": n, "state": s} for (r, n), s in seen.items()])
+
+
+# ------------------------------------------------------------------ deploy
+def _desired_configuration(cfg: Config, spec: FunctionSpec, role_arn: str) -> dict[str, Any]:
+    variables = {"TABLE_NAME": cfg.table_name}
+    return {
+        "Runtime": RUNTIME,
+        "Handler": spec.handler,
+        "Role": role_arn,
+        "Timeout": TIMEOUT_S,
+        "MemorySize": MEMORY_MB,
+        "Description": spec.description,
+        "Environment": {"Variables": variables},
+    }
+
+
+def _configuration_differences(current: dict[str, Any], desired: dict[str, Any]) -> list[str]:
+    differences = []
+    for key, value in desired.items():
+        have = current.get(key)
+        if key == "Environment":
+            have = {"Variables": (have or {}).get("Variables", {})}
+        if have != value:
+            differences.append(key)
+    return differences
+
+
+def _create_function(cfg: Config, clients: Clients, region: str, name: str, configuration: dict[str, Any],
+                     zip_bytes: bytes) -> dict[str, Any]:
+    """CreateFunction, retried while IAM has not yet propagated a new role to Lambda."""
+    lam = clients.client("lambda", region)
+    deadline = time.monotonic() + ROLE_PROPAGATION_TIMEOUT_S
+    while True:
+        try:
+            return lam.create_function(FunctionName=name, Code={"ZipFile": zip_bytes}, Tags=dict(cfg.tags),
+                                       Publish=False, **configuration)
+        except ClientError as error:
+            message = error.response["Error"].get("Message", "")
+            if error.response["Error"]["Code"] == "InvalidParameterValueException" and "cannot be assumed" in message \
+                    and time.monotonic() < deadline:
+                time.sleep(2)  # "The role defined for the function cannot be assumed by Lambda": IAM propagation
+                continue
+            raise
+
+
+def deploy_function(cfg: Config, clients: Clients, region: str, spec: FunctionSpec, role_arn: str,
+                    zip_bytes: bytes) -> dict[str, Any]:
+    """Create the function in ``region``, or update its code and configuration where they differ."""
+    lam = clients.client("lambda", region)
+    name = function_name(cfg, spec.key)
+    desired = _desired_configuration(cfg, spec, role_arn)
+    sha = code_sha256(zip_bytes)
+    try:
+        current = lam.get_function_configuration(FunctionName=name)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        current = None
+    actions: list[str] = []
+    if current is None:
+        current = _create_function(cfg, clients, region, name, desired, zip_bytes)
+        actions.append("created")
+    else:
+        if current.get("CodeSha256") != sha:
+            _wait_ready(cfg, clients, region, name)
+            current = lam.update_function_code(FunctionName=name, ZipFile=zip_bytes)
+            actions.append("updated code")
+        differences = _configuration_differences(current, desired)
+        if differences:
+            _wait_ready(cfg, clients, region, name)  # one update at a time (ResourceConflictException otherwise)
+            current = lam.update_function_configuration(FunctionName=name, **desired)
+            actions.append("updated " + ", ".join(differences))
+        tags = lam.list_tags(Resource=current["FunctionArn"]).get("Tags", {})
+        if any(tags.get(k) != v for k, v in cfg.tags.items()):
+            lam.tag_resource(Resource=current["FunctionArn"], Tags=dict(cfg.tags))
+            actions.append("tagged")
+    return {
+        "region": region,
+        "function": spec.key,
+        "name": name,
+        "action": "; ".join(actions) or "unchanged",
+        "code_sha256": current.get("CodeSha256"),
+        "arn": current["FunctionArn"],
+    }
+
+
+def deploy_functions(cfg: Config, clients: Clients, zip_bytes: bytes | None = None, role_arn: str | None = None,
+                     timeout: float | None = None) -> pd.DataFrame:
+    """Create or update the three functions in every region and wait until they are ready.
+
+    Returns one row per region and function with what was done (``created``,
+    ``updated code``, ``updated <settings>`` or ``unchanged``).
+    """
+    zip_bytes = zip_bytes if zip_bytes is not None else package_functions()
+    role_arn = role_arn or ensure_role(cfg, clients).arn
+    rows = []
+    with tqdm(total=len(cfg.regions) * len(FUNCTIONS), desc="functions", leave=False) as bar:
+        for region in cfg.regions:
+            for spec in FUNCTIONS:
+                rows.append(deploy_function(cfg, clients, region, spec, role_arn, zip_bytes))
+                bar.update()
+    states = wait_for_functions(cfg, clients, timeout)
+    frame = pd.DataFrame(rows)
+    return frame.merge(states.rename(columns={"function": "name"}), on=["region", "name"], how="left")
+
+
+def describe_functions(cfg: Config, clients: Clients) -> pd.DataFrame:
+    """The deployed functions in every region: state, code hash, timeout, environment, reserved concurrency."""
+    rows = []
+    for region in cfg.regions:
+        lam = clients.client("lambda", region)
+        for spec in FUNCTIONS:
+            name = function_name(cfg, spec.key)
+            try:
+                function = lam.get_function(FunctionName=name)
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ResourceNotFoundException":
+                    raise
+                rows.append({"region": region, "function": spec.key, "name": name, "state": "missing"})
+                continue
+            c = function["Configuration"]
+            rows.append({
+                "region": region, "function": spec.key, "name": name, "state": c.get("State"),
+                "last_update": c.get("LastUpdateStatus"), "runtime": c.get("Runtime"), "timeout_s": c.get("Timeout"),
+                "code_sha256": c.get("CodeSha256"), "environment": (c.get("Environment") or {}).get("Variables", {}),
+                "reserved_concurrency": (function.get("Concurrency") or {}).get("ReservedConcurrentExecutions"),
+            })
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------ faults
+def set_function_environment(cfg: Config, clients: Clients, region: str, function: str, **variables: str | None) -> dict[str, str]:
+    """Set (or, with None, remove) environment variables of one function; effective on the next invocation.
+
+    ``set_function_environment(cfg, clients, "eu-west-1", "health", STATUS="500")``
+    makes that region's health check fail (the blog's way to break a region).
+    Returns the function's variables after the change.
+    """
+    lam = clients.client("lambda", region)
+    name = function_name(cfg, function)
+    current = _wait_ready(cfg, clients, region, name)
+    merged = dict((current.get("Environment") or {}).get("Variables", {}))
+    for key, value in variables.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = str(value)
+    lam.update_function_configuration(FunctionName=name, Environment={"Variables": merged})
+    after = _wait_ready(cfg, clients, region, name)
+    return dict((after.get("Environment") or {}).get("Variables", {}))
+
+
+def set_reserved_concurrency(cfg: Config, clients: Clients, region: str, function: str, value: int = 0) -> int:
+    """Reserve ``value`` concurrent executions for a function; 0 throttles every invocation (429)."""
+    response = clients.client("lambda", region).put_function_concurrency(
+        FunctionName=function_name(cfg, function), ReservedConcurrentExecutions=int(value))
+    return int(response["ReservedConcurrentExecutions"])
+
+
+def delete_reserved_concurrency(cfg: Config, clients: Clients, region: str, function: str) -> None:
+    """Remove a function's reserved concurrency (it draws on the account's pool again)."""
+    clients.client("lambda", region).delete_function_concurrency(FunctionName=function_name(cfg, function))
+
+
+# ---------------------------------------------------------------- teardown
+def delete_functions(cfg: Config, clients: Clients) -> pd.DataFrame:
+    """Delete the three functions in every region; missing ones are reported, not errors."""
+    rows = []
+    for region in cfg.regions:
+        lam = clients.client("lambda", region)
+        for spec in FUNCTIONS:
+            name = function_name(cfg, spec.key)
+            try:
+                lam.delete_function(FunctionName=name)
+                outcome = "deleted"
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ResourceNotFoundException":
+                    raise
+                outcome = "absent"
+            rows.append({"region": region, "function": spec.key, "name": name, "outcome": outcome})
+    return pd.DataFrame(rows)
