@@ -1,0 +1,146 @@
+"""The chaos step's faults, each injected and restored through the AWS API.
+
+| fault | inject | restore |
+|---|---|---|
+| ``health_status`` (the blog's) | Lambda ``UpdateFunctionConfiguration``: ``STATUS=404`` on the region's health function | ``STATUS`` removed |
+| ``lambda_throttle`` | Lambda ``PutFunctionConcurrency`` 0 on every function of the region | ``DeleteFunctionConcurrency`` |
+| ``replication_pause`` | FIS experiment with AWS's ``aws:dynamodb:global-table-pause-replication`` on the region's replica | ``StopExperiment`` |
+| ``region_outage`` | FIS experiment with the local cloud's ``localcloud:region:outage`` (no AWS equivalent) | ``StopExperiment`` |
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from helpers.clients import Clients
+from helpers.config import Config
+from helpers.lambdas import (
+    FUNCTIONS,
+    delete_reserved_concurrency,
+    function_name,
+    set_function_environment,
+    set_reserved_concurrency,
+)
+
+PAUSE_REPLICATION = "aws:dynamodb:global-table-pause-replication"
+REGION_OUTAGE = "localcloud:region:outage"
+FIS_ROLE_SUFFIX = "fis-role"
+# FIS stops an experiment after its actions' duration at the latest; ours are stopped explicitly.
+MAX_FAULT_DURATION = "PT1H"
+
+
+@dataclass
+class InjectedFault:
+    """What was done, so that ``restore`` undoes exactly that."""
+
+    fault: str
+    region: str
+    experiment_id: str | None = None
+    template_id: str | None = None
+    calls: list[str] = field(default_factory=list)
+
+
+def ensure_fis_role(cfg: Config, clients: Clients) -> str:
+    """The IAM role FIS assumes (trusted by fis.amazonaws.com), allowed only to pause replication of our table."""
+    iam = clients.client("iam")
+    name = cfg.resource_name(FIS_ROLE_SUFFIX)
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    try:
+        arn = iam.get_role(RoleName=name)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust),
+                              Tags=[{"Key": k, "Value": v} for k, v in cfg.tags.items()],
+                              Description="FIS pauses replication of the runbook's global table")["Role"]["Arn"]
+    table_arns = [f"arn:aws:dynamodb:{region}:*:table/{cfg.table_name}" for region in cfg.regions]
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["dynamodb:PutResourcePolicy", "dynamodb:DeleteResourcePolicy",
+                                       "dynamodb:GetResourcePolicy", "dynamodb:DescribeTable"],
+         "Resource": table_arns},
+        {"Effect": "Allow", "Action": "tag:GetResources", "Resource": "*"}]}
+    iam.put_role_policy(RoleName=name, PolicyName="pause-replication", PolicyDocument=json.dumps(policy))
+    return arn
+
+
+def _table_arn(cfg: Config, clients: Clients, region: str) -> str:
+    return clients.client("dynamodb", region).describe_table(TableName=cfg.table_name)["Table"]["TableArn"]
+
+
+def _start_experiment(cfg: Config, clients: Clients, region: str, action: dict[str, Any],
+                      targets: dict[str, Any]) -> tuple[str, str]:
+    fis = clients.client("fis", region)
+    template = fis.create_experiment_template(
+        clientToken=str(uuid.uuid4()),
+        description=f"{cfg.stack_name}: {action['actionId']} in {region}",
+        roleArn=ensure_fis_role(cfg, clients),
+        stopConditions=[{"source": "none"}],
+        targets=targets,
+        actions={"fault": action},
+        tags=cfg.tags,
+    )["experimentTemplate"]
+    experiment = fis.start_experiment(clientToken=str(uuid.uuid4()), experimentTemplateId=template["id"],
+                                      tags=cfg.tags)["experiment"]
+    return template["id"], experiment["id"]
+
+
+def inject(cfg: Config, clients: Clients) -> InjectedFault:
+    """Break ``cfg.fault_region`` the way ``cfg.fault`` says."""
+    region = cfg.fault_region
+    done = InjectedFault(cfg.fault, region)
+    if cfg.fault == "health_status":
+        set_function_environment(cfg, clients, region, "health", STATUS="404")
+        done.calls.append(f"lambda:UpdateFunctionConfiguration {function_name(cfg, 'health')} STATUS=404")
+    elif cfg.fault == "lambda_throttle":
+        for spec in FUNCTIONS:
+            set_reserved_concurrency(cfg, clients, region, spec.key, 0)
+            done.calls.append(f"lambda:PutFunctionConcurrency {function_name(cfg, spec.key)} 0")
+    elif cfg.fault == "replication_pause":
+        action = {"actionId": PAUSE_REPLICATION, "parameters": {"duration": MAX_FAULT_DURATION},
+                  "targets": {"Tables": "Tables"}}
+        targets = {"Tables": {"resourceType": "aws:dynamodb:global-table", "selectionMode": "ALL",
+                              "resourceArns": [_table_arn(cfg, clients, region)]}}
+        done.template_id, done.experiment_id = _start_experiment(cfg, clients, region, action, targets)
+        done.calls.append(f"fis:StartExperiment {PAUSE_REPLICATION}")
+    elif cfg.fault == "region_outage":
+        action = {"actionId": REGION_OUTAGE, "parameters": {"region": region, "duration": MAX_FAULT_DURATION}}
+        done.template_id, done.experiment_id = _start_experiment(cfg, clients, region, action, {})
+        done.calls.append(f"fis:StartExperiment {REGION_OUTAGE}")
+    return done
+
+
+def restore(cfg: Config, clients: Clients, fault: InjectedFault) -> None:
+    """Undo ``fault``."""
+    region = fault.region
+    if fault.fault == "health_status":
+        set_function_environment(cfg, clients, region, "health", STATUS=None)
+    elif fault.fault == "lambda_throttle":
+        for spec in FUNCTIONS:
+            delete_reserved_concurrency(cfg, clients, region, spec.key)
+    if fault.experiment_id:
+        fis = clients.client("fis", region)
+        fis.stop_experiment(id=fault.experiment_id)
+        fis.delete_experiment_template(id=fault.template_id)
+
+
+def delete_fault_resources(cfg: Config, clients: Clients) -> list[str]:
+    """Teardown: experiment templates tagged with the stack, and the FIS role."""
+    deleted = []
+    for region in cfg.regions:
+        fis = clients.client("fis", region)
+        for template in fis.list_experiment_templates().get("experimentTemplates", []):
+            if template.get("tags", {}).get("runbook:stack") == cfg.stack_name:
+                fis.delete_experiment_template(id=template["id"])
+                deleted.append(f"fis experiment template {template['id']} ({region})")
+    iam = clients.client("iam")
+    name = cfg.resource_name(FIS_ROLE_SUFFIX)
+    try:
+        for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+            iam.delete_role_policy(RoleName=name, PolicyName=policy)
+        iam.delete_role(RoleName=name)
+        deleted.append(f"iam role {name}")
+    except iam.exceptions.NoSuchEntityException:
+        pass
+    return deleted

@@ -1,0 +1,98 @@
+"""Step 7: delete everything the stack created, in dependency order, then prove nothing is left.
+
+Each step tolerates what is already gone (a half-built or half-deleted stack),
+so the teardown can always be re-run. Only resources named or tagged for this
+stack are touched; a hosted zone is deleted only if the runbook created it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pandas as pd
+
+from helpers import apigateway, domains, dynamodb, faults, healthchecks, lambdas, route53
+from helpers.clients import Clients
+from helpers.config import Config
+
+
+def _steps(cfg: Config, clients: Clients) -> list[tuple[str, Callable[[], Any]]]:
+    return [
+        ("routing records and traffic policies", lambda: route53.delete_routing_records(cfg, clients)),
+        ("health checks", lambda: healthchecks.delete_health_checks(cfg, clients)),
+        ("custom domain names and base path mappings", lambda: domains.delete_custom_domains(cfg, clients)),
+        ("certificates", lambda: domains.delete_certificates(cfg, clients)),
+        ("REST APIs", lambda: apigateway.delete_regional_apis(cfg, clients)),
+        ("Lambda functions", lambda: lambdas.delete_functions(cfg, clients)),
+        ("Lambda role", lambda: lambdas.delete_role(cfg, clients)),
+        ("FIS templates and role", lambda: faults.delete_fault_resources(cfg, clients)),
+        ("global table (replicas, then the table)", lambda: dynamodb.delete_global_table(cfg, clients)),
+        ("hosted zone (only if the runbook created it)", lambda: domains.delete_hosted_zone_if_created(cfg, clients)),
+    ]
+
+
+def teardown(cfg: Config, clients: Clients) -> pd.DataFrame:
+    """Run every deletion step; a failing step is reported and the others still run."""
+    rows = []
+    for name, step in _steps(cfg, clients):
+        try:
+            result = step()
+            rows.append({"step": name, "ok": True, "detail": _describe(result)})
+        except Exception as error:  # report, carry on: the inventory below shows what is left
+            rows.append({"step": name, "ok": False, "detail": f"{type(error).__name__}: {error}"})
+    return pd.DataFrame(rows)
+
+
+def _describe(result: Any) -> str:
+    if isinstance(result, pd.DataFrame):
+        return f"{len(result)} row(s)"
+    if isinstance(result, (list, tuple, set)):
+        return f"{len(result)} deleted"
+    return "" if result is None else str(result)
+
+
+def inventory(cfg: Config, clients: Clients) -> pd.DataFrame:
+    """Every resource of this stack that still exists, listed service by service and region by region."""
+    left: list[dict[str, str]] = []
+
+    def add(service: str, region: str, resource: str) -> None:
+        left.append({"service": service, "region": region, "resource": resource})
+
+    prefix = f"{cfg.stack_name}-"
+    for region in cfg.regions:
+        if cfg.table_name in clients.client("dynamodb", region).list_tables()["TableNames"]:
+            add("dynamodb", region, f"table {cfg.table_name}")
+        for page in clients.client("lambda", region).get_paginator("list_functions").paginate():
+            for fn in page["Functions"]:
+                if fn["FunctionName"].startswith(prefix):
+                    add("lambda", region, f"function {fn['FunctionName']}")
+        apigw = clients.client("apigateway", region)
+        for api in apigw.get_rest_apis(limit=500)["items"]:
+            if api["name"] == apigateway.api_name(cfg):
+                add("apigateway", region, f"rest api {api['id']}")
+        for domain in apigw.get_domain_names(limit=500)["items"]:
+            if domain["domainName"] == cfg.domain_name:
+                add("apigateway", region, f"domain name {cfg.domain_name}")
+        acm = clients.client("acm", region)
+        for cert in acm.list_certificates()["CertificateSummaryList"]:
+            tags = {t["Key"]: t.get("Value") for t in acm.list_tags_for_certificate(CertificateArn=cert["CertificateArn"]).get("Tags", [])}
+            if tags.get("runbook:stack") == cfg.stack_name:
+                add("acm", region, f"certificate {cert['CertificateArn']}")
+        for template in clients.client("fis", region).list_experiment_templates().get("experimentTemplates", []):
+            if template.get("tags", {}).get("runbook:stack") == cfg.stack_name:
+                add("fis", region, f"experiment template {template['id']}")
+    iam = clients.client("iam")
+    for page in iam.get_paginator("list_roles").paginate():
+        for role in page["Roles"]:
+            if role["RoleName"].startswith(prefix):
+                add("iam", "global", f"role {role['RoleName']}")
+    for region, check_id in healthchecks.health_check_ids(cfg, clients).items():
+        add("route53", "global", f"health check {check_id} ({region})")
+    for record in route53.stack_records(cfg, clients):
+        add("route53", "global", f"record {record}")
+    for policy in route53.stack_traffic_policies(cfg, clients):
+        add("route53", "global", f"traffic policy {policy}")
+    zone = domains.created_hosted_zone(cfg, clients)
+    if zone:
+        add("route53", "global", f"hosted zone {zone} (created by the runbook)")
+    return pd.DataFrame(left, columns=["service", "region", "resource"])
