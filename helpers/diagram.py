@@ -46,7 +46,7 @@ def architecture_diagram(regions: Sequence[str] = ("eu-west-1", "eu-central-1"),
         _box(ax, cx - 1.5, 4.6, 3.0, 0.9, "API Gateway (REGIONAL)\ncustom domain + ACM cert", COLOURS["apigw"], 8)
         _box(ax, cx - 1.5, 2.9, 3.0, 0.9, "Lambda\npost item · get item · health", COLOURS["lambda"], 8)
         _box(ax, cx - 1.5, 0.9, 3.0, 1.0, "DynamoDB replica\n(global table 2019.11.21)", COLOURS["dynamodb"], 8)
-        _arrow(ax, (width / 2, 6.9), (cx, 5.5), "HTTPS")
+        _arrow(ax, (width / 2, 6.9), (cx, 5.5), "healthy region")
         _arrow(ax, (cx, 4.6), (cx, 3.8))
         _arrow(ax, (cx, 2.9), (cx, 1.9))
     for a, b in zip(centres, centres[1:]):
