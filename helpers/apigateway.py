@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 
 from helpers.clients import Clients, HttpClient, HttpResponse
 from helpers.config import Config
+from helpers.lambdas import function_name
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def regional_endpoints(cfg: Config, clients: Clients) -> dict[str, str]:
 
 # ------------------------------------------------------------------ deploying
 def _function_arn(cfg: Config, clients: Clients, region: str, suffix: str) -> str:
-    name = cfg.resource_name(suffix)
+    name = function_name(cfg, suffix)
     try:
         return clients.client("lambda", region).get_function(FunctionName=name)["Configuration"]["FunctionArn"]
     except ClientError as error:
@@ -358,7 +359,7 @@ def _remove_permissions(cfg: Config, clients: Clients, region: str, api_id: str)
     removed = 0
     lam = clients.client("lambda", region)
     for suffix in sorted({route.function for route in ROUTES}):
-        name = cfg.resource_name(suffix)
+        name = function_name(cfg, suffix)
         for sid in sorted(_policy_statement_ids(clients, region, name)):
             if not sid.startswith(f"apigateway-{api_id}-"):
                 continue
