@@ -1,0 +1,92 @@
+"""Faults through the AWS API: FIS experiments pause replication or take a region down, and stop cleanly."""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+
+import pytest
+
+from helpers import dynamodb
+from helpers.faults import PAUSE_REPLICATION, REGION_OUTAGE, ensure_fis_role
+from localcloud.faults import parse_duration
+
+
+def _wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _template(clients, cfg, region, action, targets):
+    fis = clients.client("fis", region)
+    return fis.create_experiment_template(
+        clientToken=str(uuid.uuid4()), description="test", roleArn=ensure_fis_role(cfg, clients),
+        stopConditions=[{"source": "none"}], targets=targets, actions={"a": action}, tags=cfg.tags,
+    )["experimentTemplate"]["id"]
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("PT5M", 300), ("PT1M30S", 90), ("PT1H", 3600), ("PT0.5S", 0.5)])
+def test_iso_durations_as_fis_writes_them(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+def test_fis_pause_replication_holds_writes_until_the_experiment_stops(cfg, clients):
+    dynamodb.create_global_table(cfg, clients)
+    dynamodb.wait_for_replicas(cfg, clients)
+    first, second = cfg.regions
+    arn = clients.client("dynamodb", first).describe_table(TableName=cfg.table_name)["Table"]["TableArn"]
+    template = _template(clients, cfg, first,
+                         {"actionId": PAUSE_REPLICATION, "parameters": {"duration": "PT1H"}, "targets": {"Tables": "T"}},
+                         {"T": {"resourceType": "aws:dynamodb:global-table", "selectionMode": "ALL", "resourceArns": [arn]}})
+    fis = clients.client("fis", first)
+    experiment = fis.start_experiment(clientToken=str(uuid.uuid4()), experimentTemplateId=template)["experiment"]["id"]
+
+    dynamodb.put_item(cfg, clients, {"item_id": "during-pause"}, region=second)
+    time.sleep(cfg.scaled(0.5) * 4 + 0.2)  # several replication delays
+    assert dynamodb.get_item(cfg, clients, "during-pause", region=first) is None, "paused: nothing arrives"
+
+    fis.stop_experiment(id=experiment)
+    assert _wait_for(lambda: dynamodb.get_item(cfg, clients, "during-pause", region=first) is not None), \
+        "after the experiment stops the queued write arrives"
+    dynamodb.delete_global_table(cfg, clients)
+
+
+def test_unsupported_fis_action_is_refused_before_anything_happens(cfg, clients):
+    region = cfg.regions[0]
+    template = _template(clients, cfg, region, {"actionId": "aws:ec2:stop-instances"}, {})
+    with pytest.raises(clients.client("fis", region).exceptions.ValidationException, match="not supported"):
+        clients.client("fis", region).start_experiment(clientToken=str(uuid.uuid4()), experimentTemplateId=template)
+
+
+def test_region_outage_refuses_connections_until_stopped(cfg, clients, localcloud_status):
+    region = "ap-south-1"
+    clients.client("dynamodb", region).list_tables()  # the region is in use: its gateway listens
+    status_regions = {}
+    assert _wait_for(lambda: status_regions.update(_regions(localcloud_status)) or region in status_regions)
+    address, port = status_regions[region], localcloud_status["api_port"]
+    assert _connects(address, port)
+    template = _template(clients, cfg, region, {"actionId": REGION_OUTAGE, "parameters": {"region": region}}, {})
+    fis = clients.client("fis", region)
+    experiment = fis.start_experiment(clientToken=str(uuid.uuid4()), experimentTemplateId=template)["experiment"]["id"]
+    assert not _connects(address, port), "during the outage the region's gateway is unreachable"
+    fis.stop_experiment(id=experiment)
+    assert _wait_for(lambda: _connects(address, port)), "after the experiment the gateway answers again"
+
+
+def _regions(status):
+    from localcloud import daemon
+
+    return daemon.status(status["state_dir"]).get("regions", {})
+
+
+def _connects(address, port) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=1):
+            return True
+    except OSError:
+        return False
