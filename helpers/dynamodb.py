@@ -237,16 +237,41 @@ def delete_item(cfg: Config, clients: Clients, item_id: str, region: str | None 
     )
 
 
+def read_in_every_region(cfg: Config, clients: Clients, item_id: str, timeout: float | None = None) -> pd.DataFrame:
+    """Wait until every region's replica returns ``item_id``; one row per region with the item and when it was seen.
+
+    Replication is asynchronous, so a read right after a write in another
+    region may not see it yet; ``seen_after_ms`` is when this poll first did.
+    """
+    timeout = timeout if timeout is not None else max(10.0, cfg.scaled(REPLICATION_TIMEOUT_S))
+    started = time.perf_counter()
+    found: dict[str, dict[str, Any]] = {}
+
+    def check() -> tuple[bool, dict[str, str]]:
+        for region in cfg.regions:
+            if region not in found:
+                item = get_item(cfg, clients, item_id, region)
+                if item is not None:
+                    found[region] = {"item": item, "seen_after_ms": round((time.perf_counter() - started) * 1000, 1)}
+        return len(found) == len(cfg.regions), {r: ("found" if r in found else "not yet") for r in cfg.regions}
+
+    _wait(f"item {item_id!r} in every region", check, timeout, total=len(cfg.regions), progress=lambda seen: len(found),
+          interval=0.01)
+    return pd.DataFrame([{"region": r, **found[r]} for r in cfg.regions])
+
+
 def measure_replication_lag(cfg: Config, clients: Clients, samples: int = 5, timeout: float | None = None) -> pd.DataFrame:
     """Write a probe item in one region and poll every other region until it is there; one row per (sample, target).
 
     Sources take turns over the configured regions. ``lag_ms`` is measured
     wall-clock time from the write's start to the first read that sees it;
     ``lag_ms_aws`` divides by the time scale (the AWS time it stands for).
-    The probe items are deleted afterwards (and that delete replicates too).
+    The probe items are deleted afterwards, and we wait until the deletes
+    have replicated too, so that item counts agree again.
     """
     timeout = timeout if timeout is not None else max(10.0, cfg.scaled(REPLICATION_TIMEOUT_S))
     rows: list[dict[str, Any]] = []
+    probes: list[str] = []
     for sample in tqdm(range(samples), desc="replication lag probes", leave=False):
         source = cfg.regions[sample % len(cfg.regions)]
         item_id = f"lag-probe-{uuid.uuid4().hex[:12]}"
@@ -271,6 +296,13 @@ def measure_replication_lag(cfg: Config, clients: Clients, samples: int = 5, tim
             rows.append({"sample": sample, "item_id": item_id, "source": source, "target": region,
                          "lag_ms": round(lag, 1), "lag_ms_aws": round(lag / cfg.time_scale, 1)})
         delete_item(cfg, clients, item_id, source)
+        probes.append(item_id)
+
+    def probes_gone() -> tuple[bool, list[str]]:
+        left = [f"{p} in {r}" for p in probes for r in cfg.regions if get_item(cfg, clients, p, r) is not None]
+        return not left, left
+
+    _wait("lag probes to be deleted everywhere", probes_gone, timeout, interval=0.01)
     return pd.DataFrame(rows, columns=["sample", "item_id", "source", "target", "lag_ms", "lag_ms_aws"])
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pandas as pd
+import pytest
+
+from conftest import PROJECT_ROOT
 from helpers import dynamodb
 
 
@@ -65,3 +69,19 @@ def test_delete_global_table_deletes_replicas_first(cfg, clients):
     assert deleted[cfg.regions[0]] == "table deleted"
     assert deleted[cfg.regions[1]] == "replica deleted"
     assert set(dynamodb.describe_global_table(cfg, clients)["table_status"]) == {"NOT FOUND"}
+
+
+@pytest.mark.notebook
+def test_global_table_notebook_runs_and_records_the_lag(localcloud_status, unique, tmp_path):
+    import papermill
+
+    run_dir = tmp_path / "run"
+    papermill.execute_notebook(
+        str(PROJECT_ROOT / "notebooks" / "01_global_table.ipynb"), str(tmp_path / "01.ipynb"),
+        cwd=str(PROJECT_ROOT / "notebooks"), progress_bar=False,
+        parameters={"localcloud_state_dir": localcloud_status["state_dir"], "time_scale": localcloud_status["time_scale"],
+                    "stack_name": f"t{unique}", "table_name": f"nb-{unique}", "run_dir": str(run_dir)},
+    )
+
+    lag = pd.read_csv(run_dir / "replication_lag.csv")
+    assert len(lag) == 10 and (lag["lag_ms"] > 0).all()
