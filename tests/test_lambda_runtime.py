@@ -1,0 +1,333 @@
+"""The local cloud's Lambda runtime, used as AWS Lambda is: through boto3 ``lambda.invoke``."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import tempfile
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import boto3
+import botocore.config
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from helpers.lambdas import package_functions
+
+REGION = "eu-west-1"
+
+APP = '''
+import json, os, sys, time
+COUNT = 0
+
+def handler(event, context):
+    global COUNT
+    COUNT += 1
+    print("invocation", COUNT)
+    return {
+        "count": COUNT, "pid": os.getpid(), "event": event,
+        "request_id": context.aws_request_id, "function_name": context.function_name,
+        "memory": context.memory_limit_in_mb, "arn": context.invoked_function_arn,
+        "remaining_ms": context.get_remaining_time_in_millis(),
+        "env": {k: os.environ.get(k) for k in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_LAMBDA_FUNCTION_NAME",
+                 "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "_HANDLER", "LAMBDA_TASK_ROOT",
+                 "AWS_LAMBDA_LOG_GROUP_NAME", "GREETING")},
+        "cwd": os.getcwd(),
+    }
+
+def sleepy(event, context):
+    time.sleep(event.get("sleep", 0))
+    return {"slept": event.get("sleep", 0), "pid": os.getpid()}
+
+def crash(event, context):
+    raise ValueError("the handler failed on purpose")
+
+def exit_hard(event, context):
+    os._exit(3)
+
+def tables(event, context):
+    import boto3
+    return boto3.client("dynamodb").list_tables()["TableNames"]
+'''
+
+
+def zip_of(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def lam(clients):
+    return clients.client("lambda", REGION)
+
+
+@pytest.fixture
+def role(clients, unique) -> str:
+    return clients.client("iam").create_role(RoleName=f"runtime-test-{unique}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+
+
+@pytest.fixture
+def make_function(lam, role, unique):
+    """Create a function from APP (or given code) and return its name; deleted afterwards."""
+    created = []
+
+    def make(handler: str = "app.handler", code: bytes | None = None, **settings) -> str:
+        name = f"rt-{unique}-{len(created)}"
+        lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler=handler,
+                            Code={"ZipFile": code or zip_of({"app.py": APP})}, **settings)
+        created.append(name)
+        return name
+
+    yield make
+    for name in created:
+        lam.delete_function(FunctionName=name)
+
+
+def invoke(lam, name: str, event: object = None, **kwargs) -> tuple[dict, object]:
+    response = lam.invoke(FunctionName=name, Payload=json.dumps(event if event is not None else {}).encode(), **kwargs)
+    return response, json.loads(response["Payload"].read())
+
+
+# ---------------------------------------------------------------------- results
+def test_invoke_returns_the_handler_result_with_lambda_context_and_environment(lam, make_function):
+    name = make_function(Environment={"Variables": {"GREETING": "hello"}}, MemorySize=256)
+    response, result = invoke(lam, name, {"ping": 1})
+    assert response["StatusCode"] == 200
+    assert "FunctionError" not in response
+    assert result["event"] == {"ping": 1}
+    assert result["function_name"] == name
+    assert int(result["memory"]) == 256
+    assert result["arn"].endswith(f":function:{name}")
+    assert 0 < result["remaining_ms"] <= 3000  # default timeout: 3 s
+    assert result["env"] == {
+        "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION, "AWS_LAMBDA_FUNCTION_NAME": name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256", "_HANDLER": "app.handler",
+        "LAMBDA_TASK_ROOT": result["cwd"], "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}", "GREETING": "hello",
+    }
+    assert response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"] == result["request_id"]
+
+
+def test_warm_environments_are_reused_across_invocations(lam, make_function):
+    name = make_function()
+    results = [invoke(lam, name)[1] for _ in range(3)]
+    assert [r["count"] for r in results] == [1, 2, 3]
+    assert len({r["pid"] for r in results}) == 1
+
+
+def test_concurrent_invocations_get_their_own_environments(lam, make_function):
+    name = make_function(handler="app.sleepy")
+    results: list[dict] = []
+
+    def call() -> None:
+        results.append(invoke(lam, name, {"sleep": 0.5})[1])
+
+    threads = [threading.Thread(target=call) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({r["pid"] for r in results}) == 2
+
+
+def test_boto3_inside_the_handler_reaches_the_local_cloud(lam, make_function, clients, unique):
+    table = f"runtime-{unique}"
+    dynamodb = clients.client("dynamodb", REGION)
+    dynamodb.create_table(TableName=table, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    try:
+        _, names = invoke(lam, make_function(handler="app.tables"))
+        assert table in names
+    finally:
+        dynamodb.delete_table(TableName=table)
+
+
+def test_log_tail_frames_the_output_with_start_end_and_report(lam, make_function):
+    response, result = invoke(lam, make_function(), LogType="Tail")
+    text = base64.b64decode(response["LogResult"]).decode()
+    lines = text.splitlines()
+    assert lines[0] == f"START RequestId: {result['request_id']} Version: $LATEST"
+    assert "invocation 1" in lines
+    assert lines[-2] == f"END RequestId: {result['request_id']}"
+    assert lines[-1].startswith(f"REPORT RequestId: {result['request_id']}\tDuration: ")
+    assert "Init Duration" in lines[-1]  # the first invocation was a cold start
+
+
+# ----------------------------------------------------------------- updates
+def test_an_environment_update_changes_the_health_answer_on_the_next_call(lam, make_function):
+    name = make_function(handler="health.handler", code=package_functions(),
+                         Environment={"Variables": {"TABLE_NAME": "unused"}})
+    event = {"resource": "/health", "path": "/health", "httpMethod": "GET", "requestContext": {"requestId": "r1"}}
+    assert invoke(lam, name, event)[1]["statusCode"] == 200
+    lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"TABLE_NAME": "unused", "STATUS": "404"}})
+    answer = invoke(lam, name, event)[1]
+    assert answer["statusCode"] == 404
+    assert json.loads(answer["body"]) == {"status": "unhealthy", "region": REGION}
+
+
+def test_a_code_update_starts_new_environments(lam, make_function):
+    name = make_function()
+    before = invoke(lam, name)[1]
+    lam.update_function_code(FunctionName=name, ZipFile=zip_of({"app.py": APP + "\n# v2\n"}))
+    after = invoke(lam, name)[1]
+    assert after["count"] == 1 and after["pid"] != before["pid"]
+
+
+# ------------------------------------------------------------------ errors
+def test_the_function_timeout_is_enforced(lam, make_function):
+    name = make_function(handler="app.sleepy", Timeout=1)
+    started = time.monotonic()
+    response, error = invoke(lam, name, {"sleep": 30})
+    assert time.monotonic() - started < 10
+    assert response["FunctionError"] == "Unhandled"
+    assert error["errorMessage"].endswith("Task timed out after 1.00 seconds")
+    _, fine = invoke(lam, name, {"sleep": 0})  # a new environment serves the next request
+    assert fine["slept"] == 0
+
+
+def test_a_handler_exception_gives_the_aws_error_shape(lam, make_function):
+    response, error = invoke(lam, make_function(handler="app.crash"))
+    assert response["StatusCode"] == 200
+    assert response["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "ValueError"
+    assert error["errorMessage"] == "the handler failed on purpose"
+    assert any("in crash" in frame for frame in error["stackTrace"])
+    assert not any("lambda_worker" in frame for frame in error["stackTrace"])
+
+
+def test_a_process_exit_gives_runtime_exit_error(lam, make_function):
+    response, error = invoke(lam, make_function(handler="app.exit_hard"))
+    assert response["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "Runtime.ExitError"
+    assert "exit status 3" in error["errorMessage"]
+
+
+def test_a_missing_handler_module_gives_import_module_error(lam, make_function):
+    response, error = invoke(lam, make_function(handler="missing.handler"))
+    assert response["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "Runtime.ImportModuleError"
+    assert "Unable to import module 'missing'" in error["errorMessage"]
+
+
+def test_reserved_concurrency_zero_throttles_with_too_many_requests(lam, make_function, localcloud_status):
+    name = make_function()
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    no_retries = boto3.client("lambda", region_name=REGION, endpoint_url=localcloud_status["aws_endpoint"],
+                              aws_access_key_id="testing", aws_secret_access_key="testing",
+                              config=botocore.config.Config(retries={"total_max_attempts": 1}))
+    with pytest.raises(ClientError) as raised:
+        no_retries.invoke(FunctionName=name, Payload=b"{}")
+    assert raised.value.response["Error"]["Code"] == "TooManyRequestsException"
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    assert raised.value.response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    lam.delete_function_concurrency(FunctionName=name)
+    assert invoke(lam, name)[0]["StatusCode"] == 200
+
+
+def test_an_unknown_function_gives_resource_not_found(lam, unique):
+    with pytest.raises(ClientError) as raised:
+        lam.invoke(FunctionName=f"no-such-function-{unique}", Payload=b"{}")
+    assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert f"function:no-such-function-{unique}" in raised.value.response["Error"]["Message"]
+
+
+def test_a_payload_that_is_not_json_is_rejected(lam, make_function):
+    with pytest.raises(ClientError) as raised:
+        lam.invoke(FunctionName=make_function(), Payload=b"{not json")
+    assert raised.value.response["Error"]["Code"] == "InvalidRequestContentException"
+
+
+def test_event_and_dry_run_invocations_answer_202_and_204(lam, make_function):
+    name = make_function()
+    assert lam.invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")["StatusCode"] == 202
+    assert lam.invoke(FunctionName=name, InvocationType="DryRun")["StatusCode"] == 204
+
+
+def test_invocation_logs_reach_cloudwatch_logs(clients, lam, make_function):
+    name = make_function()
+    _, result = invoke(lam, name)
+    logs = clients.client("logs", REGION)
+    deadline = time.monotonic() + 5
+    messages: list[str] = []
+    while time.monotonic() < deadline and not any(result["request_id"] in m for m in messages):
+        time.sleep(0.05)
+        try:
+            events = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
+        except ClientError:
+            continue
+        messages = [e["message"] for e in events]
+    assert f"END RequestId: {result['request_id']}" in messages
+
+
+# ------------------------------------------------- in-process: no orphans
+def test_stopping_the_local_cloud_kills_every_worker():
+    from localcloud.cloud import LocalCloud
+    from localcloud.settings import Settings
+
+    cloud = LocalCloud(Settings(state_dir=Path(tempfile.mkdtemp(prefix="lambda-rt-")), time_scale=0.1),
+                       components=["localcloud.lambda_runtime:LambdaRuntime"])
+    cloud.start()
+    try:
+        lam = boto3.client("lambda", region_name=REGION, endpoint_url=cloud.controlplane.endpoint,
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        role = boto3.client("iam", region_name=REGION, endpoint_url=cloud.controlplane.endpoint,
+                            aws_access_key_id="testing", aws_secret_access_key="testing"
+                            ).create_role(RoleName="orphans", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        lam.create_function(FunctionName="orphans", Runtime="python3.12", Role=role, Handler="app.sleepy",
+                            Code={"ZipFile": zip_of({"app.py": APP})})
+        pids: list[int] = []
+        threads = [threading.Thread(target=lambda: pids.append(invoke(lam, "orphans", {"sleep": 0.3})[1]["pid"]))
+                   for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(set(pids)) == 2
+        runtime = cloud.component("lambda")
+        assert sorted(runtime.worker_pids()) == sorted(pids)
+    finally:
+        cloud.stop()
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+# ------------------------------------------------- the moto behaviour we rely on
+def test_moto_keeps_the_function_zip_and_configuration_on_its_function_object():
+    """LambdaRuntime reads these attributes of moto's LambdaFunction (moto 5.2)."""
+    from moto.awslambda.exceptions import LambdaClientError
+    from moto.backends import get_backend
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    code = zip_of({"app.py": APP})
+    with mock_aws():
+        iam = boto3.client("iam", region_name=REGION)
+        role = iam.create_role(RoleName="pin", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        lam = boto3.client("lambda", region_name=REGION)
+        lam.create_function(FunctionName="pin", Runtime="python3.12", Role=role, Handler="app.handler",
+                            Code={"ZipFile": code}, Timeout=7, MemorySize=256, Environment={"Variables": {"A": "1"}})
+        backend = get_backend("lambda")[DEFAULT_ACCOUNT_ID][REGION]
+        fn = backend.get_function("pin", None)
+        assert fn.code_bytes == code
+        assert fn.code_digest == hashlib.sha256(code).hexdigest()
+        assert fn.code_sha_256 == base64.b64encode(hashlib.sha256(code).digest()).decode()
+        assert (fn.handler, fn.run_time, fn.timeout, fn.memory_size, fn.environment_vars) == (
+            "app.handler", "python3.12", 7, 256, {"A": "1"})
+        assert fn.reserved_concurrency is None
+        lam.put_function_concurrency(FunctionName="pin", ReservedConcurrentExecutions=0)
+        assert fn.reserved_concurrency == 0
+        lam.update_function_configuration(FunctionName="pin", Environment={"Variables": {"A": "2"}})
+        assert backend.get_function("pin", None).environment_vars == {"A": "2"}
+        assert backend.get_function(fn.function_arn, None) is fn
+        with pytest.raises(LambdaClientError) as raised:
+            backend.get_function("missing", None)
+        assert raised.value.code == 404
