@@ -47,6 +47,7 @@ from tqdm.auto import tqdm
 
 from helpers.clients import Clients, HttpClient, resolve
 from helpers.config import Config
+from helpers.domains import find_hosted_zone
 
 # {region: (regional_domain_name, regional_hosted_zone_id, health_check_id)}
 Targets = Mapping[str, tuple[str, str, str | None]]
@@ -72,14 +73,12 @@ def routing_targets(domain_targets: Mapping[str, tuple[str, str]], health_check_
 
 
 def hosted_zone_id(cfg: Config, clients: Clients) -> str:
-    """The ID of the public hosted zone named ``cfg.hosted_zone``."""
-    zone_name = cfg.hosted_zone.rstrip(".") + "."
-    zones = clients.client("route53").list_hosted_zones_by_name(DNSName=zone_name, MaxItems="10")["HostedZones"]
-    for zone in zones:
-        if zone["Name"] == zone_name and not zone.get("Config", {}).get("PrivateZone"):
-            return zone["Id"].split("/")[-1]
-    raise LookupError(f"no public hosted zone named {cfg.hosted_zone!r} (parameter 'hosted_zone'): "
-                      "run 03_custom_domains first, or on AWS create the zone and delegate the domain to it")
+    """The ID of the public hosted zone named ``cfg.hosted_zone`` (step 3 creates or finds it)."""
+    zone = find_hosted_zone(cfg, clients)
+    if zone is None:
+        raise LookupError(f"no public hosted zone named {cfg.hosted_zone!r} (parameter 'hosted_zone'): "
+                          "run 03_custom_domains first, or on AWS create the zone and delegate the domain to it")
+    return zone.id
 
 
 def set_identifier(cfg: Config, region: str) -> str:
@@ -223,18 +222,51 @@ def routing_records(cfg: Config, clients: Clients) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def delete_routing_records(cfg: Config, clients: Clients) -> pd.DataFrame:
-    """Delete the stack's routing records on ``cfg.domain_name``; nothing to delete is fine. Returns what was deleted."""
+def _delete_records(cfg: Config, clients: Clients) -> list[str]:
+    """Delete the stack's plain routing records on ``cfg.domain_name``; returns what they were."""
     try:
         zone_id = hosted_zone_id(cfg, clients)
     except LookupError:
-        return routing_records(cfg, clients).iloc[0:0]
-    before = routing_records(cfg, clients)
+        return []
     mine = [r for r in _records_at(clients, zone_id, cfg.domain_name) if r["Type"] in ROUTING_TYPES and _ours(cfg, r)]
     _change(cfg, clients, zone_id, [{"Action": "DELETE", "ResourceRecordSet": r} for r in mine],
             f"{cfg.stack_name}: teardown of routing for {cfg.domain_name}")
-    ids = {r["SetIdentifier"] for r in mine}
-    return before[before["set_identifier"].isin(ids)].reset_index(drop=True)
+    return [_describe_record(r) for r in mine]
+
+
+def _describe_record(record: Mapping[str, Any]) -> str:
+    return f"{record['Name']} {record['Type']} {record.get('SetIdentifier', '')}".strip()
+
+
+def delete_routing_records(cfg: Config, clients: Clients) -> pd.DataFrame:
+    """Delete the stack's routing on ``cfg.domain_name``: its records, policy instance and traffic policy.
+
+    Missing pieces are fine (a half-built or already deleted stack). Returns one row per deleted resource.
+    """
+    records = pd.DataFrame([{"resource": "record", "id": r} for r in _delete_records(cfg, clients)], columns=["resource", "id"])
+    policies = delete_traffic_policy(cfg, clients)
+    return pd.concat([records, policies], ignore_index=True) if len(records) else policies
+
+
+def stack_records(cfg: Config, clients: Clients) -> list[str]:
+    """The stack's routing records and policy records that still exist on ``cfg.domain_name``."""
+    try:
+        zone_id = hosted_zone_id(cfg, clients)
+    except LookupError:
+        return []
+    policy = _find_policy(clients, traffic_policy_name(cfg))
+    instances = {i["Id"] for i in _instances_in_zone(clients, zone_id) if policy and i["TrafficPolicyId"] == policy["Id"]}
+    return [_describe_record(r) for r in _records_at(clients, zone_id, cfg.domain_name)
+            if r["Type"] in ROUTING_TYPES and (_ours(cfg, r) or r.get("TrafficPolicyInstanceId") in instances)]
+
+
+def stack_traffic_policies(cfg: Config, clients: Clients) -> list[str]:
+    """The stack's traffic policy versions that still exist, as ``name id vN``."""
+    summary = _find_policy(clients, traffic_policy_name(cfg))
+    if summary is None:
+        return []
+    versions = clients.client("route53").list_traffic_policy_versions(Id=summary["Id"])["TrafficPolicies"]
+    return [f"{summary['Name']} {summary['Id']} v{v['Version']}" for v in versions]
 
 
 # ---------------------------------------------------------- traffic policy
@@ -306,7 +338,7 @@ def create_traffic_policy(cfg: Config, clients: Clients, targets: Targets) -> pd
         policy = route53.get_traffic_policy(Id=summary["Id"], Version=summary["LatestVersion"])["TrafficPolicy"]
         if json.loads(policy["Document"]) != document:
             policy = route53.create_traffic_policy_version(Id=policy["Id"], Document=json.dumps(document))["TrafficPolicy"]
-    delete_routing_records(cfg, clients)
+    _delete_records(cfg, clients)
     existing = [i for i in _instances_in_zone(clients, zone_id) if _fqdn(i["Name"]) == _fqdn(cfg.domain_name)]
     if existing:
         instance = existing[0]

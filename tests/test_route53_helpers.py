@@ -18,6 +18,8 @@ from helpers.route53 import (
     routing_record_sets,
     routing_records,
     routing_targets,
+    stack_records,
+    stack_traffic_policies,
     test_dns_answer as dns_answer,
     traffic_policy_document,
 )
@@ -110,8 +112,10 @@ def test_routing_records_are_idempotent_and_replaced_when_the_policy_changes(set
     assert sorted(records["failover"]) == ["PRIMARY", "SECONDARY"] and records["weight"].isna().all()
     spread = resolve_many(failover_cfg, n=10)
     assert list(spread["region"]) == [cfg.regions[0]], "failover answers the primary while it is healthy"
+    assert len(stack_records(cfg, clients)) == 2
     deleted = delete_routing_records(failover_cfg, clients)
-    assert len(deleted) == 2 and routing_records(cfg, clients).empty
+    assert list(deleted["resource"]) == ["record", "record"] and routing_records(cfg, clients).empty
+    assert stack_records(cfg, clients) == []
     assert delete_routing_records(failover_cfg, clients).empty, "deleting twice is fine"
 
 
@@ -152,7 +156,9 @@ def test_traffic_policy_replaces_the_records_and_is_cleaned_up(setup, unique, ca
     changed = create_traffic_policy(latency_cfg, clients, targets)
     assert changed.loc[0, "version"] == 2 and changed.loc[0, "instance_id"] == policy.loc[0, "instance_id"]
 
-    deleted = delete_traffic_policy(cfg, clients)
+    assert len(stack_records(cfg, clients)) == 1 and len(stack_traffic_policies(cfg, clients)) == 2
+    deleted = delete_routing_records(cfg, clients)
     assert list(deleted["resource"]) == ["traffic policy instance", "traffic policy", "traffic policy"]
     assert routing_records(cfg, clients).empty
+    assert stack_records(cfg, clients) == [] and stack_traffic_policies(cfg, clients) == []
     assert delete_traffic_policy(cfg, clients).empty, "deleting twice is fine"
