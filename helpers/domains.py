@@ -1,0 +1,453 @@
+"""Step 3: the hosted zone, an ACM certificate per region and a REGIONAL custom domain name per region.
+
+The API is reached under one name (``cfg.domain_name``) in every region. For
+that, each region needs:
+
+* an **ACM certificate** for the name *in that region* (a regional API
+  Gateway endpoint only uses certificates of its own region), validated by
+  DNS: ACM gives a CNAME record per domain name, and issues the certificate
+  once that record is found in public DNS (here: the hosted zone);
+* a **custom domain name** with a REGIONAL endpoint and that certificate; API
+  Gateway gives it a ``regionalDomainName`` (``d-….execute-api.{region}.amazonaws.com``)
+  and the ``regionalHostedZoneId`` that Route 53 alias records point at (step 5);
+* a **base path mapping** on ``/`` (base path ``(none)``) to the region's REST
+  API and stage, so ``https://{domain}/item`` reaches ``/{stage}/item``.
+
+The hosted zone is found by name. Only with ``create_hosted_zone`` (the local
+default) is a missing zone created, and then tagged with a marker so that
+teardown deletes only zones the runbook created; on AWS use your own public
+zone (set ``create_hosted_zone: false``), which teardown never deletes.
+
+Every function takes the ``Config`` and ``Clients``, is safe to re-run
+(get-or-create) and returns data.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pandas as pd
+from botocore.exceptions import ClientError
+from tqdm.auto import tqdm
+
+from helpers.apigateway import find_rest_api
+from helpers.clients import Clients
+from helpers.config import Config
+
+CREATED_MARKER = ("runbook:created-by-runbook", "true")
+BASE_PATH_NONE = "(none)"  # API Gateway's name for the empty base path (the mapping on "/")
+# AWS seconds: DNS validation usually completes within minutes, ACM gives up after 72 hours.
+CERTIFICATE_TIMEOUT_S = 1800.0
+# AWS seconds for ACM to add the validation record to a new certificate's description.
+VALIDATION_RECORD_TIMEOUT_S = 60.0
+LIVE_STATUSES = ("PENDING_VALIDATION", "ISSUED")
+
+
+class HostedZoneMissing(LookupError):
+    """The configured hosted zone does not exist and may not be created."""
+
+
+@dataclass(frozen=True)
+class HostedZone:
+    """The runbook's public hosted zone."""
+
+    id: str  # without the /hostedzone/ prefix
+    name: str
+    created_by_runbook: bool
+    created_now: bool
+    name_servers: tuple[str, ...]
+
+
+# ------------------------------------------------------------------ helpers
+def _poll(what: str, check: Callable[[], tuple[bool, Any]], timeout: float, total: int | None = None,
+          progress: Callable[[Any], int] | None = None, describe: Callable[[Any], str] = str) -> Any:
+    """Call ``check`` until it reports done; progress bar; TimeoutError naming what it waited for and last saw."""
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    with tqdm(total=total, desc=what, leave=False) as bar:
+        while True:
+            done, seen = check()
+            if progress is not None:
+                bar.n = progress(seen)
+                bar.refresh()
+            if done:
+                return seen
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}; {describe(seen)}")
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 1.5, 2.0)
+
+
+def _tag_list(cfg: Config, extra: dict[str, str] | None = None) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in {**cfg.tags, **(extra or {})}.items()]
+
+
+def _code(error: ClientError) -> str:
+    return error.response.get("Error", {}).get("Code", "")
+
+
+def _zone_id(raw: str) -> str:
+    return raw.rsplit("/", 1)[-1]
+
+
+def _fqdn(name: str) -> str:
+    return name.rstrip(".").lower() + "."
+
+
+# --------------------------------------------------------------- hosted zone
+def find_hosted_zone(cfg: Config, clients: Clients) -> HostedZone | None:
+    """The public hosted zone named ``cfg.hosted_zone``, or None."""
+    route53 = clients.client("route53")
+    listed = route53.list_hosted_zones_by_name(DNSName=cfg.hosted_zone)["HostedZones"]
+    for zone in listed:
+        if _fqdn(zone["Name"]) == _fqdn(cfg.hosted_zone) and not zone.get("Config", {}).get("PrivateZone"):
+            zone_id = _zone_id(zone["Id"])
+            tags = _zone_tags(clients, zone_id)
+            created = tags.get(CREATED_MARKER[0]) == CREATED_MARKER[1] and tags.get("runbook:stack") == cfg.stack_name
+            servers = route53.get_hosted_zone(Id=zone_id).get("DelegationSet", {}).get("NameServers", [])
+            return HostedZone(zone_id, _fqdn(zone["Name"]), created, False, tuple(servers))
+    return None
+
+
+def _zone_tags(clients: Clients, zone_id: str) -> dict[str, str]:
+    tags = clients.client("route53").list_tags_for_resource(ResourceType="hostedzone", ResourceId=zone_id)
+    return {t["Key"]: t.get("Value", "") for t in tags["ResourceTagSet"].get("Tags", [])}
+
+
+def ensure_hosted_zone(cfg: Config, clients: Clients) -> HostedZone:
+    """The hosted zone for the domain: found by name, or created (and marked) only if ``cfg.create_hosted_zone``."""
+    zone = find_hosted_zone(cfg, clients)
+    if zone is not None:
+        return zone
+    if not cfg.create_hosted_zone:
+        raise HostedZoneMissing(
+            f"the public hosted zone {cfg.hosted_zone!r} (parameter 'hosted_zone') does not exist: create it in "
+            "Route 53 and delegate the domain to its name servers, or set create_hosted_zone to true to let "
+            "the runbook create it (on AWS a new zone only answers once its domain is delegated to it)"
+        )
+    route53 = clients.client("route53")
+    created = route53.create_hosted_zone(
+        Name=cfg.hosted_zone, CallerReference=f"{cfg.stack_name}-{uuid.uuid4().hex[:12]}",
+        HostedZoneConfig={"Comment": f"runbook stack {cfg.stack_name}", "PrivateZone": False},
+    )
+    zone_id = _zone_id(created["HostedZone"]["Id"])
+    route53.change_tags_for_resource(ResourceType="hostedzone", ResourceId=zone_id,
+                                     AddTags=_tag_list(cfg, {CREATED_MARKER[0]: CREATED_MARKER[1]}))
+    servers = created.get("DelegationSet", {}).get("NameServers", [])
+    return HostedZone(zone_id, _fqdn(created["HostedZone"]["Name"]), True, True, tuple(servers))
+
+
+def _require_zone(cfg: Config, clients: Clients) -> HostedZone:
+    zone = find_hosted_zone(cfg, clients)
+    if zone is None:
+        raise HostedZoneMissing(f"no hosted zone {cfg.hosted_zone!r}: run ensure_hosted_zone first")
+    return zone
+
+
+# -------------------------------------------------------------- certificates
+def _certificate_tags(clients: Clients, region: str, arn: str) -> dict[str, str]:
+    tags = clients.client("acm", region).list_tags_for_certificate(CertificateArn=arn).get("Tags", [])
+    return {t["Key"]: t.get("Value", "") for t in tags}
+
+
+def find_certificate(cfg: Config, clients: Clients, region: str) -> dict[str, Any] | None:
+    """The runbook's pending or issued certificate for ``cfg.domain_name`` in ``region`` (described), or None."""
+    acm = clients.client("acm", region)
+    candidates = []
+    for page in acm.get_paginator("list_certificates").paginate(CertificateStatuses=list(LIVE_STATUSES)):
+        for summary in page.get("CertificateSummaryList", []):
+            if summary.get("DomainName", "").lower() != cfg.domain_name:
+                continue
+            if _certificate_tags(clients, region, summary["CertificateArn"]).get("runbook:stack") != cfg.stack_name:
+                continue
+            candidates.append(acm.describe_certificate(CertificateArn=summary["CertificateArn"])["Certificate"])
+    # an issued one first, then the oldest
+    candidates.sort(key=lambda c: (c["Status"] != "ISSUED", str(c.get("CreatedAt", ""))))
+    return candidates[0] if candidates else None
+
+
+def _validation_records(certificate: dict[str, Any]) -> list[dict[str, str]]:
+    return [option["ResourceRecord"] for option in certificate.get("DomainValidationOptions", [])
+            if option.get("ResourceRecord")]
+
+
+def request_certificates(cfg: Config, clients: Clients, timeout: float | None = None) -> pd.DataFrame:
+    """Get or request one DNS-validated certificate per region and UPSERT its validation CNAMEs into the zone.
+
+    The validation record of a domain name is the same in every region of one
+    account, so one record validates all the regions' certificates.
+    """
+    zone = _require_zone(cfg, clients)
+    timeout = timeout if timeout is not None else max(10.0, cfg.scaled(VALIDATION_RECORD_TIMEOUT_S))
+    rows, changes = [], {}
+    for region in cfg.regions:
+        existing = find_certificate(cfg, clients, region)
+        if existing is not None:
+            arn, requested = existing["CertificateArn"], False
+        else:
+            arn = clients.client("acm", region).request_certificate(
+                DomainName=cfg.domain_name, ValidationMethod="DNS", Tags=_tag_list(cfg),
+            )["CertificateArn"]
+            requested = True
+        acm = clients.client("acm", region)
+
+        def described(acm=acm, arn=arn) -> tuple[bool, dict[str, Any]]:
+            certificate = acm.describe_certificate(CertificateArn=arn)["Certificate"]
+            return bool(_validation_records(certificate)) or certificate["Status"] == "ISSUED", certificate
+
+        certificate = _poll(f"ACM validation record in {region}", described, timeout,
+                            describe=lambda c: f"certificate {c['CertificateArn']} has no DNS validation record yet")
+        records = _validation_records(certificate)
+        for record in records:
+            changes[(_fqdn(record["Name"]), record["Type"])] = record
+        rows.append({
+            "region": region, "certificate_arn": arn, "status": certificate["Status"], "requested": requested,
+            "validation_record": ", ".join(r["Name"] for r in records),
+        })
+    if changes:
+        clients.client("route53").change_resource_record_sets(HostedZoneId=zone.id, ChangeBatch={
+            "Comment": f"ACM DNS validation for {cfg.domain_name}",
+            "Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
+                "Name": record["Name"], "Type": record["Type"], "TTL": 300,
+                "ResourceRecords": [{"Value": record["Value"]}]}} for record in changes.values()],
+        })
+    return pd.DataFrame(rows).set_index("region")
+
+
+def wait_for_certificates(cfg: Config, clients: Clients, timeout: float | None = None) -> pd.DataFrame:
+    """Wait until every region's certificate is ISSUED (ACM checks DNS for the validation record)."""
+    timeout = timeout if timeout is not None else max(30.0, cfg.scaled(CERTIFICATE_TIMEOUT_S))
+    arns = {}
+    for region in cfg.regions:
+        found = find_certificate(cfg, clients, region)
+        if found is None:
+            raise LookupError(f"no certificate for {cfg.domain_name} in {region}: run request_certificates first")
+        arns[region] = found["CertificateArn"]
+
+    def check() -> tuple[bool, dict[str, dict[str, Any]]]:
+        seen = {region: clients.client("acm", region).describe_certificate(CertificateArn=arn)["Certificate"]
+                for region, arn in arns.items()}
+        failed = {r: c for r, c in seen.items() if c["Status"] not in LIVE_STATUSES}
+        if failed:
+            raise RuntimeError("ACM will not issue: " + _pending_reasons(cfg, clients, failed)
+                               + " (request a new certificate: delete_certificates, then request_certificates)")
+        return all(c["Status"] == "ISSUED" for c in seen.values()), seen
+
+    seen = _poll("ACM certificates issued", check, timeout, total=len(arns),
+                 progress=lambda s: sum(c["Status"] == "ISSUED" for c in s.values()),
+                 describe=lambda s: "still pending: " + _pending_reasons(
+                     cfg, clients, {r: c for r, c in s.items() if c["Status"] != "ISSUED"}))
+    return pd.DataFrame([{
+        "region": region, "certificate_arn": c["CertificateArn"], "status": c["Status"],
+        "issued_at": c.get("IssuedAt"), "not_after": c.get("NotAfter"), "issuer": c.get("Issuer"),
+    } for region, c in seen.items()]).set_index("region")
+
+
+def _pending_reasons(cfg: Config, clients: Clients, certificates: dict[str, dict[str, Any]]) -> str:
+    """Why each certificate is not issued: its status, and whether its validation record is in the zone."""
+    zone = find_hosted_zone(cfg, clients)
+    present: set[tuple[str, str]] = set()
+    if zone is not None:
+        route53 = clients.client("route53")
+        for page in route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone.id):
+            for rrset in page["ResourceRecordSets"]:
+                for value in rrset.get("ResourceRecords", []):
+                    present.add((_fqdn(rrset["Name"]), _fqdn(value["Value"])))
+    reasons = []
+    for region, certificate in sorted(certificates.items()):
+        detail = [f"{region}: {certificate['Status']}"]
+        if certificate.get("FailureReason"):
+            detail.append(f"failure reason {certificate['FailureReason']}")
+        for option in certificate.get("DomainValidationOptions", []):
+            record = option.get("ResourceRecord")
+            if record is None:
+                detail.append(f"{option['DomainName']} has no DNS validation record yet")
+            elif (_fqdn(record["Name"]), _fqdn(record["Value"])) in present:
+                detail.append(f"validation CNAME {record['Name']} is in zone {cfg.hosted_zone}, "
+                              "waiting for ACM to see it")
+            else:
+                detail.append(f"validation CNAME {record['Name']} -> {record['Value']} is NOT in zone "
+                              f"{cfg.hosted_zone} (run request_certificates)")
+        reasons.append(", ".join(detail))
+    return "; ".join(reasons)
+
+
+# ---------------------------------------------------------- custom domains
+def _domain(clients: Clients, region: str, name: str) -> dict[str, Any] | None:
+    try:
+        return clients.client("apigateway", region).get_domain_name(domainName=name)
+    except ClientError as error:
+        if _code(error) == "NotFoundException":
+            return None
+        raise
+
+
+def _mappings(clients: Clients, region: str, name: str) -> list[dict[str, Any]]:
+    try:
+        return clients.client("apigateway", region).get_base_path_mappings(domainName=name).get("items", [])
+    except ClientError as error:
+        if _code(error) == "NotFoundException":
+            return []
+        raise
+
+
+def create_custom_domains(cfg: Config, clients: Clients) -> pd.DataFrame:
+    """Per region: a REGIONAL custom domain name with the region's certificate, mapped on ``/`` to the API's stage."""
+    rows = []
+    for region in cfg.regions:
+        certificate = find_certificate(cfg, clients, region)
+        if certificate is None or certificate["Status"] != "ISSUED":
+            state = "missing" if certificate is None else certificate["Status"]
+            raise RuntimeError(f"the certificate for {cfg.domain_name} in {region} is {state}: "
+                               "run request_certificates and wait_for_certificates first")
+        api_id = find_rest_api(cfg, clients, region)
+        if api_id is None:
+            raise LookupError(f"no REST API for stack {cfg.stack_name!r} in {region}: run the 02_backend notebook first")
+        apigw = clients.client("apigateway", region)
+        domain = _domain(clients, region, cfg.domain_name)
+        created = domain is None
+        if created:
+            domain = apigw.create_domain_name(
+                domainName=cfg.domain_name, regionalCertificateArn=certificate["CertificateArn"],
+                endpointConfiguration={"types": ["REGIONAL"]}, securityPolicy="TLS_1_2", tags=cfg.tags,
+            )
+        elif domain.get("regionalCertificateArn") != certificate["CertificateArn"]:
+            domain = apigw.update_domain_name(domainName=cfg.domain_name, patchOperations=[
+                {"op": "replace", "path": "/regionalCertificateArn", "value": certificate["CertificateArn"]}])
+        # (a domain name created just now has no mappings; moto 5.2 answers 500 when asked for them)
+        mappings = [] if created else _mappings(clients, region, cfg.domain_name)
+        mapping = next((m for m in mappings if m.get("basePath", BASE_PATH_NONE) in (BASE_PATH_NONE, "", "/")), None)
+        if mapping is None:
+            apigw.create_base_path_mapping(domainName=cfg.domain_name, restApiId=api_id, stage=cfg.stage)
+            mapped = "created"
+        elif mapping.get("restApiId") != api_id or mapping.get("stage") != cfg.stage:
+            apigw.update_base_path_mapping(domainName=cfg.domain_name, basePath=BASE_PATH_NONE, patchOperations=[
+                {"op": "replace", "path": "/restapiId", "value": api_id},
+                {"op": "replace", "path": "/stage", "value": cfg.stage}])
+            mapped = "updated"
+        else:
+            mapped = "unchanged"
+        rows.append({
+            "region": region, "domain_name": cfg.domain_name, "created": created,
+            "regional_domain_name": domain.get("regionalDomainName"),
+            "regional_hosted_zone_id": domain.get("regionalHostedZoneId"),
+            "certificate_arn": certificate["CertificateArn"], "api_id": api_id, "stage": cfg.stage,
+            "base_path_mapping": mapped,
+        })
+    return pd.DataFrame(rows).set_index("region")
+
+
+def custom_domain_targets(cfg: Config, clients: Clients) -> dict[str, tuple[str, str]]:
+    """{region: (regionalDomainName, regionalHostedZoneId)}: what step 5's alias records point at."""
+    targets = {}
+    for region in cfg.regions:
+        domain = _domain(clients, region, cfg.domain_name)
+        if domain is None:
+            raise LookupError(f"no custom domain name {cfg.domain_name} in {region}: run create_custom_domains first")
+        targets[region] = (domain["regionalDomainName"], domain["regionalHostedZoneId"])
+    return targets
+
+
+def describe_custom_domains(cfg: Config, clients: Clients) -> pd.DataFrame:
+    """One row per region: the custom domain, its endpoint, certificate and mapping (missing ones show as None)."""
+    rows = []
+    for region in cfg.regions:
+        domain = _domain(clients, region, cfg.domain_name) or {}
+        mapping = next(iter(_mappings(clients, region, cfg.domain_name)), {}) if domain else {}
+        certificate = find_certificate(cfg, clients, region) or {}
+        rows.append({
+            "region": region, "domain_name": domain.get("domainName"),
+            "endpoint_type": ",".join(domain.get("endpointConfiguration", {}).get("types", [])) or None,
+            "regional_domain_name": domain.get("regionalDomainName"),
+            "regional_hosted_zone_id": domain.get("regionalHostedZoneId"),
+            "certificate_status": certificate.get("Status"),
+            "certificate_arn": domain.get("regionalCertificateArn") or certificate.get("CertificateArn"),
+            "base_path": mapping.get("basePath"), "api_id": mapping.get("restApiId"), "stage": mapping.get("stage"),
+        })
+    return pd.DataFrame(rows).set_index("region")
+
+
+# ------------------------------------------------------------------ teardown
+def delete_custom_domains(cfg: Config, clients: Clients) -> pd.DataFrame:
+    """Delete the base path mappings and the custom domain names of the stack (tolerates a re-run)."""
+    rows = []
+    for region in cfg.regions:
+        apigw = clients.client("apigateway", region)
+        domain = _domain(clients, region, cfg.domain_name)
+        if domain is None:
+            rows.append({"region": region, "deleted": False, "reason": "not found"})
+            continue
+        if (domain.get("tags") or {}).get("runbook:stack") != cfg.stack_name:
+            rows.append({"region": region, "deleted": False, "reason": "not created by this stack"})
+            continue
+        for mapping in _mappings(clients, region, cfg.domain_name):
+            try:
+                apigw.delete_base_path_mapping(domainName=cfg.domain_name, basePath=mapping.get("basePath", BASE_PATH_NONE))
+            except ClientError as error:
+                if _code(error) != "NotFoundException":
+                    raise
+        try:
+            apigw.delete_domain_name(domainName=cfg.domain_name)
+        except ClientError as error:
+            if _code(error) != "NotFoundException":
+                raise
+        rows.append({"region": region, "deleted": True, "reason": ""})
+    return pd.DataFrame(rows).set_index("region")
+
+
+def delete_certificates(cfg: Config, clients: Clients) -> pd.DataFrame:
+    """Delete the stack's certificates (after the custom domains) and their validation CNAMEs in the zone."""
+    rows, records = [], {}
+    for region in cfg.regions:
+        acm = clients.client("acm", region)
+        while (certificate := find_certificate(cfg, clients, region)) is not None:
+            for record in _validation_records(certificate):
+                records[(_fqdn(record["Name"]), record["Type"])] = record
+            try:
+                acm.delete_certificate(CertificateArn=certificate["CertificateArn"])
+            except ClientError as error:
+                if _code(error) == "ResourceInUseException":
+                    raise RuntimeError(f"certificate {certificate['CertificateArn']} in {region} is still in use: "
+                                       "run delete_custom_domains first") from error
+                if _code(error) != "ResourceNotFoundException":
+                    raise
+            rows.append({"region": region, "certificate_arn": certificate["CertificateArn"], "deleted": True})
+    zone = find_hosted_zone(cfg, clients)
+    if zone is not None and records:
+        _delete_records(clients, zone.id, lambda rrset: (_fqdn(rrset["Name"]), rrset["Type"]) in records)
+    return pd.DataFrame(rows, columns=["region", "certificate_arn", "deleted"])
+
+
+def _delete_records(clients: Clients, zone_id: str, select: Callable[[dict[str, Any]], bool]) -> int:
+    """Delete the zone's record sets that ``select`` picks (never its apex NS and SOA); returns how many."""
+    route53 = clients.client("route53")
+    doomed = []
+    for page in route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone_id):
+        doomed += [r for r in page["ResourceRecordSets"] if r["Type"] not in ("NS", "SOA") and select(r)]
+    for rrset in doomed:  # one change each: a record already gone must not fail the others
+        try:
+            route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={
+                "Changes": [{"Action": "DELETE", "ResourceRecordSet": rrset}]})
+        except ClientError as error:
+            if _code(error) not in ("InvalidChangeBatch", "InvalidInput"):
+                raise
+    return len(doomed)
+
+
+def delete_hosted_zone_if_created(cfg: Config, clients: Clients) -> dict[str, Any]:
+    """Delete the hosted zone only if this stack created it (its marker tag), with any records left in it."""
+    zone = find_hosted_zone(cfg, clients)
+    if zone is None:
+        return {"hosted_zone": cfg.hosted_zone, "deleted": False, "reason": "not found"}
+    if not zone.created_by_runbook:
+        return {"hosted_zone": cfg.hosted_zone, "deleted": False, "reason": "not created by this stack: kept"}
+    removed = _delete_records(clients, zone.id, lambda rrset: True)
+    try:
+        clients.client("route53").delete_hosted_zone(Id=zone.id)
+    except ClientError as error:
+        if _code(error) != "NoSuchHostedZone":
+            raise
+    return {"hosted_zone": cfg.hosted_zone, "deleted": True, "records_deleted": removed, "reason": ""}
