@@ -394,6 +394,18 @@ def delete_traffic_policy(cfg: Config, clients: Clients) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["resource", "id"])
 
 
+def apply_routing(cfg: Config, clients: Clients, targets: Targets) -> pd.DataFrame:
+    """The routing of ``cfg.domain_name``: routing records, or the traffic policy when ``cfg.use_traffic_policy``.
+
+    Returns the records on the name afterwards (``routing_records``).
+    """
+    if cfg.use_traffic_policy:
+        create_traffic_policy(cfg, clients, targets)
+    else:
+        create_routing_records(cfg, clients, targets)
+    return routing_records(cfg, clients)
+
+
 # ------------------------------------------------------------- DNS checks
 def region_of_name(name: str) -> str | None:
     """The region in an API Gateway name (``d-….execute-api.eu-west-1.amazonaws.com`` -> ``eu-west-1``)."""
