@@ -1,0 +1,212 @@
+"""Step 4: one Route 53 health check per region on the regional API's ``/health``.
+
+A Route 53 health check is a set of probes sent from several AWS regions (the
+*checker regions*) to an endpoint every ``RequestInterval`` seconds (10 or 30).
+Each checker needs ``FailureThreshold`` consecutive results to change its
+mind, and Route 53 calls the endpoint healthy while more than 18% of the
+checkers do. An HTTPS check passes when the TCP connection opens within 4
+seconds and a 2xx/3xx status arrives within 2 seconds; Route 53 does not
+check the certificate, and sends the host name in the TLS handshake (SNI)
+only with ``EnableSNI``.
+
+Each region's check probes that region's own regional endpoint
+(``{api-id}.execute-api.{region}.amazonaws.com``) rather than the shared
+custom domain name, so it measures exactly one region. Step 5 attaches these
+checks to the routing records.
+
+Health checks are found by their ``CallerReference`` prefix
+(``{stack}-{region}-health-``): Route 53 refuses a CallerReference that was
+ever used, even by a deleted check, so each creation appends a fresh suffix.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+import pandas as pd
+from botocore.exceptions import ClientError
+from tqdm.auto import tqdm
+
+from helpers.apigateway import regional_endpoints
+from helpers.clients import Clients
+from helpers.config import Config
+
+HEALTHY_FRACTION = 0.18  # Route 53: healthy while more than 18% of checkers report healthy
+# AWS seconds for a new check's first observations (Route 53 takes a minute or two), on top of interval x threshold.
+FIRST_OBSERVATIONS_S = 120.0
+
+
+def _code(error: ClientError) -> str:
+    return error.response.get("Error", {}).get("Code", "")
+
+
+def _prefix(cfg: Config, region: str) -> str:
+    return f"{cfg.stack_name}-{region}-health-"
+
+
+def check_name(cfg: Config, region: str) -> str:
+    """The Name tag of the region's health check (what the Route 53 console shows)."""
+    return cfg.resource_name(f"{region}-health")
+
+
+def _desired(cfg: Config, host: str) -> dict[str, Any]:
+    return {
+        "Type": "HTTPS", "FullyQualifiedDomainName": host, "Port": cfg.api_port,
+        "ResourcePath": f"/{cfg.stage}/health", "RequestInterval": cfg.health_check_interval,
+        "FailureThreshold": cfg.health_check_failure_threshold, "EnableSNI": True,
+    }
+
+
+def _all_checks(clients: Clients) -> list[dict[str, Any]]:
+    route53 = clients.client("route53")
+    checks = []
+    for page in route53.get_paginator("list_health_checks").paginate():
+        checks.extend(page.get("HealthChecks", []))
+    return checks
+
+
+def _ours(cfg: Config, clients: Clients) -> dict[str, list[dict[str, Any]]]:
+    """{region: [health checks of this stack for that region]} (oldest first)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for check in _all_checks(clients):
+        for region in cfg.regions:
+            if check.get("CallerReference", "").startswith(_prefix(cfg, region)):
+                found.setdefault(region, []).append(check)
+    for checks in found.values():
+        checks.sort(key=lambda c: c["CallerReference"])
+    return found
+
+
+def health_check_ids(cfg: Config, clients: Clients) -> dict[str, str]:
+    """{region: health check id} for every region that has one."""
+    return {region: checks[0]["Id"] for region, checks in _ours(cfg, clients).items()}
+
+
+def create_health_checks(cfg: Config, clients: Clients) -> pd.DataFrame:
+    """Get or create an HTTPS health check per region on ``/{stage}/health`` of the regional endpoint.
+
+    An existing check is brought in line with the parameters (UpdateHealthCheck);
+    RequestInterval cannot be changed on AWS, so a check with another interval is replaced.
+    """
+    endpoints = regional_endpoints(cfg, clients)
+    missing = [r for r in cfg.regions if r not in endpoints]
+    if missing:
+        raise LookupError(f"no regional API in {', '.join(missing)}: run the 02_backend notebook first")
+    route53 = clients.client("route53")
+    existing = _ours(cfg, clients)
+    rows = []
+    for region in cfg.regions:
+        host = urlsplit(endpoints[region]).hostname or ""
+        desired = _desired(cfg, host)
+        check = (existing.get(region) or [None])[0]
+        action = "unchanged"
+        if check is not None and check["HealthCheckConfig"].get("RequestInterval") != desired["RequestInterval"]:
+            route53.delete_health_check(HealthCheckId=check["Id"])
+            check, action = None, "replaced"
+        if check is None:
+            check = route53.create_health_check(
+                CallerReference=f"{_prefix(cfg, region)}{uuid.uuid4().hex[:12]}", HealthCheckConfig=desired,
+            )["HealthCheck"]
+            action = "created" if action == "unchanged" else action
+        else:
+            current = check["HealthCheckConfig"]
+            updates = {k: v for k, v in desired.items()
+                       if k not in ("Type", "RequestInterval") and current.get(k) != v}
+            if updates:
+                check = route53.update_health_check(HealthCheckId=check["Id"], **updates)["HealthCheck"]
+                action = "updated"
+        route53.change_tags_for_resource(ResourceType="healthcheck", ResourceId=check["Id"], AddTags=[
+            {"Key": k, "Value": v} for k, v in {**cfg.tags, "Name": check_name(cfg, region), "runbook:region": region}.items()])
+        rows.append({"region": region, "health_check_id": check["Id"], "action": action,
+                     "endpoint": f"https://{host}:{cfg.api_port}{desired['ResourcePath']}",
+                     "interval_s": desired["RequestInterval"], "failure_threshold": desired["FailureThreshold"]})
+    return pd.DataFrame(rows).set_index("region")
+
+
+def _observations(clients: Clients, check_id: str) -> list[dict[str, Any]]:
+    return clients.client("route53").get_health_check_status(HealthCheckId=check_id)["HealthCheckObservations"]
+
+
+def _healthy(observations: list[dict[str, Any]]) -> bool:
+    """Route 53's rule on the checkers' reports: more than 18% of them say Success."""
+    if not observations:
+        return False
+    ok = sum(o["StatusReport"]["Status"].startswith("Success") for o in observations)
+    return ok / len(observations) > HEALTHY_FRACTION
+
+
+def health_status(cfg: Config, clients: Clients) -> pd.DataFrame:
+    """One row per region and checker: what each Route 53 checker region last saw."""
+    rows = []
+    for region, check_id in health_check_ids(cfg, clients).items():
+        for observation in _observations(clients, check_id):
+            report = observation["StatusReport"]
+            rows.append({"region": region, "checker": observation["Region"], "checker_ip": observation.get("IPAddress"),
+                         "status": report["Status"], "ok": report["Status"].startswith("Success"),
+                         "checked_time": report.get("CheckedTime"), "health_check_id": check_id})
+    columns = ["region", "checker", "checker_ip", "status", "ok", "checked_time", "health_check_id"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def health_summary(cfg: Config, clients: Clients) -> pd.DataFrame:
+    """One row per region: how many checkers report healthy, and Route 53's verdict (the >18% rule)."""
+    rows = []
+    ids = health_check_ids(cfg, clients)
+    for region in cfg.regions:
+        observations = _observations(clients, ids[region]) if region in ids else []
+        ok = sum(o["StatusReport"]["Status"].startswith("Success") for o in observations)
+        rows.append({"region": region, "health_check_id": ids.get(region), "checkers": len(observations),
+                     "healthy_checkers": ok, "percent_healthy": round(100.0 * ok / len(observations), 1) if observations else None,
+                     "healthy": _healthy(observations)})
+    return pd.DataFrame(rows).set_index("region")
+
+
+def wait_until_healthy(cfg: Config, clients: Clients, timeout: float | None = None) -> pd.DataFrame:
+    """Wait until every region's health check is healthy by the checkers' reports; returns ``health_summary``."""
+    ids = health_check_ids(cfg, clients)
+    missing = [r for r in cfg.regions if r not in ids]
+    if missing:
+        raise LookupError(f"no health check for {', '.join(missing)}: run create_health_checks first")
+    if timeout is None:
+        aws_seconds = FIRST_OBSERVATIONS_S + 2 * cfg.health_check_interval * cfg.health_check_failure_threshold
+        timeout = max(10.0, cfg.scaled(aws_seconds))
+    deadline = time.monotonic() + timeout
+    last: dict[str, list[dict[str, Any]]] = {}
+    with tqdm(total=len(ids), desc="health checks healthy", leave=False) as bar:
+        while True:
+            last = {region: _observations(clients, check_id) for region, check_id in ids.items()}
+            healthy = [region for region, observations in last.items() if _healthy(observations)]
+            bar.n = len(healthy)
+            bar.refresh()
+            if len(healthy) == len(ids):
+                return health_summary(cfg, clients)
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"timed out after {timeout:.0f} s waiting for the health checks of "
+                    f"{', '.join(r for r in ids if r not in healthy)} to report healthy; last observations: "
+                    + "; ".join(f"{region} ({ids[region]}): " + (", ".join(
+                        f"{o['Region']}: {o['StatusReport']['Status']}" for o in observations) or "none yet")
+                        for region, observations in last.items() if region not in healthy)
+                )
+            time.sleep(min(0.5, max(0.05, cfg.scaled(cfg.health_check_interval) / 4)))
+
+
+def delete_health_checks(cfg: Config, clients: Clients) -> pd.DataFrame:
+    """Delete the stack's health checks (after the routing records that use them); tolerates a re-run."""
+    route53 = clients.client("route53")
+    rows = []
+    for region, checks in _ours(cfg, clients).items():
+        for check in checks:
+            try:
+                route53.delete_health_check(HealthCheckId=check["Id"])
+            except ClientError as error:
+                if _code(error) == "HealthCheckInUse":
+                    raise RuntimeError(f"health check {check['Id']} ({region}) is still used by a DNS record: "
+                                       "delete the routing records (step 5 teardown) first") from error
+                if _code(error) != "NoSuchHealthCheck":
+                    raise
+            rows.append({"region": region, "health_check_id": check["Id"], "deleted": True})
+    return pd.DataFrame(rows, columns=["region", "health_check_id", "deleted"])

@@ -1,0 +1,98 @@
+"""helpers.healthchecks against the local cloud: health checks that watch each region's real /health."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import make_config
+from helpers.clients import Clients
+from helpers.healthchecks import (
+    check_name, create_health_checks, delete_health_checks, health_check_ids, health_status, health_summary,
+    wait_until_healthy,
+)
+from test_domains_helpers import deploy_stand_in_backend
+
+
+@pytest.fixture
+def hcfg(localcloud_status, unique):
+    return make_config(localcloud_status, stack_name=f"t{unique}", table_name=f"table-{unique}",
+                       regions=["eu-west-1", "eu-central-1", "us-east-1"])
+
+
+@pytest.fixture
+def hclients(hcfg):
+    clients = Clients(hcfg)
+    deploy_stand_in_backend(hcfg, clients)
+    yield clients
+    delete_health_checks(hcfg, clients)
+
+
+def test_health_checks_are_created_once_per_region_on_the_regional_health_path(hcfg, hclients):
+    first = create_health_checks(hcfg, hclients)
+    again = create_health_checks(hcfg, hclients)
+    assert (first["action"] == "created").all() and (again["action"] == "unchanged").all()
+    ids = health_check_ids(hcfg, hclients)
+    assert ids == first["health_check_id"].to_dict()
+    route53 = hclients.client("route53")
+    for region, check_id in ids.items():
+        config = route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
+        assert config["Type"] == "HTTPS" and config["EnableSNI"]
+        assert config["FullyQualifiedDomainName"].endswith(f".execute-api.{region}.amazonaws.com")
+        assert config["ResourcePath"] == f"/{hcfg.stage}/health" and config["Port"] == hcfg.api_port
+        assert config["RequestInterval"] == hcfg.health_check_interval
+        assert config["FailureThreshold"] == hcfg.health_check_failure_threshold
+        tags = route53.list_tags_for_resource(ResourceType="healthcheck", ResourceId=check_id)["ResourceTagSet"]["Tags"]
+        assert {"Key": "Name", "Value": check_name(hcfg, region)} in tags
+
+
+def test_checks_turn_healthy_and_a_failing_region_shows_in_the_observations(hcfg, hclients):
+    create_health_checks(hcfg, hclients)
+    summary = wait_until_healthy(hcfg, hclients)
+    assert summary["healthy"].all() and (summary["checkers"] > 0).all()
+    status = health_status(hcfg, hclients)
+    assert set(status["region"]) == set(hcfg.regions)
+    assert status["status"].str.startswith("Success: HTTP Status Code 200").all()
+
+    # the blog's fault: the health function answers 503 in one region
+    hclients.client("lambda", "eu-west-1").update_function_configuration(
+        FunctionName=hcfg.resource_name("health"), Environment={"Variables": {"STATUS": "503"}})
+    with pytest.raises(TimeoutError, match=r"eu-west-1 .*Failure: HTTP Status Code 503"):
+        _wait_unhealthy_then_fail(hcfg, hclients)
+    summary = health_summary(hcfg, hclients)
+    assert not summary.loc["eu-west-1", "healthy"]
+    assert summary.loc["eu-central-1", "healthy"] and summary.loc["us-east-1", "healthy"]
+
+
+def _wait_unhealthy_then_fail(cfg, clients):
+    """Wait (bounded) until eu-west-1 reports unhealthy, then show what wait_until_healthy says about it."""
+    import time
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and health_summary(cfg, clients).loc["eu-west-1", "healthy"]:
+        time.sleep(0.2)
+    wait_until_healthy(cfg, clients, timeout=0.1)
+
+
+def test_changed_parameters_update_the_checks_in_place(hcfg, hclients, localcloud_status):
+    create_health_checks(hcfg, hclients)
+    ids = health_check_ids(hcfg, hclients)
+    stricter = make_config(localcloud_status, stack_name=hcfg.stack_name, table_name=hcfg.table_name,
+                           regions=list(hcfg.regions), health_check_failure_threshold=3)
+    updated = create_health_checks(stricter, hclients)
+    assert (updated["action"] == "updated").all() and health_check_ids(stricter, hclients) == ids
+    slower = make_config(localcloud_status, stack_name=hcfg.stack_name, table_name=hcfg.table_name,
+                         regions=list(hcfg.regions), health_check_interval=30)
+    replaced = create_health_checks(slower, hclients)
+    assert (replaced["action"] == "replaced").all() and not set(health_check_ids(slower, hclients).values()) & set(ids.values())
+
+
+def test_delete_health_checks_removes_them_and_tolerates_a_rerun(hcfg, hclients):
+    create_health_checks(hcfg, hclients)
+    assert len(delete_health_checks(hcfg, hclients)) == len(hcfg.regions)
+    assert health_check_ids(hcfg, hclients) == {}
+    assert delete_health_checks(hcfg, hclients).empty
+
+
+def test_waiting_without_health_checks_says_to_create_them(hcfg, hclients):
+    with pytest.raises(LookupError, match="create_health_checks"):
+        wait_until_healthy(hcfg, hclients)
