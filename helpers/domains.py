@@ -140,6 +140,12 @@ def ensure_hosted_zone(cfg: Config, clients: Clients) -> HostedZone:
     return HostedZone(zone_id, _fqdn(created["HostedZone"]["Name"]), True, True, tuple(servers))
 
 
+def created_hosted_zone(cfg: Config, clients: Clients) -> str | None:
+    """The id of the hosted zone if this stack created it (and it still exists), else None."""
+    zone = find_hosted_zone(cfg, clients)
+    return zone.id if zone is not None and zone.created_by_runbook else None
+
+
 def _require_zone(cfg: Config, clients: Clients) -> HostedZone:
     zone = find_hosted_zone(cfg, clients)
     if zone is None:

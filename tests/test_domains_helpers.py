@@ -65,6 +65,7 @@ def test_ensure_hosted_zone_creates_once_and_marks_the_zone_as_ours(dcfg, dclien
     first = ensure_hosted_zone(dcfg, dclients)
     again = ensure_hosted_zone(dcfg, dclients)
     assert first.created_now and not again.created_now
+    assert domains.created_hosted_zone(dcfg, dclients) == first.id
     assert again.id == first.id and again.created_by_runbook
     tags = dclients.client("route53").list_tags_for_resource(ResourceType="hostedzone", ResourceId=first.id)
     tag_map = {t["Key"]: t["Value"] for t in tags["ResourceTagSet"]["Tags"]}
@@ -84,6 +85,7 @@ def test_a_zone_we_did_not_create_is_used_but_never_deleted(dcfg, dclients, uniq
     assert not zone.created_by_runbook
     assert delete_hosted_zone_if_created(dcfg, dclients)["deleted"] is False
     assert find_hosted_zone(dcfg, dclients) is not None
+    assert domains.created_hosted_zone(dcfg, dclients) is None
 
 
 def test_certificates_are_issued_once_validation_records_are_in_the_zone(dcfg, dclients):
