@@ -5,12 +5,15 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from pathlib import Path
 
 import pytest
 
 from helpers import apigateway
-from helpers.clients import HttpClient
 from helpers.apigateway import ROUTES, delete_regional_apis, deploy_regional_apis, find_rest_api, regional_endpoints
+from helpers.clients import HttpClient
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _zip(source: str) -> bytes:
@@ -122,3 +125,37 @@ def test_requests_reach_each_regions_functions_through_its_endpoint(cfg, clients
     assert response.json()["path_parameters"] == {"item_id": "foobar"}
     posted = apigateway.post_items_everywhere(cfg, clients, http=http)
     assert (posted["status"] == 201).all()
+
+
+def test_function_faults_show_through_the_api(cfg, clients, functions):
+    """Reserved concurrency 0 is a 429 through API Gateway; a configuration change applies to the next request."""
+    from helpers import lambdas
+
+    deploy_regional_apis(cfg, clients)
+    http = HttpClient(cfg)
+    apigateway.wait_for_endpoints(cfg, clients, http=http)
+    region = cfg.regions[0]
+    health = regional_endpoints(cfg, clients)[region] + "/health"
+    lambdas.set_reserved_concurrency(cfg, clients, region, "health", 0)
+    throttled = http.request("GET", health)
+    lambdas.delete_reserved_concurrency(cfg, clients, region, "health")
+    assert (throttled.status, throttled.json()) == (429, {"message": "Too Many Requests"})
+    assert http.request("GET", health).status == 200
+
+
+@pytest.mark.notebook
+def test_backend_notebook_serves_every_region(localcloud_status, unique, tmp_path):
+    import papermill
+    import pandas as pd
+
+    run_dir = tmp_path / "run"
+    parameters = {"localcloud_state_dir": localcloud_status["state_dir"], "time_scale": localcloud_status["time_scale"],
+                  "stack_name": f"t{unique}", "table_name": f"nb-{unique}", "run_dir": str(run_dir)}
+    for notebook in ("01_global_table", "02_backend"):
+        papermill.execute_notebook(str(PROJECT_ROOT / "notebooks" / f"{notebook}.ipynb"), str(tmp_path / f"{notebook}.ipynb"),
+                                   cwd=str(PROJECT_ROOT / "notebooks"), progress_bar=False, parameters=parameters)
+
+    items = pd.read_csv(run_dir / "backend_items.csv")
+    assert (items["status"] == 201).all()
+    assert (items["origin_region"] == items["endpoint_region"]).all()
+    assert set(items["endpoint_region"]) == {"eu-west-1", "eu-central-1"}
