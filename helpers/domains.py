@@ -24,6 +24,10 @@ Every function takes the ``Config`` and ``Clients``, is safe to re-run
 
 from __future__ import annotations
 
+import http.client
+import json
+import socket
+import ssl
 import time
 import uuid
 from dataclasses import dataclass
@@ -355,6 +359,44 @@ def custom_domain_targets(cfg: Config, clients: Clients) -> dict[str, tuple[str,
             raise LookupError(f"no custom domain name {cfg.domain_name} in {region}: run create_custom_domains first")
         targets[region] = (domain["regionalDomainName"], domain["regionalHostedZoneId"])
     return targets
+
+
+def call_custom_domains(cfg: Config, clients: Clients, path: str = "/health") -> pd.DataFrame:
+    """``GET https://{domain_name}{path}`` sent to each region's regional domain name, TLS verified.
+
+    Like ``curl --resolve``: the custom domain name is not in DNS yet (step 5
+    adds it), so each request goes to the address of the region's
+    ``regionalDomainName``, with the custom domain as TLS server name (SNI) and
+    Host header. A passing row proves the region serves the custom domain with
+    a certificate the client trusts, mapped on ``/`` to the API's stage.
+    """
+    from helpers.clients import resolve
+
+    rows = []
+    context = ssl.create_default_context(cafile=cfg.ca_bundle)  # None: the system's trust store (AWS)
+    for region, (regional_name, _zone) in custom_domain_targets(cfg, clients).items():
+        address = resolve(cfg, regional_name).addresses[0]
+        with socket.create_connection((address, cfg.api_port), timeout=10) as raw:
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with context.wrap_socket(raw, server_hostname=cfg.domain_name) as tls:
+                certificate = tls.getpeercert() or {}
+                tls.sendall(f"GET {path} HTTP/1.1\r\nHost: {cfg.domain_name}\r\nConnection: close\r\n\r\n".encode())
+                response = http.client.HTTPResponse(tls, method="GET")
+                response.begin()
+                body = response.read()
+        try:
+            answer = json.loads(body or b"null")
+        except ValueError:
+            answer = None
+        served_by = (answer.get("region") or answer.get("served_by")) if isinstance(answer, dict) else None
+        rows.append({
+            "region": region, "url": f"https://{cfg.domain_name}{path}", "sent_to": f"{regional_name} ({address})",
+            "status": response.status, "served_by": served_by,
+            "certificate_for": ", ".join(v for k, v in certificate.get("subjectAltName", ()) if k == "DNS"),
+            "issuer": dict(x[0] for x in certificate.get("issuer", ())).get("commonName"),
+            "expires": certificate.get("notAfter"),
+        })
+    return pd.DataFrame(rows).set_index("region")
 
 
 def describe_custom_domains(cfg: Config, clients: Clients) -> pd.DataFrame:

@@ -21,6 +21,7 @@ ever used, even by a deleted check, so each creation appends a fresh suffix.
 
 from __future__ import annotations
 
+import datetime
 import time
 import uuid
 from typing import Any
@@ -162,6 +163,30 @@ def health_summary(cfg: Config, clients: Clients) -> pd.DataFrame:
                      "healthy_checkers": ok, "percent_healthy": round(100.0 * ok / len(observations), 1) if observations else None,
                      "healthy": _healthy(observations)})
     return pd.DataFrame(rows).set_index("region")
+
+
+def health_check_metric(cfg: Config, clients: Clients, minutes: int = 10) -> pd.DataFrame:
+    """The ``HealthCheckStatus`` metric (1 healthy, 0 unhealthy) per region and minute, from CloudWatch.
+
+    Route 53 publishes its health-check metrics in us-east-1 whatever the
+    endpoints' regions, in namespace ``AWS/Route53`` with dimension ``HealthCheckId``;
+    CloudWatch alarms on it are how you get paged when a region fails.
+    """
+    cloudwatch = clients.client("cloudwatch", "us-east-1")
+    end = datetime.datetime.now(datetime.timezone.utc)
+    rows = []
+    for region, check_id in health_check_ids(cfg, clients).items():
+        points = cloudwatch.get_metric_statistics(
+            Namespace="AWS/Route53", MetricName="HealthCheckStatus",
+            Dimensions=[{"Name": "HealthCheckId", "Value": check_id}],
+            StartTime=end - datetime.timedelta(minutes=minutes), EndTime=end + datetime.timedelta(minutes=1),
+            Period=60, Statistics=["Minimum", "Average", "SampleCount"],
+        )["Datapoints"]
+        for point in points:
+            rows.append({"region": region, "minute": point["Timestamp"], "minimum": point["Minimum"],
+                         "average": round(point["Average"], 3), "samples": int(point["SampleCount"])})
+    columns = ["region", "minute", "minimum", "average", "samples"]
+    return pd.DataFrame(rows, columns=columns).sort_values(["region", "minute"]).reset_index(drop=True)
 
 
 def wait_until_healthy(cfg: Config, clients: Clients, timeout: float | None = None) -> pd.DataFrame:

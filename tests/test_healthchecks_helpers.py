@@ -7,7 +7,8 @@ import pytest
 from conftest import make_config
 from helpers.clients import Clients
 from helpers.healthchecks import (
-    check_name, create_health_checks, delete_health_checks, health_check_ids, health_status, health_summary,
+    check_name, create_health_checks, delete_health_checks, health_check_ids, health_check_metric, health_status,
+    health_summary,
     wait_until_healthy,
 )
 from test_domains_helpers import deploy_stand_in_backend
@@ -96,3 +97,16 @@ def test_delete_health_checks_removes_them_and_tolerates_a_rerun(hcfg, hclients)
 def test_waiting_without_health_checks_says_to_create_them(hcfg, hclients):
     with pytest.raises(LookupError, match="create_health_checks"):
         wait_until_healthy(hcfg, hclients)
+
+
+def test_the_health_check_status_metric_reaches_cloudwatch_in_us_east_1(hcfg, hclients):
+    import time
+
+    create_health_checks(hcfg, hclients)
+    wait_until_healthy(hcfg, hclients)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and set(health_check_metric(hcfg, hclients)["region"]) != set(hcfg.regions):
+        time.sleep(0.2)
+    metric = health_check_metric(hcfg, hclients)
+    assert set(metric["region"]) == set(hcfg.regions)
+    assert (metric["minimum"] == 1.0).all(), "healthy checks publish HealthCheckStatus 1"
