@@ -13,7 +13,9 @@ API Gateway's data plane for the local cloud:
   path segment, or a custom domain name of this region whose base path mapping
   names the API and stage; then the resource whose path template matches
   (literal segments before ``{param}`` before ``{proxy+}``) and its method (or
-  ``ANY``);
+  ``ANY``). A stage must exist (be deployed) to answer; the routes served are
+  the API's current ones rather than the deployment's snapshot, and Lambda
+  resource policies are not checked (on AWS a missing permission gives 500);
 * an ``AWS_PROXY`` integration becomes a payload-1.0 Lambda proxy event, sent
   to the ``lambda`` component; the function's answer (statusCode, headers,
   multiValueHeaders, body, isBase64Encoded) becomes the HTTP response.
@@ -228,11 +230,11 @@ def _json_error(status: int, message: str, error_type: str | None = None) -> _Re
     return _Response(status, headers, json.dumps({"message": message}).encode())
 
 
-def MISSING_TOKEN() -> _Response:
+def _missing_token() -> _Response:
     return _json_error(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
 
 
-def INTERNAL_ERROR(status: int = 502) -> _Response:
+def _internal_error(status: int = 502) -> _Response:
     return _json_error(status, "Internal server error", "InternalServerErrorException")
 
 
@@ -546,7 +548,7 @@ class Gateway(Component):
             if host_region != region or api is None or api.disableExecuteApiEndpoint:
                 return _json_error(403, "Forbidden", "ForbiddenException")
             if not segments or segments[0] not in api.stages:
-                return MISSING_TOKEN()
+                return _missing_token()
             stage = api.stages[segments[0]]
             rest = segments[1:]
             event_path = "/" + "/".join(rest)
@@ -561,20 +563,20 @@ class Gateway(Component):
                 mapping = mappings.get("(none)") or mappings.get("/") or mappings.get("")
                 rest = segments
             if mapping is None:
-                return MISSING_TOKEN()
+                return _missing_token()
             api = backend.apis.get(mapping.rest_api_id)
             stage = api.stages.get(mapping.stage) if api is not None and mapping.stage else None
             if stage is None and api is not None and not mapping.stage and len(api.stages) == 1:
                 stage = next(iter(api.stages.values()))  # a mapping without a stage uses the API's only stage
             if api is None or stage is None:
-                return MISSING_TOKEN()
+                return _missing_token()
             event_path = "/" + "/".join(segments)  # with a custom domain, "path" keeps the base path
         params: dict[str, str] = {}
         resource = _find(self._route_table(region, api), rest, params)
         if resource is None:
-            return MISSING_TOKEN()
+            return _missing_token()
         if method not in resource.resource_methods and "ANY" not in resource.resource_methods:
-            return MISSING_TOKEN()
+            return _missing_token()
         return _Match(api, stage, resource, resource.get_path(), params, event_path)
 
     # -------------------------------------------------------------- requests
@@ -587,7 +589,7 @@ class Gateway(Component):
             response = self._handle(region, method, target, headers, body, source_ip, request_id, apigw_id)
         except Exception:
             log.exception("gateway %s: %s %s failed", region, method, target)
-            response = INTERNAL_ERROR(500)
+            response = _internal_error(500)
         response.headers.append(("x-amzn-RequestId", request_id))
         response.headers.append(("x-amz-apigw-id", apigw_id))
         response.headers.append(("X-Amzn-Trace-Id", _trace_id()))
@@ -611,11 +613,11 @@ class Gateway(Component):
         if integration is None or integration.integration_type != "AWS_PROXY":
             log.warning("gateway %s: %s %s has no AWS_PROXY integration (the local cloud runs only Lambda proxy)",
                         region, method, routed.resource_path)
-            return INTERNAL_ERROR(500)
+            return _internal_error(500)
         uri = LAMBDA_URI_RE.match(integration.uri or "")
         if uri is None:
             log.warning("gateway %s: integration uri %r is not a Lambda function", region, integration.uri)
-            return INTERNAL_ERROR(500)
+            return _internal_error(500)
         function_arn = uri.group("arn")
         event = self._event(region, method, host, parts.query, headers, body, source_ip, request_id, apigw_id, routed)
         arn_parts = function_arn.split(":")
@@ -629,15 +631,15 @@ class Gateway(Component):
         except FunctionNotFound:  # AWS: 500, "Execution failed due to configuration error"
             log.warning("gateway %s: function %s of %s %s does not exist", region, function_arn, method,
                         routed.resource_path)
-            return INTERNAL_ERROR(500)
+            return _internal_error(500)
         if result.timed_out:
             return _json_error(504, "Endpoint request timed out", "InternalServerErrorException")
         if result.function_error:
-            return INTERNAL_ERROR(502)
+            return _internal_error(502)
         response = proxy_response(result.payload)
         if response is None:
             log.info("gateway %s: malformed Lambda proxy response from %s: %.200r", region, function_arn, result.payload)
-            return INTERNAL_ERROR(502)
+            return _internal_error(502)
         return response
 
     def _event(self, region: str, method: str, host: str, query: str, headers: list[tuple[str, str]], body: bytes,
