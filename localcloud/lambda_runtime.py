@@ -66,6 +66,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from moto.awslambda.exceptions import LambdaClientError
+
 from localcloud.cloud import Component
 from localcloud.controlplane import AwsError, Call, Raw
 
@@ -74,8 +76,10 @@ log = logging.getLogger(__name__)
 WORKER_SCRIPT = Path(__file__).with_name("lambda_worker.py")
 # "The Init phase is limited to 10 seconds" (Lambda execution environment lifecycle).
 INIT_TIMEOUT_S = 10.0
-# Environments per function version; beyond this, requests wait for a free one.
-MAX_ENVIRONMENTS = 8
+# Environments per function version; beyond this, requests wait for a free one. On a
+# small machine more processes than cores add nothing (DESIGN.md: two warm workers
+# already reach moto's throughput).
+MAX_ENVIRONMENTS = 4
 # "LogType Tail: the last 4 KB of the execution log" (Invoke API reference).
 LOG_TAIL_BYTES = 4 * 1024
 # Synchronous invocation payload limit: 6 MB (Lambda quotas).
@@ -179,8 +183,10 @@ class _Retired(Exception):
 class _Pool:
     """The environments of one function version with one configuration."""
 
-    def __init__(self, config: FunctionConfig):
+    def __init__(self, config: FunctionConfig, max_environments: int = MAX_ENVIRONMENTS):
         self.config = config
+        self.max_environments = max_environments
+        self.live: set[_Environment] = set()  # every environment started for this pool and not yet killed
         self.idle: list[_Environment] = []
         self.busy = 0  # environments handling a request, or starting for one
         self.retired = False
@@ -204,18 +210,27 @@ class _Pool:
                     if env.alive():
                         self.busy += 1
                         return env
+                    self.live.discard(env)
                     env.kill()
-                if self.busy < MAX_ENVIRONMENTS:
+                if self.busy < self.max_environments:
                     self.busy += 1
                     return None
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TooManyRequests(
                         f"Rate Exceeded. {self.config.name} already runs {self.busy} environments "
-                        f"(the local cloud's limit per function is {MAX_ENVIRONMENTS})",
+                        f"(the local cloud's limit per function is {self.max_environments})",
                         "ConcurrentInvocationLimitExceeded",
                     )
                 self.cond.wait(remaining)
+
+    def started(self, env: _Environment) -> bool:
+        """Register a new environment; False (and the caller kills it) if the pool was shut meanwhile."""
+        with self.cond:
+            if self.retired:
+                return False
+            self.live.add(env)
+            return True
 
     def release(self, env: _Environment | None) -> None:
         """Give back a slot (and its environment, if it is still usable)."""
@@ -226,17 +241,21 @@ class _Pool:
                     env.last_used = time.monotonic()
                     self.idle.append(env)
                     env = None
+                else:
+                    self.live.discard(env)
             self.cond.notify()
         if env is not None:
             env.kill()
 
-    def retire(self) -> None:
-        """No new requests: kill idle environments now, busy ones when they finish."""
+    def retire(self, kill_busy: bool = False) -> None:
+        """No new requests: kill idle environments now, busy ones when they finish (or now, ``kill_busy``)."""
         with self.cond:
             self.retired = True
-            idle, self.idle = self.idle, []
+            doomed = list(self.live) if kill_busy else self.idle
+            self.live.difference_update(self.idle)
+            self.idle = []
             self.cond.notify_all()
-        for env in idle:
+        for env in doomed:
             env.kill()
 
     def reap(self, idle_ttl_s: float) -> None:
@@ -244,6 +263,7 @@ class _Pool:
         with self.cond:
             old = [env for env in self.idle if env.last_used < cutoff]
             self.idle = [env for env in self.idle if env.last_used >= cutoff]
+            self.live.difference_update(old)
         for env in old:
             env.kill()
 
@@ -258,8 +278,9 @@ class LambdaRuntime(Component):
 
     name = "lambda"
 
-    def __init__(self, cloud: Any):
+    def __init__(self, cloud: Any, max_environments: int = MAX_ENVIRONMENTS):
         super().__init__(cloud)
+        self.max_environments = max_environments
         self._pools: dict[tuple[str, str], _Pool] = {}
         self._lock = threading.Lock()
         self._code_dirs: dict[str, str] = {}
@@ -286,7 +307,7 @@ class LambdaRuntime(Component):
         with self._lock:
             pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
-            pool.retire()
+            pool.retire(kill_busy=True)
         for thread in self._threads:
             thread.join(timeout=2)
         self._threads.clear()
@@ -301,14 +322,14 @@ class LambdaRuntime(Component):
         return sum(pool.environments for pool in pools)
 
     def worker_pids(self) -> list[int]:
-        """Process ids of the idle environments (for tests and diagnostics)."""
+        """Process ids of every live environment, busy or idle (for tests and diagnostics)."""
         with self._lock:
             pools = list(self._pools.values())
         pids: list[int] = []
         for pool in pools:
             with pool.cond:
-                pids += [env.pid for env in pool.idle]
-        return pids
+                pids += [env.pid for env in pool.live]
+        return sorted(pids)
 
     # ---------------------------------------------------------------- invoke
     def invoke(self, region: str, function_name_or_arn: str, payload: bytes, request_id: str | None = None,
@@ -339,6 +360,10 @@ class LambdaRuntime(Component):
                 if isinstance(init, InvokeResult):  # the init phase failed
                     self._publish_log(config, _log_stream_name(), init.log)
                     return init
+                if not pool.started(env):  # the local cloud is stopping
+                    env.kill()
+                    env = None
+                    raise TooManyRequests(f"Rate Exceeded. the local cloud is stopping {config.name}", "ServiceStopping")
                 init_ms = init
             result = self._run(env, config, request_id, payload, init_ms)
             self._publish_log(config, env.log_stream, result.log)
@@ -352,8 +377,6 @@ class LambdaRuntime(Component):
         if match:
             region = match.group("region")
         backend = self.cloud.backend("lambda", region)
-        from moto.awslambda.exceptions import LambdaClientError
-
         try:
             fn = backend.get_function(function_name_or_arn, qualifier)
         except LambdaClientError as error:
@@ -392,7 +415,7 @@ class LambdaRuntime(Component):
             pool = self._pools.get(key)
             if pool is not None and pool.config == config:
                 return pool
-            self._pools[key] = new = _Pool(config)
+            self._pools[key] = new = _Pool(config, self.max_environments)
         if pool is not None:
             log.info("lambda %s in %s: configuration or code changed, retiring %d environment(s)",
                      config.name, config.region, pool.environments)
@@ -449,7 +472,6 @@ class LambdaRuntime(Component):
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_LAMBDA_LOG_GROUP_NAME": config.log_group,
             "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
-            "AWS_LAMBDA_RUNTIME_API": f"{self.cloud.settings.host}:0",
             # On AWS: the execution role's temporary credentials.
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",

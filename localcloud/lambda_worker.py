@@ -176,6 +176,8 @@ def main(fd: int) -> int:
 
     task_root = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd())
     sys.path.insert(0, task_root)
+    # A function may extend PYTHONPATH (Lambda allows it); -I made the interpreter ignore it.
+    sys.path.extend(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)
     handler, message = _load_handler(capture)
     conn.send_bytes(pickle.dumps(message))
     if handler is None:

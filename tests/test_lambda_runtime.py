@@ -283,7 +283,7 @@ def test_stopping_the_local_cloud_kills_every_worker():
                             aws_access_key_id="testing", aws_secret_access_key="testing"
                             ).create_role(RoleName="orphans", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         lam.create_function(FunctionName="orphans", Runtime="python3.12", Role=role, Handler="app.sleepy",
-                            Code={"ZipFile": zip_of({"app.py": APP})})
+                            Code={"ZipFile": zip_of({"app.py": APP})}, Timeout=60)
         pids: list[int] = []
         threads = [threading.Thread(target=lambda: pids.append(invoke(lam, "orphans", {"sleep": 0.3})[1]["pid"]))
                    for _ in range(2)]
@@ -293,7 +293,21 @@ def test_stopping_the_local_cloud_kills_every_worker():
             thread.join()
         assert len(set(pids)) == 2
         runtime = cloud.component("lambda")
-        assert sorted(runtime.worker_pids()) == sorted(pids)
+        assert runtime.worker_pids() == sorted(pids)
+
+        def stuck() -> None:  # a request still running when the local cloud stops
+            try:
+                invoke(lam, "orphans", {"sleep": 60})
+            except Exception:
+                pass
+
+        for _ in range(3):  # the two warm environments and a new one, all busy
+            threading.Thread(target=stuck, daemon=True).start()
+        deadline = time.monotonic() + 10
+        while len(runtime.worker_pids()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        pids = runtime.worker_pids()
+        assert len(pids) == 3
     finally:
         cloud.stop()
     for pid in pids:
