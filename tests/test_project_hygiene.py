@@ -67,3 +67,20 @@ def test_no_backend_branches_outside_config_and_the_setup_notebook():
         if pattern.search(path.read_text()):
             offenders.append(path.name)
     assert not offenders, f"one code path (DESIGN.md principle 1): {offenders}"
+
+
+def test_readme_lists_exactly_the_operations_the_local_cloud_overrides(localcloud_status):
+    text = (ROOT / "README.md").read_text()
+    section = text.split("### Where the local cloud answers instead of moto", 1)[1].split("\n## ", 1)[0]
+    listed = set()
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0] not in ("service", "---"):
+            listed.update(f"{cells[0]}:{op.strip()}" for op in cells[1].split(","))
+    assert listed == set(localcloud_status["overrides"])
+
+
+def test_readme_shows_the_two_commands():
+    text = (ROOT / "README.md").read_text()
+    assert "make runbook" in text and "make test" in text
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
