@@ -70,10 +70,12 @@ def _poll(what: str, check: Callable[[], tuple[bool, Any]], timeout: float, tota
           progress: Callable[[Any], int] | None = None, describe: Callable[[Any], str] = str) -> Any:
     """Call ``check`` until it reports done; progress bar; TimeoutError naming what it waited for and last saw."""
     deadline = time.monotonic() + timeout
+    done, seen = check()
+    if done:  # no progress bar for what is already there
+        return seen
     delay = 0.05
     with tqdm(total=total, desc=what, leave=False) as bar:
         while True:
-            done, seen = check()
             if progress is not None:
                 bar.n = progress(seen)
                 bar.refresh()
@@ -83,6 +85,7 @@ def _poll(what: str, check: Callable[[], tuple[bool, Any]], timeout: float, tota
                 raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}; {describe(seen)}")
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 1.5, 2.0)
+            done, seen = check()
 
 
 def _tag_list(cfg: Config, extra: dict[str, str] | None = None) -> list[dict[str, str]]:

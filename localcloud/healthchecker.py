@@ -339,8 +339,7 @@ class HealthChecker(Component):
                 check = self._checks.get(check_id)
                 if check is None:
                     check = self._checks[check_id] = _Check(check_id)
-                    # metrics once per interval, the first halfway through the first interval
-                    self._push(now + self.cloud.scaled(config.request_interval or 30) / 2, check_id, "")
+                    self._push(now, check_id, "")  # metrics: now (a new check is healthy), then once per interval
                 regions = self._checker_regions(config)
                 missing = [r for r in regions if r not in check.scheduled]
                 if not missing:
