@@ -224,13 +224,10 @@ class _Pool:
                     )
                 self.cond.wait(remaining)
 
-    def started(self, env: _Environment) -> bool:
-        """Register a new environment; False (and the caller kills it) if the pool was shut meanwhile."""
+    def started(self, env: _Environment) -> None:
+        """Register a new environment (so that stopping the runtime kills it)."""
         with self.cond:
-            if self.retired:
-                return False
             self.live.add(env)
-            return True
 
     def release(self, env: _Environment | None) -> None:
         """Give back a slot (and its environment, if it is still usable)."""
@@ -360,10 +357,11 @@ class LambdaRuntime(Component):
                 if isinstance(init, InvokeResult):  # the init phase failed
                     self._publish_log(config, _log_stream_name(), init.log)
                     return init
-                if not pool.started(env):  # the local cloud is stopping
+                pool.started(env)
+                if self._stopping.is_set():  # stop() may have missed it: never leave a worker behind
                     env.kill()
                     env = None
-                    raise TooManyRequests(f"Rate Exceeded. the local cloud is stopping {config.name}", "ServiceStopping")
+                    raise TooManyRequests(f"Rate Exceeded. the local cloud is stopping ({config.name})", "ServiceStopping")
                 init_ms = init
             result = self._run(env, config, request_id, payload, init_ms)
             self._publish_log(config, env.log_stream, result.log)
@@ -534,7 +532,8 @@ class LambdaRuntime(Component):
             env.conn.send_bytes(pickle.dumps(("invoke", request_id, int(config.timeout * 1000), config.arn, bytes(payload))))
             ready = env.conn.poll(config.timeout)
             message = pickle.loads(env.conn.recv_bytes()) if ready else None
-        except (EOFError, OSError, BrokenPipeError):
+        except (EOFError, OSError, TypeError, ValueError):
+            # The worker died, or stop() killed it and closed the pipe under our feet.
             message = ("exited",)
         elapsed = (time.perf_counter() - started) * 1000
         if message is None:  # the timeout: Lambda stops the environment

@@ -268,20 +268,49 @@ def test_invocation_logs_reach_cloudwatch_logs(clients, lam, make_function):
     assert f"END RequestId: {result['request_id']}" in messages
 
 
-# ------------------------------------------------- in-process: no orphans
-def test_stopping_the_local_cloud_kills_every_worker():
+# --------------------------------------- in-process: the component's interface
+def in_process_cloud():
+    """A local cloud in this process with only the Lambda runtime, and a Lambda client and role for it."""
     from localcloud.cloud import LocalCloud
     from localcloud.settings import Settings
 
     cloud = LocalCloud(Settings(state_dir=Path(tempfile.mkdtemp(prefix="lambda-rt-")), time_scale=0.1),
                        components=["localcloud.lambda_runtime:LambdaRuntime"])
     cloud.start()
+    kwargs = dict(region_name=REGION, endpoint_url=cloud.controlplane.endpoint,
+                  aws_access_key_id="testing", aws_secret_access_key="testing")
+    role_name = f"in-process-{os.getpid()}-{time.monotonic_ns()}"
+    role = boto3.client("iam", **kwargs).create_role(RoleName=role_name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    return cloud, boto3.client("lambda", **kwargs), role
+
+
+def test_the_runtime_interface_returns_results_and_raises_for_throttling_and_unknown_functions():
+    from localcloud.lambda_runtime import FunctionNotFound, TooManyRequests
+
+    cloud, lam, role = in_process_cloud()
     try:
-        lam = boto3.client("lambda", region_name=REGION, endpoint_url=cloud.controlplane.endpoint,
-                           aws_access_key_id="testing", aws_secret_access_key="testing")
-        role = boto3.client("iam", region_name=REGION, endpoint_url=cloud.controlplane.endpoint,
-                            aws_access_key_id="testing", aws_secret_access_key="testing"
-                            ).create_role(RoleName="orphans", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        arn = lam.create_function(FunctionName="direct", Runtime="python3.12", Role=role, Handler="app.handler",
+                                  Code={"ZipFile": zip_of({"app.py": APP})})["FunctionArn"]
+        runtime = cloud.component("lambda")
+        cold = runtime.invoke(REGION, arn, b'{"x": 1}', request_id="req-1")
+        warm = runtime.invoke(REGION, "direct", b"{}")
+        assert (cold.status_code, cold.function_error, cold.timed_out) == (200, None, False)
+        assert json.loads(cold.payload)["request_id"] == "req-1"
+        assert cold.init_duration_ms is not None and warm.init_duration_ms is None
+        assert json.loads(warm.payload)["count"] == 2
+        assert "START RequestId: req-1" in cold.log and cold.duration_ms >= 0
+        with pytest.raises(FunctionNotFound):
+            runtime.invoke(REGION, "missing", b"{}")
+        lam.put_function_concurrency(FunctionName="direct", ReservedConcurrentExecutions=0)
+        with pytest.raises(TooManyRequests):
+            runtime.invoke(REGION, arn, b"{}")
+    finally:
+        cloud.stop()
+
+
+def test_stopping_the_local_cloud_kills_every_worker():
+    cloud, lam, role = in_process_cloud()
+    try:
         lam.create_function(FunctionName="orphans", Runtime="python3.12", Role=role, Handler="app.sleepy",
                             Code={"ZipFile": zip_of({"app.py": APP})}, Timeout=60)
         pids: list[int] = []
