@@ -39,6 +39,8 @@ def build_item(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise bad_request(f"request body must be a JSON object, got {json_type(body)}")
     item = dict(body)
+    if "" in item:
+        raise bad_request("attribute names must not be empty")
     if "item_id" in item:
         item_id = item["item_id"]
         if not isinstance(item_id, str):
@@ -71,8 +73,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         dynamodb().put_item(TableName=table_name(), Item=attributes)
     except AwsClientError as error:
+        # Our checks mirror DynamoDB's item rules; if DynamoDB still finds the item invalid, the
+        # client's data is the cause: answer with DynamoDB's reason, never a 500.
+        code = error.response.get("Error", {}).get("Code")
         message = error.response.get("Error", {}).get("Message", "")
-        if error.response.get("Error", {}).get("Code") == "ValidationException" and "size" in message.lower():
-            raise ClientError(413, f"DynamoDB refused the item: {message}") from None
+        if code == "ValidationException":
+            status = 413 if "size" in message.lower() else 400
+            raise ClientError(status, f"DynamoDB refused the item: {message}") from None
         raise
     return json_response(201, item)

@@ -26,7 +26,7 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 from botocore.exceptions import ClientError
@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 
 from helpers.clients import Clients
 from helpers.config import PROJECT_ROOT, Config
+from helpers.dynamodb import _wait  # the runbook's one polling loop: progress bar, timeout, last seen
 
 FUNCTIONS_DIR = PROJECT_ROOT / "functions"
 RUNTIME = "python3.12"
@@ -237,24 +238,6 @@ def delete_role(cfg: Config, clients: Clients) -> bool:
 
 
 # ------------------------------------------------------------------ waits
-def _wait(what: str, check: Callable[[], tuple[bool, Any]], timeout: float, total: int,
-          progress: Callable[[Any], int], interval: float = 0.05) -> Any:
-    """Poll ``check`` (returning (done, last seen)) with a progress bar until done, or a TimeoutError."""
-    deadline = time.monotonic() + timeout
-    delay = interval
-    with tqdm(total=total, desc=what, leave=False) as bar:
-        while True:
-            done, seen = check()
-            bar.n = progress(seen)
-            bar.refresh()
-            if done:
-                return seen
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}; last seen: {seen}")
-            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-            delay = min(delay * 1.5, 2.0)
-
-
 def _function_timeout(cfg: Config, timeout: float | None) -> float:
     return timeout if timeout is not None else max(30.0, cfg.scaled(FUNCTION_TIMEOUT_S))
 
@@ -274,7 +257,8 @@ def _wait_ready(cfg: Config, clients: Clients, region: str, name: str, timeout: 
             raise RuntimeError(f"function {name} in {region} failed: {configuration.get('StateReason') or configuration.get('LastUpdateStatusReason')}")
         return _ready(configuration), configuration
 
-    return _wait(f"{name} in {region} ready", check, _function_timeout(cfg, timeout), 1, lambda c: int(_ready(c)))
+    return _wait(f"{name} in {region} ready", check, _function_timeout(cfg, timeout), total=1,
+                 progress=lambda c: int(_ready(c)))
 
 
 def wait_for_functions(cfg: Config, clients: Clients, timeout: float | None = None) -> pd.DataFrame:
@@ -293,8 +277,8 @@ def wait_for_functions(cfg: Config, clients: Clients, timeout: float | None = No
                 seen[(region, name)] = "missing"
         return all(v == "Active/Successful" for v in seen.values()), seen
 
-    seen = _wait("functions active", check, _function_timeout(cfg, timeout), len(targets),
-                 lambda s: sum(v == "Active/Successful" for v in s.values()))
+    seen = _wait("functions active", check, _function_timeout(cfg, timeout), total=len(targets),
+                 progress=lambda s: sum(v == "Active/Successful" for v in s.values()))
     return pd.DataFrame([{"region": r, "function": n, "state": s} for (r, n), s in seen.items()])
 
 

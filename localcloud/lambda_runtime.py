@@ -532,7 +532,7 @@ class LambdaRuntime(Component):
             env.conn.send_bytes(pickle.dumps(("invoke", request_id, int(config.timeout * 1000), config.arn, bytes(payload))))
             ready = env.conn.poll(config.timeout)
             message = pickle.loads(env.conn.recv_bytes()) if ready else None
-        except (EOFError, OSError, TypeError, ValueError):
+        except (EOFError, OSError, TypeError, ValueError, pickle.UnpicklingError):
             # The worker died, or stop() killed it and closed the pipe under our feet.
             message = ("exited",)
         elapsed = (time.perf_counter() - started) * 1000

@@ -159,6 +159,23 @@ def test_post_rejects_an_empty_item_id_with_400(table):
     assert status == 400 and "must not be empty" in answer["message"]
 
 
+def test_post_rejects_an_empty_attribute_name_with_400(table):
+    status, answer = post('{"": 1}')
+    assert status == 400 and "attribute names" in answer["message"]
+
+
+def test_post_answers_400_with_dynamodbs_reason_when_dynamodb_rejects_the_item(table, monkeypatch):
+    from botocore.exceptions import ClientError as BotoClientError
+
+    def refuse(**_):
+        raise BotoClientError({"Error": {"Code": "ValidationException", "Message": "Nested levels have exceeded supported limits"}}, "PutItem")
+
+    monkeypatch.setattr(backend_common.dynamodb(), "put_item", refuse)
+    status, answer = post('{"a": 1}')
+    assert status == 400
+    assert answer["message"] == "DynamoDB refused the item: Nested levels have exceeded supported limits"
+
+
 def test_post_rejects_an_item_id_longer_than_the_partition_key_limit_with_400(table):
     status, answer = post(json.dumps({"item_id": "x" * 2049}))
     assert status == 400 and "2048-byte" in answer["message"]
