@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from conftest import make_config
@@ -66,8 +68,6 @@ def test_checks_turn_healthy_and_a_failing_region_shows_in_the_observations(hcfg
 
 def _wait_unhealthy_then_fail(cfg, clients):
     """Wait (bounded) until eu-west-1 reports unhealthy, then show what wait_until_healthy says about it."""
-    import time
-
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and health_summary(cfg, clients).loc["eu-west-1", "healthy"]:
         time.sleep(0.2)
@@ -100,8 +100,6 @@ def test_waiting_without_health_checks_says_to_create_them(hcfg, hclients):
 
 
 def test_the_health_check_status_metric_reaches_cloudwatch_in_us_east_1(hcfg, hclients):
-    import time
-
     create_health_checks(hcfg, hclients)
     wait_until_healthy(hcfg, hclients)
     deadline = time.monotonic() + 10
