@@ -28,18 +28,17 @@ import http.client
 import json
 import socket
 import ssl
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import pandas as pd
 from botocore.exceptions import ClientError
-from tqdm.auto import tqdm
 
 from helpers.apigateway import find_rest_api
 from helpers.clients import Clients
 from helpers.config import Config
+from helpers.dynamodb import _wait  # the runbook's one polling loop: progress bar, timeout, last seen
 
 CREATED_MARKER = ("runbook:created-by-runbook", "true")
 BASE_PATH_NONE = "(none)"  # API Gateway's name for the empty base path (the mapping on "/")
@@ -66,28 +65,6 @@ class HostedZone:
 
 
 # ------------------------------------------------------------------ helpers
-def _poll(what: str, check: Callable[[], tuple[bool, Any]], timeout: float, total: int | None = None,
-          progress: Callable[[Any], int] | None = None, describe: Callable[[Any], str] = str) -> Any:
-    """Call ``check`` until it reports done; progress bar; TimeoutError naming what it waited for and last saw."""
-    deadline = time.monotonic() + timeout
-    done, seen = check()
-    if done:  # no progress bar for what is already there
-        return seen
-    delay = 0.05
-    with tqdm(total=total, desc=what, leave=False) as bar:
-        while True:
-            if progress is not None:
-                bar.n = progress(seen)
-                bar.refresh()
-            if done:
-                return seen
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}; {describe(seen)}")
-            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-            delay = min(delay * 1.5, 2.0)
-            done, seen = check()
-
-
 def _tag_list(cfg: Config, extra: dict[str, str] | None = None) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in {**cfg.tags, **(extra or {})}.items()]
 
@@ -211,8 +188,8 @@ def request_certificates(cfg: Config, clients: Clients, timeout: float | None = 
             certificate = acm.describe_certificate(CertificateArn=arn)["Certificate"]
             return bool(_validation_records(certificate)) or certificate["Status"] == "ISSUED", certificate
 
-        certificate = _poll(f"ACM validation record in {region}", described, timeout,
-                            describe=lambda c: f"certificate {c['CertificateArn']} has no DNS validation record yet")
+        certificate = _wait(f"ACM validation record of {arn}", described, timeout, total=1,
+                            progress=lambda c: int(bool(_validation_records(c))))
         records = _validation_records(certificate)
         for record in records:
             changes[(_fqdn(record["Name"]), record["Type"])] = record
@@ -240,19 +217,25 @@ def wait_for_certificates(cfg: Config, clients: Clients, timeout: float | None =
             raise LookupError(f"no certificate for {cfg.domain_name} in {region}: run request_certificates first")
         arns[region] = found["CertificateArn"]
 
+    last: dict[str, dict[str, Any]] = {}
+
     def check() -> tuple[bool, dict[str, dict[str, Any]]]:
         seen = {region: clients.client("acm", region).describe_certificate(CertificateArn=arn)["Certificate"]
                 for region, arn in arns.items()}
+        last.update(seen)
         failed = {r: c for r, c in seen.items() if c["Status"] not in LIVE_STATUSES}
         if failed:
             raise RuntimeError("ACM will not issue: " + _pending_reasons(cfg, clients, failed)
                                + " (request a new certificate: delete_certificates, then request_certificates)")
         return all(c["Status"] == "ISSUED" for c in seen.values()), seen
 
-    seen = _poll("ACM certificates issued", check, timeout, total=len(arns),
-                 progress=lambda s: sum(c["Status"] == "ISSUED" for c in s.values()),
-                 describe=lambda s: "still pending: " + _pending_reasons(
-                     cfg, clients, {r: c for r, c in s.items() if c["Status"] != "ISSUED"}))
+    try:
+        seen = _wait("ACM certificates issued", check, timeout, total=len(arns),
+                     progress=lambda s: sum(c["Status"] == "ISSUED" for c in s.values()))
+    except TimeoutError:
+        pending = {r: c for r, c in last.items() if c["Status"] != "ISSUED"}
+        raise TimeoutError(f"timed out after {timeout:.0f} s waiting for ACM to issue the certificates for "
+                           f"{cfg.domain_name}; still pending: {_pending_reasons(cfg, clients, pending)}") from None
     return pd.DataFrame([{
         "region": region, "certificate_arn": c["CertificateArn"], "status": c["Status"],
         "issued_at": c.get("IssuedAt"), "not_after": c.get("NotAfter"), "issuer": c.get("Issuer"),

@@ -22,18 +22,17 @@ ever used, even by a deleted check, so each creation appends a fresh suffix.
 from __future__ import annotations
 
 import datetime
-import time
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
 import pandas as pd
 from botocore.exceptions import ClientError
-from tqdm.auto import tqdm
 
 from helpers.apigateway import regional_endpoints
 from helpers.clients import Clients
 from helpers.config import Config
+from helpers.dynamodb import _wait  # the runbook's one polling loop: progress bar, timeout, last seen
 
 HEALTHY_FRACTION = 0.18  # Route 53: healthy while more than 18% of checkers report healthy
 # AWS seconds for a new check's first observations (Route 53 takes a minute or two), on top of interval x threshold.
@@ -198,25 +197,26 @@ def wait_until_healthy(cfg: Config, clients: Clients, timeout: float | None = No
     if timeout is None:
         aws_seconds = FIRST_OBSERVATIONS_S + 2 * cfg.health_check_interval * cfg.health_check_failure_threshold
         timeout = max(10.0, cfg.scaled(aws_seconds))
-    deadline = time.monotonic() + timeout
     last: dict[str, list[dict[str, Any]]] = {}
-    with tqdm(total=len(ids), desc="health checks healthy", leave=False) as bar:
-        while True:
-            last = {region: _observations(clients, check_id) for region, check_id in ids.items()}
-            healthy = [region for region, observations in last.items() if _healthy(observations)]
-            bar.n = len(healthy)
-            bar.refresh()
-            if len(healthy) == len(ids):
-                return health_summary(cfg, clients)
-            if time.monotonic() >= deadline:
-                raise TimeoutError(
-                    f"timed out after {timeout:.0f} s waiting for the health checks of "
-                    f"{', '.join(r for r in ids if r not in healthy)} to report healthy; last observations: "
-                    + "; ".join(f"{region} ({ids[region]}): " + (", ".join(
-                        f"{o['Region']}: {o['StatusReport']['Status']}" for o in observations) or "none yet")
-                        for region, observations in last.items() if region not in healthy)
-                )
-            time.sleep(min(0.5, max(0.05, cfg.scaled(cfg.health_check_interval) / 4)))
+
+    def check() -> tuple[bool, list[str]]:
+        last.update({region: _observations(clients, check_id) for region, check_id in ids.items()})
+        healthy = [region for region, observations in last.items() if _healthy(observations)]
+        return len(healthy) == len(ids), healthy
+
+    try:
+        _wait("health checks healthy", check, timeout, total=len(ids), progress=len,
+              interval=max(0.05, cfg.scaled(cfg.health_check_interval) / 4))
+    except TimeoutError:
+        unhealthy = {region: observations for region, observations in last.items() if not _healthy(observations)}
+        raise TimeoutError(
+            f"timed out after {timeout:.0f} s waiting for the health checks of {', '.join(unhealthy)} to report "
+            "healthy; last observations: " + "; ".join(
+                f"{region} ({ids[region]}): " + (", ".join(f"{o['Region']}: {o['StatusReport']['Status']}"
+                                                           for o in observations) or "none yet")
+                for region, observations in unhealthy.items())
+        ) from None
+    return health_summary(cfg, clients)
 
 
 def delete_health_checks(cfg: Config, clients: Clients) -> pd.DataFrame:
