@@ -64,11 +64,11 @@ class Config:
     health_check_failure_threshold: int = 1
     fault: str = "health_status"
     faulty_region: str = ""  # empty: the first region
-    steady_s: float = 40.0
-    hold_s: float = 60.0
-    recovery_s: float = 60.0
-    load_clients: int = 4
-    request_rate: float = 2.0  # requests per second per client (in scaled time)
+    steady_s: float = 60.0
+    hold_s: float = 90.0
+    recovery_s: float = 90.0
+    load_clients: int = 6
+    request_rate: float = 4.0  # requests per second per client (in scaled time)
     dry_run: bool = False
     acknowledge_costs: bool = False
     aws_profile: str = ""
