@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 
 from helpers.clients import Clients, HttpClient, HttpResponse
 from helpers.config import Config
+from helpers.dryrun import DryRunSkip, skippable
 from helpers.lambdas import function_name
 
 
@@ -116,6 +117,8 @@ def _resources(clients: Clients, region: str, api_id: str) -> dict[str, dict[str
     for page in apigw.get_paginator("get_resources").paginate(restApiId=api_id, embed=["methods"]):
         for resource in page.get("items", []):
             resources[resource["path"]] = resource
+    if "/" not in resources:  # every REST API has its root resource; its id is also on the API itself
+        resources["/"] = {"id": apigw.get_rest_api(restApiId=api_id)["rootResourceId"], "path": "/"}
     return resources
 
 
@@ -239,12 +242,14 @@ def deploy_regional_api(cfg: Config, clients: Clients, region: str) -> RegionalA
                        methods_changed, permissions_added, deployment_id)
 
 
+@skippable
 def deploy_regional_apis(cfg: Config, clients: Clients) -> pd.DataFrame:
     """``deploy_regional_api`` in every configured region: one row per region, with its endpoint URL."""
     rows = [deploy_regional_api(cfg, clients, region) for region in tqdm(cfg.regions, desc="REST APIs", leave=False)]
     return pd.DataFrame([row.__dict__ for row in rows]).set_index("region")
 
 
+@skippable
 def describe_regional_apis(cfg: Config, clients: Clients) -> pd.DataFrame:
     """Routes of each region's API: resource, method, integration type and the function it invokes."""
     rows = []
@@ -273,6 +278,7 @@ def _served_by(response: HttpResponse) -> str | None:
     return body.get("served_by") or body.get("origin_region") or body.get("region")
 
 
+@skippable
 def wait_for_endpoints(cfg: Config, clients: Clients, http: HttpClient | None = None,
                        timeout: float | None = None) -> pd.DataFrame:
     """Wait until ``GET /health`` answers 200 through every regional endpoint (a new API or DNS name takes a moment on AWS)."""
@@ -296,6 +302,8 @@ def wait_for_endpoints(cfg: Config, clients: Clients, http: HttpClient | None = 
                         rows[region] = {"region": region, "endpoint": url, "status": response.status,
                                         "served_by": _served_by(response), "address": response.address}
                         bar.update(1)
+                except DryRunSkip:
+                    raise
                 except Exception as error:  # DNS not yet there, connection refused, TLS: keep trying
                     last[region] = f"{type(error).__name__}: {error}"
             if len(rows) < len(endpoints):
@@ -306,6 +314,7 @@ def wait_for_endpoints(cfg: Config, clients: Clients, http: HttpClient | None = 
     return pd.DataFrame(list(rows.values())).set_index("region")
 
 
+@skippable
 def get_item_everywhere(cfg: Config, clients: Clients, item_id: str, http: HttpClient | None = None) -> pd.DataFrame:
     """``GET /item/{item_id}`` through each regional endpoint: status, the region that served it, the item."""
     http = http or HttpClient(cfg)
@@ -319,6 +328,7 @@ def get_item_everywhere(cfg: Config, clients: Clients, item_id: str, http: HttpC
     return pd.DataFrame(rows)
 
 
+@skippable
 def post_items_everywhere(cfg: Config, clients: Clients, per_region: int = 1, http: HttpClient | None = None,
                           payload: dict[str, Any] | None = None) -> pd.DataFrame:
     """``POST /item`` ``per_region`` new items through each regional endpoint; one row per item written."""

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import boto3
 import botocore.config
 import dns.edns
+import dns.exception
 import dns.message
 import dns.query
 import dns.rdatatype
@@ -26,6 +27,7 @@ import dns.resolver
 import urllib3
 
 from helpers.config import Config
+from helpers.dryrun import DryRun, DryRunSkip, is_placeholder
 
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
@@ -48,6 +50,9 @@ class Clients:
             connect_timeout=5,
             read_timeout=30,
         )
+        # A dry run records mutating calls instead of sending them (helpers.dryrun); None otherwise.
+        self.dry_run: DryRun | None = (
+            DryRun(cfg, account=lambda: self.client("sts").get_caller_identity()["Account"]) if cfg.dry_run else None)
 
     def client(self, service: str, region: str | None = None) -> Any:
         """A boto3 client for ``service`` in ``region`` (default: the first region)."""
@@ -61,6 +66,8 @@ class Clients:
                     endpoint_url=self.cfg.endpoint_url,
                     config=self._botocore_config,
                 )
+                if self.dry_run is not None:
+                    self.dry_run.instrument(self._clients[key])
             return self._clients[key]
 
     def __call__(self, service: str, region: str | None = None) -> Any:
@@ -89,8 +96,20 @@ def resolve(cfg: Config, name: str, rdtype: str = "A", *, tcp: bool = False, cli
     """Ask the configured DNS server (the system's on AWS) for ``name``.
 
     ``client_subnet`` sends an EDNS Client Subnet option, which latency routing
-    uses to place the client (RFC 7871, as Route 53 honours it).
+    uses to place the client (RFC 7871, as Route 53 honours it). In a dry run
+    a name that does not resolve raises ``DryRunSkip`` (its records were not created).
     """
+    if cfg.dry_run and is_placeholder(name):
+        raise DryRunSkip(f"DNS name {name} belongs to a resource the dry run did not create")
+    try:
+        return _resolve(cfg, name, rdtype, tcp=tcp, client_subnet=client_subnet)
+    except (LookupError, dns.exception.DNSException) as error:
+        if cfg.dry_run:
+            raise DryRunSkip(f"{name} does not resolve ({error}): the dry run created no records for it") from error
+        raise
+
+
+def _resolve(cfg: Config, name: str, rdtype: str, *, tcp: bool, client_subnet: str | None) -> Answer:
     server = _nameserver(cfg)
     if server is None:
         answer = dns.resolver.resolve(name, rdtype)

@@ -38,6 +38,7 @@ from botocore.exceptions import ClientError
 from helpers.apigateway import find_rest_api
 from helpers.clients import Clients
 from helpers.config import Config
+from helpers.dryrun import skippable
 from helpers.dynamodb import _wait  # the runbook's one polling loop: progress bar, timeout, last seen
 
 CREATED_MARKER = ("runbook:created-by-runbook", "true")
@@ -101,6 +102,7 @@ def _zone_tags(clients: Clients, zone_id: str) -> dict[str, str]:
     return {t["Key"]: t.get("Value", "") for t in tags["ResourceTagSet"].get("Tags", [])}
 
 
+@skippable
 def ensure_hosted_zone(cfg: Config, clients: Clients) -> HostedZone:
     """The hosted zone for the domain: found by name, or created (and marked) only if ``cfg.create_hosted_zone``."""
     zone = find_hosted_zone(cfg, clients)
@@ -164,6 +166,7 @@ def _validation_records(certificate: dict[str, Any]) -> list[dict[str, str]]:
             if option.get("ResourceRecord")]
 
 
+@skippable
 def request_certificates(cfg: Config, clients: Clients, timeout: float | None = None) -> pd.DataFrame:
     """Get or request one DNS-validated certificate per region and UPSERT its validation CNAMEs into the zone.
 
@@ -207,6 +210,7 @@ def request_certificates(cfg: Config, clients: Clients, timeout: float | None = 
     return pd.DataFrame(rows).set_index("region")
 
 
+@skippable
 def wait_for_certificates(cfg: Config, clients: Clients, timeout: float | None = None) -> pd.DataFrame:
     """Wait until every region's certificate is ISSUED (ACM checks DNS for the validation record)."""
     timeout = timeout if timeout is not None else max(30.0, cfg.scaled(CERTIFICATE_TIMEOUT_S))
@@ -290,6 +294,7 @@ def _mappings(clients: Clients, region: str, name: str) -> list[dict[str, Any]]:
         raise
 
 
+@skippable
 def create_custom_domains(cfg: Config, clients: Clients) -> pd.DataFrame:
     """Per region: a REGIONAL custom domain name with the region's certificate, mapped on ``/`` to the API's stage."""
     rows = []
@@ -336,6 +341,7 @@ def create_custom_domains(cfg: Config, clients: Clients) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("region")
 
 
+@skippable
 def custom_domain_targets(cfg: Config, clients: Clients) -> dict[str, tuple[str, str]]:
     """{region: (regionalDomainName, regionalHostedZoneId)}: what step 5's alias records point at."""
     targets = {}
@@ -347,6 +353,7 @@ def custom_domain_targets(cfg: Config, clients: Clients) -> dict[str, tuple[str,
     return targets
 
 
+@skippable
 def call_custom_domains(cfg: Config, clients: Clients, path: str = "/health") -> pd.DataFrame:
     """``GET https://{domain_name}{path}`` sent to each region's regional domain name, TLS verified.
 
@@ -385,6 +392,7 @@ def call_custom_domains(cfg: Config, clients: Clients, path: str = "/health") ->
     return pd.DataFrame(rows).set_index("region")
 
 
+@skippable
 def describe_custom_domains(cfg: Config, clients: Clients) -> pd.DataFrame:
     """One row per region: the custom domain, its endpoint, certificate and mapping (missing ones show as None)."""
     rows = []

@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from helpers.clients import Clients
 from helpers.config import Config
+from helpers.dryrun import DryRunSkip, skippable, synthesized_reads
 
 HASH_KEY = "item_id"
 STREAM_VIEW_TYPE = "NEW_AND_OLD_IMAGES"
@@ -53,12 +54,19 @@ class GlobalTableSetup:
 # ----------------------------------------------------------------- waiting
 def _wait(what: str, check: Callable[[], tuple[bool, Any]], timeout: float, *, total: int | None = None,
           progress: Callable[[Any], int] | None = None, interval: float = 0.05) -> Any:
-    """Poll ``check`` (returning (done, last seen)) until done; a progress bar; a TimeoutError that says what it saw."""
+    """Poll ``check`` (returning (done, last seen)) until done; a progress bar; a TimeoutError that says what it saw.
+
+    In a dry run, a check that is not done and looked at resources the dry run
+    only pretended to create would never be done: ``DryRunSkip`` instead of polling.
+    """
     deadline = time.monotonic() + timeout
     delay = interval
     with tqdm(total=total, desc=what, leave=False) as bar:
         while True:
+            synthesized = synthesized_reads()
             done, seen = check()
+            if not done and synthesized_reads() > synthesized:
+                raise DryRunSkip(f"waiting for {what} needs resources the dry run did not create (last seen: {seen})")
             if progress is not None:
                 bar.n = progress(seen)
                 bar.refresh()
@@ -109,6 +117,7 @@ def _wait_idle(cfg: Config, clients: Clients, region: str, timeout: float) -> di
 
 
 # ---------------------------------------------------------------- creating
+@skippable
 def create_global_table(cfg: Config, clients: Clients, timeout: float | None = None) -> GlobalTableSetup:
     """Get or create the global table: the table in the first region, then a replica in every other region.
 
@@ -167,6 +176,7 @@ def _ensure_tags(cfg: Config, clients: Clients, region: str) -> None:
         ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in missing.items()])
 
 
+@skippable
 def wait_for_replicas(cfg: Config, clients: Clients, timeout: float | None = None) -> pd.DataFrame:
     """Wait until the table is ACTIVE in every configured region and lists every region as an ACTIVE replica."""
     timeout = _replica_timeout(cfg, timeout)
@@ -214,6 +224,7 @@ def _from_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
     return {k: plain(_deserializer.deserialize(v)) for k, v in item.items()}
 
 
+@skippable
 def put_item(cfg: Config, clients: Clients, item: dict[str, Any], region: str | None = None) -> dict[str, Any]:
     """Write ``item`` (plain Python values, with an ``item_id``) to the replica in ``region`` (default: the first)."""
     if HASH_KEY not in item:
@@ -237,6 +248,7 @@ def delete_item(cfg: Config, clients: Clients, item_id: str, region: str | None 
     )
 
 
+@skippable
 def read_in_every_region(cfg: Config, clients: Clients, item_id: str, timeout: float | None = None) -> pd.DataFrame:
     """Wait until every region's replica returns ``item_id``; one row per region with the item and when it was seen.
 
@@ -260,6 +272,7 @@ def read_in_every_region(cfg: Config, clients: Clients, item_id: str, timeout: f
     return pd.DataFrame([{"region": r, **found[r]} for r in cfg.regions])
 
 
+@skippable
 def measure_replication_lag(cfg: Config, clients: Clients, samples: int = 5, timeout: float | None = None) -> pd.DataFrame:
     """Write a probe item in one region and poll every other region until it is there; one row per (sample, target).
 
@@ -317,6 +330,7 @@ def _count_items(clients: Clients, table: str, region: str) -> int:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+@skippable
 def describe_global_table(cfg: Config, clients: Clients) -> pd.DataFrame:
     """One row per configured region: table status, replica status, items, stream and global-table version.
 

@@ -32,6 +32,7 @@ from botocore.exceptions import ClientError
 from helpers.apigateway import regional_endpoints
 from helpers.clients import Clients
 from helpers.config import Config
+from helpers.dryrun import skippable
 from helpers.dynamodb import _wait  # the runbook's one polling loop: progress bar, timeout, last seen
 
 HEALTHY_FRACTION = 0.18  # Route 53: healthy while more than 18% of checkers report healthy
@@ -80,11 +81,13 @@ def _ours(cfg: Config, clients: Clients) -> dict[str, list[dict[str, Any]]]:
     return found
 
 
+@skippable
 def health_check_ids(cfg: Config, clients: Clients) -> dict[str, str]:
     """{region: health check id} for every region that has one."""
     return {region: checks[0]["Id"] for region, checks in _ours(cfg, clients).items()}
 
 
+@skippable
 def create_health_checks(cfg: Config, clients: Clients) -> pd.DataFrame:
     """Get or create an HTTPS health check per region on ``/{stage}/health`` of the regional endpoint.
 
@@ -138,6 +141,7 @@ def _healthy(observations: list[dict[str, Any]]) -> bool:
     return ok / len(observations) > HEALTHY_FRACTION
 
 
+@skippable
 def health_status(cfg: Config, clients: Clients) -> pd.DataFrame:
     """One row per region and checker: what each Route 53 checker region last saw."""
     rows = []
@@ -151,6 +155,7 @@ def health_status(cfg: Config, clients: Clients) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+@skippable
 def health_summary(cfg: Config, clients: Clients) -> pd.DataFrame:
     """One row per region: how many checkers report healthy, and Route 53's verdict (the >18% rule)."""
     rows = []
@@ -164,6 +169,7 @@ def health_summary(cfg: Config, clients: Clients) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("region")
 
 
+@skippable
 def health_check_metric(cfg: Config, clients: Clients, minutes: int = 10) -> pd.DataFrame:
     """The ``HealthCheckStatus`` metric (1 healthy, 0 unhealthy) per region and minute, from CloudWatch.
 
@@ -188,6 +194,7 @@ def health_check_metric(cfg: Config, clients: Clients, minutes: int = 10) -> pd.
     return pd.DataFrame(rows, columns=columns).sort_values(["region", "minute"]).reset_index(drop=True)
 
 
+@skippable
 def wait_until_healthy(cfg: Config, clients: Clients, timeout: float | None = None) -> pd.DataFrame:
     """Wait until every region's health check is healthy by the checkers' reports; returns ``health_summary``."""
     ids = health_check_ids(cfg, clients)

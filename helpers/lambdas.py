@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 
 from helpers.clients import Clients
 from helpers.config import PROJECT_ROOT, Config
+from helpers.dryrun import skippable
 from helpers.dynamodb import _wait  # the runbook's one polling loop: progress bar, timeout, last seen
 
 FUNCTIONS_DIR = PROJECT_ROOT / "functions"
@@ -366,6 +367,7 @@ def deploy_function(cfg: Config, clients: Clients, region: str, spec: FunctionSp
     }
 
 
+@skippable
 def deploy_functions(cfg: Config, clients: Clients, zip_bytes: bytes | None = None, role_arn: str | None = None,
                      timeout: float | None = None) -> pd.DataFrame:
     """Create or update the three functions in every region and wait until they are ready.
@@ -460,4 +462,25 @@ def delete_functions(cfg: Config, clients: Clients) -> pd.DataFrame:
                     raise
                 outcome = "absent"
             rows.append({"region": region, "function": spec.key, "name": name, "outcome": outcome})
+    return pd.DataFrame(rows)
+
+
+def log_group_name(cfg: Config, key: str) -> str:
+    """The CloudWatch Logs group Lambda writes a function's logs to: ``/aws/lambda/<name>``."""
+    return f"/aws/lambda/{function_name(cfg, key)}"
+
+
+def delete_log_groups(cfg: Config, clients: Clients) -> pd.DataFrame:
+    """Delete the functions' log groups in every region (Lambda creates them untagged, so by name)."""
+    rows = []
+    for region in cfg.regions:
+        logs = clients.client("logs", region)
+        for spec in FUNCTIONS:
+            group = log_group_name(cfg, spec.key)
+            try:
+                logs.delete_log_group(logGroupName=group)
+                outcome = "deleted"
+            except logs.exceptions.ResourceNotFoundException:
+                outcome = "absent"
+            rows.append({"region": region, "log_group": group, "outcome": outcome})
     return pd.DataFrame(rows)

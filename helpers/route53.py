@@ -47,6 +47,7 @@ from tqdm.auto import tqdm
 
 from helpers.clients import Clients, HttpClient, resolve
 from helpers.config import Config
+from helpers.dryrun import skippable
 from helpers.domains import find_hosted_zone
 
 # {region: (regional_domain_name, regional_hosted_zone_id, health_check_id)}
@@ -394,6 +395,7 @@ def delete_traffic_policy(cfg: Config, clients: Clients) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["resource", "id"])
 
 
+@skippable
 def apply_routing(cfg: Config, clients: Clients, targets: Targets) -> pd.DataFrame:
     """The routing of ``cfg.domain_name``: routing records, or the traffic policy when ``cfg.use_traffic_policy``.
 
@@ -413,6 +415,7 @@ def region_of_name(name: str) -> str | None:
     return match.group(1) if match else None
 
 
+@skippable
 def resolve_many(cfg: Config, name: str | None = None, n: int = 100, targets: Targets | None = None,
                  client_subnet: str | None = None) -> pd.DataFrame:
     """Resolve ``name`` (default ``cfg.domain_name``) ``n`` times: how often each answer came, and which region it is.
@@ -442,6 +445,7 @@ def resolve_many(cfg: Config, name: str | None = None, n: int = 100, targets: Ta
     return pd.DataFrame(rows, columns=["region", "cname", "address", "answers", "share", "ttl_s"])
 
 
+@skippable
 def test_dns_answer(cfg: Config, clients: Clients, name: str | None = None, record_type: str = "A",
                     client_subnet_ip: str | None = None) -> pd.DataFrame:
     """Route 53's TestDNSAnswer for ``name``: what its name servers answer now (one row)."""
@@ -464,6 +468,7 @@ def custom_domain_url(cfg: Config) -> str:
     return f"https://{cfg.domain_name}{port}"
 
 
+@skippable
 def call_through_domain(cfg: Config, n: int = 10, path: str = "/health", http: HttpClient | None = None) -> pd.DataFrame:
     """``GET {path}`` ``n`` times through the custom domain over HTTPS (verified TLS): status, address, serving region."""
     from helpers.apigateway import _served_by

@@ -8,8 +8,10 @@ from importlib import metadata
 
 import pandas as pd
 
+from helpers.aws_account import PRICES, check_account, health_check_monthly_usd
 from helpers.clients import Clients
-from helpers.config import Config, ConfigError, with_backend_settings
+from helpers.config import Config, with_backend_settings
+from helpers.dryrun import start_dry_run
 
 PACKAGES = ("boto3", "botocore", "moto", "papermill", "pandas", "matplotlib", "dnspython", "dnslib", "cryptography")
 
@@ -36,42 +38,18 @@ def start_local_cloud(cfg: Config) -> dict:
 
 
 def connect(cfg: Config) -> Config:
-    """The config with the backend's endpoint, DNS server, CA bundle and API port filled in."""
+    """The config with the backend's endpoint, DNS server, CA bundle and API port filled in.
+
+    A dry run starts here with an empty record (``helpers.dryrun.start_dry_run``).
+    """
+    if cfg.dry_run:
+        start_dry_run(cfg)
     return with_backend_settings(cfg)
 
 
 def check_identity(cfg: Config, clients: Clients) -> pd.DataFrame:
-    """Who we are (STS GetCallerIdentity) and whether every configured region answers."""
-    identity = clients.client("sts").get_caller_identity()
-    rows = [{"check": "identity", "value": identity["Arn"], "ok": True},
-            {"check": "account", "value": identity["Account"], "ok": True}]
-    enabled = _enabled_regions(clients)
-    for region in cfg.regions:
-        ok = enabled is None or region in enabled
-        rows.append({"check": f"region {region}", "value": "enabled" if ok else "not enabled for this account", "ok": ok})
-    frame = pd.DataFrame(rows)
-    disabled = frame[~frame["ok"]]
-    if not disabled.empty:
-        raise ConfigError(f"parameter 'regions': {', '.join(disabled['check'])} not enabled for account "
-                          f"{identity['Account']}; enable it in the account settings or choose another region")
-    return frame
-
-
-def _enabled_regions(clients: Clients) -> set[str] | None:
-    """Regions enabled for the account (EC2 DescribeRegions), or None when that cannot be asked."""
-    try:
-        answer = clients.client("ec2").describe_regions(AllRegions=False)
-    except Exception:
-        return None
-    return {r["RegionName"] for r in answer["Regions"]}
-
-
-# Approximate list prices in USD (us-east-1, 2026); the point is the order of magnitude.
-MONTHLY_PRICES = {
-    "hosted zone": 0.50,
-    "health check (HTTPS, fast interval)": 0.75 + 2.00 + 2.00,
-    "traffic policy record": 50.00,
-}
+    """Identity, regions and hosted zone, before anything is created (``helpers.aws_account.check_account``)."""
+    return check_account(cfg, clients)
 
 
 def plan(cfg: Config) -> pd.DataFrame:
@@ -88,17 +66,17 @@ def plan(cfg: Config) -> pd.DataFrame:
         add("02", region, "API Gateway REST API (REGIONAL)", cfg.resource_name("api"))
         add("03", region, "ACM certificate (DNS validated)", cfg.domain_name)
         add("03", region, "API Gateway custom domain name", cfg.domain_name)
-        add("04", region, "Route 53 health check", f"{cfg.stack_name}-{region}",
-            MONTHLY_PRICES["health check (HTTPS, fast interval)"] if cfg.health_check_interval == 10 else 0.75 + 2.00)
+        add("04", region, "Route 53 health check (HTTPS" + (", fast interval)" if cfg.health_check_interval == 10 else ")"),
+            f"{cfg.stack_name}-{region}-health", health_check_monthly_usd(cfg))
         add("05", region, f"Route 53 {cfg.routing_policy} record", cfg.domain_name)
     add("02", "global", "IAM role (least privilege)", cfg.resource_name("lambda-role"))
     if cfg.create_hosted_zone:
-        add("03", "global", "Route 53 hosted zone", cfg.hosted_zone, MONTHLY_PRICES["hosted zone"])
+        add("03", "global", "Route 53 hosted zone", cfg.hosted_zone, PRICES["hosted_zone_month"])
     if cfg.use_traffic_policy:
-        add("05", "global", "Route 53 traffic policy record", cfg.domain_name, MONTHLY_PRICES["traffic policy record"])
+        add("05", "global", "Route 53 traffic policy record", cfg.domain_name, PRICES["traffic_policy_record_month"])
     return pd.DataFrame(rows)
 
 
 def monthly_cost(plan_frame: pd.DataFrame) -> float:
-    """Fixed monthly cost of a plan on AWS (requests, storage and data transfer come on top, cents at runbook scale)."""
+    """Fixed monthly cost of a plan on AWS; ``helpers.aws_account.cost_estimate`` adds the requests (health-check traffic, a run)."""
     return round(float(plan_frame["usd_per_month"].sum()), 2)

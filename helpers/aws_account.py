@@ -1,0 +1,282 @@
+"""What running the runbook on an AWS account needs, and what it costs.
+
+* ``check_account``: who we are (STS ``GetCallerIdentity``), whether every
+  configured region is enabled for the account (EC2 ``DescribeRegions``: an
+  opt-in region such as ``eu-south-2`` must be enabled before it answers), and
+  whether the hosted zone exists and is **public** when the runbook may not
+  create it. It runs before anything is created, on AWS and on the local
+  cloud alike (one code path: the local cloud answers the same calls).
+* ``required_policy``: the IAM policy a user needs to run every notebook,
+  scoped to the stack's names where the service allows it.
+* ``cost_estimate``: what the stack costs per month while it exists and what
+  one run of the runbook costs, from approximate us-east-1 list prices.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+from botocore.exceptions import BotoCoreError, ClientError
+
+from helpers.clients import Clients
+from helpers.config import Config, ConfigError
+
+# ------------------------------------------------------------------ checks
+# EC2 DescribeRegions' OptInStatus: opt-in-not-required (always on), opted-in, not-opted-in.
+ENABLED_OPT_IN = ("opt-in-not-required", "opted-in")
+
+
+class AccountCheckFailed(ConfigError):
+    """The account is not ready for the runbook; the message says what to fix."""
+
+
+def _row(check: str, value: str, ok: bool, fix: str = "") -> dict[str, Any]:
+    return {"check": check, "value": value, "ok": ok, "fix": fix}
+
+
+def region_status(clients: Clients, regions: tuple[str, ...]) -> dict[str, str]:
+    """{region: OptInStatus} from EC2 DescribeRegions (AllRegions, so disabled ones show too).
+
+    A region missing from the answer is reported as ``unknown``; when the call
+    itself is denied every region is ``not checked (<error code>)``.
+    """
+    try:
+        answer = clients.client("ec2").describe_regions(AllRegions=True)["Regions"]
+    except (ClientError, BotoCoreError) as error:
+        code = error.response["Error"]["Code"] if isinstance(error, ClientError) else type(error).__name__
+        return {region: f"not checked ({code})" for region in regions}
+    known = {r["RegionName"]: r.get("OptInStatus", "opt-in-not-required") for r in answer}
+    return {region: known.get(region, "unknown") for region in regions}
+
+
+def check_account(cfg: Config, clients: Clients) -> pd.DataFrame:
+    """Identity, regions and hosted zone, checked before anything is created; one row per check.
+
+    Raises ``AccountCheckFailed`` naming every failed check and its fix. A
+    region whose status cannot be read (DescribeRegions denied) is reported but
+    does not fail: the first call in it would.
+    """
+    from helpers.domains import find_hosted_zone
+
+    identity = clients.client("sts").get_caller_identity()
+    rows = [_row("identity", identity["Arn"], True), _row("account", identity["Account"], True)]
+    for region, status in region_status(clients, cfg.regions).items():
+        ok = status in ENABLED_OPT_IN or status.startswith("not checked")
+        rows.append(_row(f"region {region}", status, ok,
+                         "" if ok else f"enable {region} in the account settings (Account > AWS Regions) or choose another region"))
+    rows.append(_hosted_zone_row(cfg, clients, find_hosted_zone))
+    frame = pd.DataFrame(rows)
+    failed = frame[~frame["ok"]]
+    if not failed.empty:
+        raise AccountCheckFailed(f"account {identity['Account']} is not ready for this runbook: " + "; ".join(
+            f"{row.check} is {row.value}: {row.fix}" for row in failed.itertuples()))
+    return frame
+
+
+def _hosted_zone_row(cfg: Config, clients: Clients, find_hosted_zone) -> dict[str, Any]:
+    zone = find_hosted_zone(cfg, clients)  # public zones only
+    if zone is not None:
+        owner = "created by this stack" if zone.created_by_runbook else "yours: never deleted by the runbook"
+        return _row("hosted zone", f"{zone.name} (public, {zone.id}, {owner})", True)
+    if cfg.create_hosted_zone:
+        return _row("hosted zone", f"{cfg.hosted_zone} will be created by step 3 (create_hosted_zone)", True)
+    listed = clients.client("route53").list_hosted_zones_by_name(DNSName=cfg.hosted_zone)["HostedZones"]
+    private = [z for z in listed if z["Name"].rstrip(".").lower() == cfg.hosted_zone]
+    value = f"{cfg.hosted_zone} is a PRIVATE zone" if private else f"no public hosted zone {cfg.hosted_zone}"
+    return _row("hosted zone", value, False,
+                "create a public hosted zone for it in Route 53 and delegate the domain to its name servers "
+                "(parameter 'hosted_zone'), or set create_hosted_zone to true")
+
+
+# ---------------------------------------------------------------- IAM policy
+def _arn(service: str, region: str, account: str, resource: str) -> str:
+    return f"arn:aws:{service}:{region}:{account}:{resource}"
+
+
+def required_policy(cfg: Config, account: str = "*", hosted_zone_id: str = "*") -> dict[str, Any]:
+    """The IAM policy a user needs to run every notebook (00-07) of this configuration on AWS.
+
+    Every action the helpers call, scoped to the stack's names where the
+    service supports it: the table and its replicas, functions and roles named
+    ``{stack}-*``, the custom domain name, record changes on ``domain_name``
+    and the names below it only (ACM validation records). List and create calls
+    that IAM cannot scope to a resource get ``*``. ``sts:GetCallerIdentity``
+    needs no permission. API Gateway's IAM actions are HTTP verbs on paths.
+    """
+    regions, stack, table = cfg.regions, cfg.stack_name, cfg.table_name
+    domain = cfg.domain_name
+    statements: list[dict[str, Any]] = [
+        {"Sid": "ReadOnlyAccountChecks", "Effect": "Allow", "Resource": "*", "Action": [
+            "ec2:DescribeRegions", "cloudwatch:GetMetricStatistics", "dynamodb:ListTables", "lambda:ListFunctions",
+            "iam:ListRoles", "acm:ListCertificates", "route53:ListHostedZonesByName", "route53:ListHealthChecks",
+            "route53:ListTrafficPolicies", "route53:GetChange", "route53:TestDNSAnswer", "fis:ListExperimentTemplates"]},
+        {"Sid": "GlobalTable", "Effect": "Allow", "Action": [
+            "dynamodb:CreateTable", "dynamodb:DescribeTable", "dynamodb:UpdateTable", "dynamodb:DeleteTable",
+            "dynamodb:CreateTableReplica", "dynamodb:DeleteTableReplica", "dynamodb:TagResource",
+            "dynamodb:ListTagsOfResource", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem",
+            "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:Scan", "dynamodb:Query"],
+         "Resource": [arn for r in regions for arn in (_arn("dynamodb", r, account, f"table/{table}"),
+                                                         _arn("dynamodb", r, account, f"table/{table}/*"))]},
+        {"Sid": "ReplicationServiceLinkedRole", "Effect": "Allow", "Action": "iam:CreateServiceLinkedRole",
+         "Resource": "*", "Condition": {"StringEquals": {"iam:AWSServiceName": "replication.dynamodb.amazonaws.com"}}},
+        {"Sid": "Functions", "Effect": "Allow", "Action": [
+            "lambda:CreateFunction", "lambda:GetFunction", "lambda:GetFunctionConfiguration",
+            "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration", "lambda:DeleteFunction",
+            "lambda:TagResource", "lambda:ListTags", "lambda:AddPermission", "lambda:RemovePermission",
+            "lambda:GetPolicy", "lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency"],
+         "Resource": [_arn("lambda", r, account, f"function:{stack}-*") for r in regions]},
+        {"Sid": "StackRoles", "Effect": "Allow", "Action": [
+            "iam:CreateRole", "iam:GetRole", "iam:DeleteRole", "iam:TagRole", "iam:PutRolePolicy",
+            "iam:GetRolePolicy", "iam:DeleteRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
+            "iam:DetachRolePolicy"],
+         "Resource": f"arn:aws:iam::{account}:role/{stack}-*"},
+        {"Sid": "PassStackRoles", "Effect": "Allow", "Action": "iam:PassRole",
+         "Resource": f"arn:aws:iam::{account}:role/{stack}-*",
+         "Condition": {"StringEquals": {"iam:PassedToService": ["lambda.amazonaws.com", "fis.amazonaws.com"]}}},
+        {"Sid": "RestApisAndCustomDomain", "Effect": "Allow", "Action": [
+            "apigateway:GET", "apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE"],
+         "Resource": [arn for r in regions for arn in (
+             f"arn:aws:apigateway:{r}::/restapis", f"arn:aws:apigateway:{r}::/restapis/*",
+             f"arn:aws:apigateway:{r}::/domainnames", f"arn:aws:apigateway:{r}::/domainnames/{domain}",
+             f"arn:aws:apigateway:{r}::/domainnames/{domain}/*", f"arn:aws:apigateway:{r}::/tags/*")]},
+        {"Sid": "RequestCertificates", "Effect": "Allow", "Resource": "*",
+         "Action": ["acm:RequestCertificate", "acm:AddTagsToCertificate"]},
+        {"Sid": "Certificates", "Effect": "Allow", "Action": [
+            "acm:DescribeCertificate", "acm:DeleteCertificate", "acm:ListTagsForCertificate"],
+         "Resource": [_arn("acm", r, account, "certificate/*") for r in regions]},
+        {"Sid": "HealthChecksAndTrafficPolicies", "Effect": "Allow", "Resource": "*", "Action": [
+            "route53:CreateHealthCheck", "route53:CreateTrafficPolicy"]},
+        {"Sid": "Route53Resources", "Effect": "Allow", "Action": [
+            "route53:GetHostedZone", "route53:ListResourceRecordSets", "route53:ListTagsForResource",
+            "route53:ChangeTagsForResource", "route53:GetHealthCheck", "route53:UpdateHealthCheck",
+            "route53:DeleteHealthCheck", "route53:GetHealthCheckStatus", "route53:GetTrafficPolicy",
+            "route53:CreateTrafficPolicyVersion", "route53:ListTrafficPolicyVersions", "route53:DeleteTrafficPolicy",
+            "route53:CreateTrafficPolicyInstance", "route53:UpdateTrafficPolicyInstance",
+            "route53:DeleteTrafficPolicyInstance", "route53:ListTrafficPolicyInstancesByHostedZone"],
+         "Resource": [f"arn:aws:route53:::hostedzone/{hosted_zone_id}", "arn:aws:route53:::healthcheck/*",
+                      "arn:aws:route53:::trafficpolicy/*", "arn:aws:route53:::trafficpolicyinstance/*"]},
+        {"Sid": "RecordsOfTheApiNameOnly", "Effect": "Allow", "Action": "route53:ChangeResourceRecordSets",
+         "Resource": f"arn:aws:route53:::hostedzone/{hosted_zone_id}",
+         "Condition": {"ForAllValues:StringLike": {
+             "route53:ChangeResourceRecordSetsNormalizedRecordNames": [domain, f"*.{domain}"]}}},
+        {"Sid": "ChaosExperiments", "Effect": "Allow", "Action": [
+            "fis:CreateExperimentTemplate", "fis:GetExperimentTemplate", "fis:DeleteExperimentTemplate",
+            "fis:StartExperiment", "fis:GetExperiment", "fis:StopExperiment", "fis:TagResource"],
+         "Resource": [_arn("fis", r, account, "*") for r in regions]},
+    ]
+    if cfg.create_hosted_zone:
+        statements.append({"Sid": "OwnHostedZone", "Effect": "Allow", "Resource": "*",
+                           "Action": ["route53:CreateHostedZone", "route53:DeleteHostedZone"]})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def policy_actions(policy: dict[str, Any]) -> set[str]:
+    """Every action a policy allows (as written, without wildcards expanded)."""
+    actions: set[str] = set()
+    for statement in policy["Statement"]:
+        listed = statement["Action"]
+        actions.update([listed] if isinstance(listed, str) else listed)
+    return actions
+
+
+def iam_action(service: str, operation: str, http_method: str = "") -> str:
+    """The IAM action behind an API operation (API Gateway authorises by HTTP verb, the others by name)."""
+    if service == "apigateway":
+        return f"apigateway:{http_method.upper()}"
+    return f"{service}:{operation}"
+
+
+def print_required_policy(cfg: Config, clients: Clients | None = None) -> dict[str, Any]:
+    """Print (and return) ``required_policy`` as JSON, with the account and the hosted zone filled in when known."""
+    account, zone_id = "*", "*"
+    if clients is not None:
+        from helpers.domains import find_hosted_zone
+
+        account = clients.client("sts").get_caller_identity()["Account"]
+        zone = find_hosted_zone(cfg, clients)
+        zone_id = zone.id if zone is not None else "*"
+    policy = required_policy(cfg, account, zone_id)
+    print(json.dumps(policy, indent=2))
+    return policy
+
+
+# -------------------------------------------------------------------- costs
+# Approximate us-east-1 list prices in USD (2025), before the free tier; check the AWS pricing pages.
+PRICES = {
+    "hosted_zone_month": 0.50,
+    "health_check_month": 0.75,               # per check on an endpoint Route 53 does not class as AWS ($0.50 if it does)
+    "health_check_option_month": 2.00,        # HTTPS, fast interval: each ($1.00 each for AWS endpoints)
+    "traffic_policy_record_month": 50.00,
+    "dns_queries_million": 0.40,              # standard queries (latency-based: $0.60)
+    "rest_api_requests_million": 3.50,
+    "lambda_requests_million": 0.20,
+    "lambda_gb_second": 0.0000166667,
+    "dynamodb_write_units_million": 0.625,    # on-demand; a replicated write is billed in every other region too
+    "dynamodb_read_units_million": 0.125,
+}
+SECONDS_PER_MONTH = 30 * 24 * 3600
+# Route 53 probes from 8 checker regions by default, several checkers each: about 16 requests per interval.
+HEALTH_CHECKERS = 16
+LAMBDA_GB = 0.25  # helpers.lambdas.MEMORY_MB
+LAMBDA_SECONDS = 0.02  # a warm invocation of these small handlers, billed per millisecond
+# Requests the notebooks send besides the chaos load: 01 (probes), 02 (calls), 05 (DNS and HTTPS calls).
+BUILD_REQUESTS = 100
+
+
+def health_check_monthly_usd(cfg: Config) -> float:
+    """One health check per month: HTTPS is an option, and so is the fast (10 s) interval."""
+    options = 1 + (cfg.health_check_interval == 10)
+    return PRICES["health_check_month"] + options * PRICES["health_check_option_month"]
+
+
+def health_check_requests_per_month(cfg: Config) -> float:
+    """GET /health requests each region's API receives from Route 53's checkers in a month."""
+    return HEALTH_CHECKERS * SECONDS_PER_MONTH / cfg.health_check_interval
+
+
+def _request_usd(requests: float, replicas: int, reads: float = 0.0, writes: float = 0.0) -> float:
+    api = requests * PRICES["rest_api_requests_million"] / 1e6
+    lam = requests * (PRICES["lambda_requests_million"] / 1e6 + LAMBDA_GB * LAMBDA_SECONDS * PRICES["lambda_gb_second"])
+    ddb = (writes * replicas * PRICES["dynamodb_write_units_million"] + reads * PRICES["dynamodb_read_units_million"]) / 1e6
+    return api + lam + ddb
+
+
+def chaos_requests(cfg: Config) -> float:
+    """Requests the chaos step's virtual clients send (its timeline in AWS seconds, each client at request_rate)."""
+    return cfg.load_clients * cfg.request_rate * (cfg.steady_s + cfg.hold_s + cfg.recovery_s)
+
+
+def cost_estimate(cfg: Config) -> pd.DataFrame:
+    """What the stack costs on AWS: per month while it exists, and once per run of the runbook.
+
+    Per month: the health checks (with the HTTPS and, at a 10 s interval, the
+    fast-interval option), the API Gateway and Lambda requests those checks
+    send to every region around the clock, the hosted zone if the runbook
+    creates it, the traffic policy record if chosen. Per run: the chaos load
+    and the notebooks' own calls (each POST is one API request, one Lambda
+    invocation and one write per replica). Public ACM certificates, custom
+    domain names, IAM and idle functions, APIs and on-demand tables are free.
+    """
+    n = len(cfg.regions)
+    rows = []
+
+    def add(item: str, basis: str, usd_month: float = 0.0, usd_run: float = 0.0) -> None:
+        rows.append({"item": item, "basis": basis, "usd_per_month": round(usd_month, 2), "usd_per_run": round(usd_run, 4)})
+
+    check = health_check_monthly_usd(cfg)
+    options = "HTTPS + fast interval" if cfg.health_check_interval == 10 else "HTTPS"
+    add("Route 53 health checks", f"{n} x ${check:.2f} ({options}; less if Route 53 classes the endpoint as AWS)", n * check)
+    probes = health_check_requests_per_month(cfg)
+    add("health-check traffic", f"{n} x {probes / 1e6:.1f} M GET /health a month (API Gateway + Lambda)",
+        n * _request_usd(probes, n))
+    if cfg.create_hosted_zone:
+        add("Route 53 hosted zone", "created by the runbook", PRICES["hosted_zone_month"])
+    if cfg.use_traffic_policy:
+        add("Route 53 traffic policy record", "one policy record", PRICES["traffic_policy_record_month"])
+    requests = chaos_requests(cfg) + BUILD_REQUESTS
+    add("runbook requests", f"about {requests:,.0f} requests (API Gateway, Lambda, a write in each of {n} regions)",
+        usd_run=_request_usd(requests, n, reads=requests, writes=requests))
+    add("DNS queries", "the runbook's lookups (a few thousand)", usd_run=5000 * PRICES["dns_queries_million"] / 1e6)
+    return pd.DataFrame(rows)

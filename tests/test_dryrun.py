@@ -1,0 +1,128 @@
+"""Dry run: the build notebooks list every mutating call they would make, and make none."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from helpers import apigateway, domains, dynamodb, healthchecks, lambdas
+from helpers.clients import Clients, resolve
+from helpers.dryrun import CALLS_FILE, DryRunSkip, Skipped, is_read_only, skippable
+from tests.conftest import make_config
+
+BUILD_OPERATIONS = {
+    ("dynamodb", "CreateTable"), ("dynamodb", "UpdateTable"), ("iam", "CreateRole"), ("iam", "PutRolePolicy"),
+    ("lambda", "CreateFunction"), ("lambda", "AddPermission"), ("apigateway", "CreateRestApi"),
+    ("apigateway", "CreateResource"), ("apigateway", "PutIntegration"), ("apigateway", "CreateDeployment"),
+    ("acm", "RequestCertificate"), ("apigateway", "CreateDomainName"), ("apigateway", "CreateBasePathMapping"),
+    ("route53", "CreateHostedZone"), ("route53", "CreateHealthCheck"), ("route53", "ChangeResourceRecordSets"),
+}
+
+
+@pytest.fixture
+def dry(localcloud_status, unique, tmp_path):
+    """A dry-run config of a fresh stack on the session's local cloud, with its own run directory."""
+    return make_config(localcloud_status, dry_run=True, stack_name=f"d{unique}", table_name=f"dry-{unique}",
+                       hosted_zone=f"d{unique}.test", domain_name=f"api.d{unique}.test", run_dir=str(tmp_path))
+
+
+def nothing_of(cfg, clients: Clients) -> dict[str, list]:
+    """Everything of the stack that exists in the local cloud, asked without the dry run's hooks."""
+    found: dict[str, list] = {}
+    for region in cfg.regions:
+        found[f"tables {region}"] = [t for t in clients.client("dynamodb", region).list_tables()["TableNames"]
+                                     if t == cfg.table_name]
+        found[f"functions {region}"] = [f["FunctionName"] for f in clients.client("lambda", region).list_functions()["Functions"]
+                                        if f["FunctionName"].startswith(cfg.stack_name + "-")]
+        found[f"apis {region}"] = [a["name"] for a in clients.client("apigateway", region).get_rest_apis()["items"]
+                                   if a["name"].startswith(cfg.stack_name + "-")]
+        found[f"domains {region}"] = [d["domainName"] for d in clients.client("apigateway", region).get_domain_names()["items"]
+                                      if d["domainName"] == cfg.domain_name]
+        found[f"certificates {region}"] = [c["DomainName"] for c in clients.client("acm", region).list_certificates()["CertificateSummaryList"]
+                                           if c["DomainName"] == cfg.domain_name]
+    route53 = clients.client("route53")
+    found["zones"] = [z["Name"] for z in route53.list_hosted_zones()["HostedZones"] if z["Name"] == cfg.hosted_zone + "."]
+    found["health checks"] = [h["Id"] for h in route53.list_health_checks()["HealthChecks"]
+                              if h["CallerReference"].startswith(cfg.stack_name + "-")]
+    found["roles"] = [r["RoleName"] for r in clients.client("iam").list_roles()["Roles"]
+                      if r["RoleName"].startswith(cfg.stack_name + "-")]
+    return {k: v for k, v in found.items() if v}
+
+
+def test_operations_are_read_only_by_their_names():
+    assert all(is_read_only(op) for op in ("DescribeTable", "GetRole", "ListHealthChecks", "TestDNSAnswer", "Scan"))
+    assert not any(is_read_only(op) for op in ("CreateTable", "PutItem", "UpdateTable", "ChangeResourceRecordSets",
+                                               "AddPermission", "Invoke", "DeleteTable", "TagResource"))
+
+
+def test_a_skipped_step_says_why_and_absorbs_what_follows():
+    @skippable
+    def inner():
+        raise DryRunSkip("needs table T")
+
+    @skippable
+    def outer():
+        inner()
+        return "not reached"
+
+    result = outer()
+    assert isinstance(result, Skipped) and "needs table T" in repr(result) and "needs table T" in result._repr_html_()
+    assert not result and len(result) == 0 and list(result) == [] and "x" not in result
+    assert isinstance(result[["a", "b"]].groupby("a").describe().round(1), Skipped)
+    assert result.to_csv("/nonexistent/never-written.csv") is result
+
+
+def test_a_mutating_call_is_recorded_and_never_sent(dry, localcloud_status):
+    clients = Clients(dry)
+    setup = dynamodb.create_global_table(dry, clients)
+    assert setup.created_table and setup.replicas_added == tuple(dry.regions[1:])
+    calls = clients.dry_run.frame()
+    assert list(calls["operation"]) == ["CreateTable", "UpdateTable"]
+    assert calls.loc[0, "region"] == dry.primary_region and "TableName=" + dry.table_name in calls.loc[0, "arguments"]
+    assert set(calls["step"]) == {"create_global_table"}
+    assert nothing_of(dry, Clients(make_config(localcloud_status))) == {}
+
+
+def test_a_step_that_needs_what_the_dry_run_did_not_create_is_skipped(dry):
+    clients = Clients(dry)
+    dynamodb.create_global_table(dry, clients)
+    waited = dynamodb.wait_for_replicas(dry, clients)
+    assert isinstance(waited, Skipped) and dry.table_name in waited.reason
+    read = dynamodb.read_in_every_region(dry, clients, "foobar")
+    assert isinstance(read, Skipped) and "GetItem" in read.reason
+
+
+def test_names_without_records_are_skipped_not_failed_in_a_dry_run(dry):
+    with pytest.raises(DryRunSkip, match="does not resolve"):
+        resolve(dry, dry.domain_name)
+
+
+def test_later_notebooks_see_what_earlier_ones_would_have_created(dry):
+    lambdas.deploy_functions(dry, Clients(dry))
+    apis = apigateway.deploy_regional_apis(dry, Clients(dry))  # a new Clients: as in the next notebook's kernel
+    assert set(apis.index) == set(dry.regions) and apis["created_api"].all()
+    checks = healthchecks.create_health_checks(dry, Clients(dry))
+    assert (checks["action"] == "created").all()
+    assert isinstance(healthchecks.wait_until_healthy(dry, Clients(dry)), Skipped)
+
+
+@pytest.mark.notebook
+def test_dry_run_of_the_build_notebooks_lists_the_calls_and_creates_nothing(dry, localcloud_status, tmp_path):
+    import yaml
+
+    from helpers.runner import run
+    from tests.conftest import PROJECT_ROOT
+
+    out, overrides = tmp_path / "run", tmp_path / "dry.yaml"
+    overrides.write_text(yaml.safe_dump({k: v for k, v in dry.public_params().items() if k != "run_dir"}))
+    result = run([PROJECT_ROOT / "parameters" / "local.yaml", overrides], notebooks=["00", "01", "02", "03", "04", "05"],
+                 out=out, echo=lambda *a, **k: None)
+    assert result.ok, [(n.name, n.error) for n in result.notebooks]
+    calls = pd.read_csv(out / CALLS_FILE)
+    recorded = set(zip(calls["service"], calls["operation"]))
+    assert BUILD_OPERATIONS <= recorded, f"missing: {BUILD_OPERATIONS - recorded}"
+    assert not any(is_read_only(op) for op in calls["operation"])
+    assert set(calls["region"]) <= {*dry.regions, "global"}
+    assert nothing_of(dry, Clients(make_config(localcloud_status))) == {}
+    assert domains.find_hosted_zone(dry, Clients(make_config(localcloud_status, hosted_zone=dry.hosted_zone,
+                                                             domain_name=dry.domain_name))) is None
