@@ -341,6 +341,7 @@ def analyse(run: ChaosRun, clients: Clients) -> dict[str, Any]:
         "dns_ttl_s": ttl,
         "replication_lag_p50_ms": round(float(lag.quantile(0.5)), 1) if len(lag) else None,
         "replication_lag_p99_ms": round(float(lag.quantile(0.99)), 1) if len(lag) else None,
+        "replication_lag_max_ms": round(float(lag.max()), 1) if len(lag) else None,
         "served_by_region": {str(k): int(v) for k, v in req.loc[ok, "served_region"].value_counts().items()},
         "fault_calls": run.injected,
     }

@@ -24,6 +24,7 @@ def _steps(cfg: Config, clients: Clients) -> list[tuple[str, Callable[[], Any]]]
         ("certificates", lambda: domains.delete_certificates(cfg, clients)),
         ("REST APIs", lambda: apigateway.delete_regional_apis(cfg, clients)),
         ("Lambda functions", lambda: lambdas.delete_functions(cfg, clients)),
+        ("Lambda log groups", lambda: lambdas.delete_log_groups(cfg, clients)),
         ("Lambda role", lambda: lambdas.delete_role(cfg, clients)),
         ("FIS templates and role", lambda: faults.delete_fault_resources(cfg, clients)),
         ("global table (replicas, then the table)", lambda: dynamodb.delete_global_table(cfg, clients)),
@@ -66,6 +67,10 @@ def inventory(cfg: Config, clients: Clients) -> pd.DataFrame:
             for fn in page["Functions"]:
                 if fn["FunctionName"].startswith(prefix):
                     add("lambda", region, f"function {fn['FunctionName']}")
+        for page in clients.client("logs", region).get_paginator("describe_log_groups").paginate(
+                logGroupNamePrefix=f"/aws/lambda/{prefix}"):
+            for group in page["logGroups"]:
+                add("logs", region, f"log group {group['logGroupName']}")
         apigw = clients.client("apigateway", region)
         for api in apigw.get_rest_apis(limit=500)["items"]:
             if api["name"] == apigateway.api_name(cfg):

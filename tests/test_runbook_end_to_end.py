@@ -1,0 +1,200 @@
+"""The whole runbook, as `make runbook` runs it, with the CI parameters; and the chaos step for every fault.
+
+These are the slowest tests (about a minute each group): they run the real
+notebooks through the runner on a local cloud of their own at ci.yaml's time
+scale, and assert on what the notebooks record in the run directory.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from helpers.clients import Clients
+from helpers.config import validate, with_backend_settings
+from helpers.runner import load_parameters, run
+from helpers.teardown import inventory
+from localcloud import daemon
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL = ROOT / "parameters" / "local.yaml"
+CI = ROOT / "parameters" / "ci.yaml"
+
+pytestmark = pytest.mark.notebook
+
+
+def _quiet(*args, **kwargs):
+    pass
+
+
+def _cfg(state_dir, **overrides):
+    params = load_parameters([LOCAL, CI], [])
+    params.update(localcloud_state_dir=str(state_dir), **overrides)
+    return with_backend_settings(validate(params))
+
+
+def _run(state_dir, out, notebooks=None, **overrides):
+    extra = [(k, json.dumps(v)) for k, v in {"localcloud_state_dir": str(state_dir), **overrides}.items()]
+    return run([LOCAL, CI], extra, notebooks=notebooks, out=out, echo=_quiet)
+
+
+def _assert_chaos_metrics(metrics: dict, *, errors_expected: bool):
+    assert metrics["lost_writes"] == 0
+    assert metrics["replicas_identical"]
+    assert metrics["requests"] > 50
+    if metrics["failover_expected"]:
+        # Route 53's failover time: threshold x interval + TTL (scaled); the band allows for probe
+        # phase, one sampling period and the clients' cache expiry.
+        assert metrics["rto_s"] <= 1.5 * metrics["expected_rto_s"] + 1.0, metrics
+        assert metrics["detection_s"] is not None
+    if errors_expected:
+        assert metrics["errors"] > 0, "this fault breaks the API: clients must see errors until DNS moves"
+    else:
+        assert metrics["errors"] == 0, f"this fault must not cause client errors: {metrics}"
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory):
+    """`make runbook` with ci.yaml: 00 to 07 in one run, on its own local cloud (started and stopped by the runner)."""
+    base = tmp_path_factory.mktemp("runbook")
+    result = _run(base / "state", base / "report")
+    return result, base / "report", base / "state"
+
+
+def test_whole_runbook_passes_and_writes_the_report(full_run):
+    result, out, state = full_run
+    failed = [(n.name, n.error, n.failed_cell) for n in result.notebooks if n.status != "passed"]
+    assert not failed, failed
+    assert [n.name[:2] for n in result.notebooks] == ["00", "01", "02", "03", "04", "05", "06", "07"]
+    for name in ("index.html", "06_chaos.html", "chaos_timeline.csv", "chaos_metrics.json",
+                 "chaos_items_by_region.png", "chaos_health_errors.png", "chaos_latency.png"):
+        assert (out / name).exists(), name
+    assert not daemon.status(state)["running"], "the runner stops the local cloud it started"
+
+
+def test_chaos_run_shows_failover_and_failback_in_the_items(full_run):
+    _, out, _ = full_run
+    metrics = json.loads((out / "chaos_metrics.json").read_text())
+    for key in ("fault", "faulty_region", "requests", "errors", "lost_writes", "rto_s", "expected_rto_s",
+                "replication_lag_p99_ms"):
+        assert key in metrics, key
+    _assert_chaos_metrics(metrics, errors_expected=False)
+    timeline = pd.read_csv(out / "chaos_timeline.csv")
+    events = metrics["events"]
+    ok = timeline[timeline["status"].between(200, 299)]
+    before = ok[ok["sent_at"] < events["fault"]]
+    during = ok[(ok["sent_at"] > events["fault"] + metrics["rto_s"]) & (ok["sent_at"] < events["restore"])]
+    after = ok[ok["sent_at"] > events["restore"] + metrics["failback_s"]]
+    assert set(before["served_region"]) == {"eu-west-1", "eu-central-1"}, "before the fault both regions serve"
+    assert set(during["served_region"]) == {"eu-central-1"}, "during the fault only the healthy region serves"
+    assert "eu-west-1" in set(after["served_region"]), "after the repair the region serves again"
+
+
+def test_teardown_notebook_proved_nothing_is_left(full_run):
+    result, out, _ = full_run
+    assert result.notebooks[-1].status == "passed"
+    page = (out / "07_teardown.html").read_text()
+    assert "stack ci is gone from eu-west-1, eu-central-1" in page, "07's Verify prints this after an empty inventory"
+
+
+@pytest.fixture(scope="module")
+def built_stack(tmp_path_factory):
+    """A stack built by notebooks 00-05 with failover routing (the faulty region is the primary), torn down after."""
+    base = tmp_path_factory.mktemp("faults")
+    state = base / "state"
+    daemon.start(state, time_scale=0.05)
+    try:
+        result = _run(state, base / "build", notebooks=["00", "01", "02", "03", "04", "05"], routing_policy="failover")
+        assert result.ok, [(n.name, n.error) for n in result.notebooks]
+        yield state, base
+        teardown = _run(state, base / "teardown", notebooks=["07"], routing_policy="failover")
+        assert teardown.ok, [(n.name, n.error) for n in teardown.notebooks]
+        cfg = _cfg(state, routing_policy="failover")
+        assert inventory(cfg, Clients(cfg)).empty
+    finally:
+        daemon.stop(state)
+
+
+@pytest.mark.parametrize(("fault", "errors_expected"), [
+    ("lambda_throttle", True),
+    ("region_outage", True),
+    ("replication_pause", False),
+    ("health_status", False),
+])
+def test_chaos_step_for_each_fault(built_stack, fault, errors_expected):
+    state, base = built_stack
+    out = base / fault
+    result = _run(state, out, notebooks=["06"], routing_policy="failover", fault=fault)
+    assert result.ok, [(n.name, n.error, n.failed_cell) for n in result.notebooks]
+    metrics = json.loads((out / "chaos_metrics.json").read_text())
+    assert metrics["fault"] == fault
+    _assert_chaos_metrics(metrics, errors_expected=errors_expected)
+    if fault == "replication_pause":
+        hold_ms = 1000 * metrics["time_scale"] * 80  # ci.yaml's hold_s, in real milliseconds
+        assert metrics["replication_lag_max_ms"] > 0.5 * hold_ms, "writes queued while replication was paused"
+
+
+def test_teardown_after_a_failed_run_leaves_nothing(tmp_path, localcloud_status):
+    """A half-built stack (00-02 ran, then 03 failed: the hosted zone it needs does not exist); 07 removes it all."""
+    stack = {"stack_name": "halfbuilt", "table_name": "HalfBuilt", "time_scale": localcloud_status["time_scale"],
+             "localcloud_state_dir": localcloud_status["state_dir"], "create_hosted_zone": False,
+             "hosted_zone": "missing.test", "domain_name": "api.missing.test"}
+    params = [(k, json.dumps(v)) for k, v in stack.items()]
+    built = run([LOCAL], params + [("create_hosted_zone", "true")], notebooks=["01", "02"], out=tmp_path / "built",
+                echo=_quiet)
+    assert built.ok, [(n.name, n.error) for n in built.notebooks]
+    failing = run([LOCAL], params, notebooks=["03"], out=tmp_path / "failed", echo=_quiet)
+    assert [n.status for n in failing.notebooks] == ["failed"]
+    assert "missing.test" in failing.notebooks[0].error
+    cfg = with_backend_settings(validate(stack), localcloud_status)
+    assert not inventory(cfg, Clients(cfg)).empty, "the failed run left resources behind"
+    teardown = run([LOCAL], params, notebooks=["07"], out=tmp_path / "teardown", echo=_quiet)
+    assert teardown.ok, [(n.name, n.error) for n in teardown.notebooks]
+    assert inventory(cfg, Clients(cfg)).empty
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from cdp import Browser
+
+    b = Browser()
+    yield b
+    b.close()
+
+
+@pytest.mark.browser
+def test_report_renders_in_a_real_browser_with_working_links_and_plots(full_run, browser, tmp_path):
+    _, out, _ = full_run
+    index = (out / "index.html").resolve().as_uri()
+    browser.open(index)
+    assert browser.evaluate("document.getElementById('run-status').textContent") == "passed"
+    links = browser.evaluate("Array.from(document.querySelectorAll('a')).map(a => a.href)")
+    local = [link for link in links if link.startswith("file://")]
+    assert any(link.endswith("06_chaos.html") for link in local)
+    for link in local:
+        assert Path(urllib.parse.unquote(link[len("file://"):])).exists(), f"broken link {link}"
+    thumbnails = browser.evaluate("Array.from(document.images).map(i => [i.src.split('/').pop(), i.naturalWidth])")
+    assert thumbnails and all(width > 0 for _, width in thumbnails), thumbnails
+
+    browser.evaluate("document.querySelector('a[href=\"06_chaos.html\"]').click()")  # follow the link as a reader would
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if browser.evaluate("location.href.endsWith('06_chaos.html') && document.readyState === 'complete'"):
+                break
+        except RuntimeError:  # the old page's context went away mid-navigation
+            pass
+        time.sleep(0.05)
+    assert browser.evaluate("location.href").endswith("06_chaos.html")
+    images = browser.evaluate(
+        "Array.from(document.querySelectorAll('.jp-OutputArea-output img')).map(i => [i.naturalWidth, i.naturalHeight])")
+    assert len(images) >= 3, "the chaos page shows its three plots"
+    assert all(w > 300 and h > 150 for w, h in images), images
+    nav = browser.evaluate("Array.from(document.querySelectorAll('nav.runbook-nav a')).map(a => a.getAttribute('href'))")
+    assert nav[:1] == ["index.html"] and "05_routing.html" in nav and "07_teardown.html" in nav
+    browser.screenshot(tmp_path / "chaos.png")
