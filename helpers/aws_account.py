@@ -111,7 +111,8 @@ def required_policy(cfg: Config, account: str = "*", hosted_zone_id: str = "*") 
         {"Sid": "ReadOnlyAccountChecks", "Effect": "Allow", "Resource": "*", "Action": [
             "ec2:DescribeRegions", "cloudwatch:GetMetricStatistics", "dynamodb:ListTables", "lambda:ListFunctions",
             "iam:ListRoles", "acm:ListCertificates", "route53:ListHostedZonesByName", "route53:ListHealthChecks",
-            "route53:ListTrafficPolicies", "route53:GetChange", "route53:TestDNSAnswer", "fis:ListExperimentTemplates"]},
+            "route53:ListTrafficPolicies", "route53:GetChange", "route53:TestDNSAnswer", "fis:ListExperimentTemplates",
+            "logs:DescribeLogGroups"]},
         {"Sid": "GlobalTable", "Effect": "Allow", "Action": [
             "dynamodb:CreateTable", "dynamodb:DescribeTable", "dynamodb:UpdateTable", "dynamodb:DeleteTable",
             "dynamodb:CreateTableReplica", "dynamodb:DeleteTableReplica", "dynamodb:TagResource",
@@ -127,6 +128,8 @@ def required_policy(cfg: Config, account: str = "*", hosted_zone_id: str = "*") 
             "lambda:TagResource", "lambda:ListTags", "lambda:AddPermission", "lambda:RemovePermission",
             "lambda:GetPolicy", "lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency"],
          "Resource": [_arn("lambda", r, account, f"function:{stack}-*") for r in regions]},
+        {"Sid": "FunctionLogGroups", "Effect": "Allow", "Action": ["logs:DeleteLogGroup"],
+         "Resource": [_arn("logs", r, account, f"log-group:/aws/lambda/{stack}-*") for r in regions]},
         {"Sid": "StackRoles", "Effect": "Allow", "Action": [
             "iam:CreateRole", "iam:GetRole", "iam:DeleteRole", "iam:TagRole", "iam:PutRolePolicy",
             "iam:GetRolePolicy", "iam:DeleteRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",

@@ -60,17 +60,22 @@ def inventory(cfg: Config, clients: Clients) -> pd.DataFrame:
         left.append({"service": service, "region": region, "resource": resource})
 
     prefix = f"{cfg.stack_name}-"
+    # Exact names, not the prefix: stack "shop" must not claim stack "shop-blue"'s resources.
+    functions = {lambdas.function_name(cfg, spec.key) for spec in lambdas.FUNCTIONS}
+    log_groups = {lambdas.log_group_name(cfg, spec.key) for spec in lambdas.FUNCTIONS}
+    roles = {lambdas.role_name(cfg), cfg.resource_name(faults.FIS_ROLE_SUFFIX)}
     for region in cfg.regions:
         if cfg.table_name in clients.client("dynamodb", region).list_tables()["TableNames"]:
             add("dynamodb", region, f"table {cfg.table_name}")
         for page in clients.client("lambda", region).get_paginator("list_functions").paginate():
             for fn in page["Functions"]:
-                if fn["FunctionName"].startswith(prefix):
+                if fn["FunctionName"] in functions:
                     add("lambda", region, f"function {fn['FunctionName']}")
         for page in clients.client("logs", region).get_paginator("describe_log_groups").paginate(
                 logGroupNamePrefix=f"/aws/lambda/{prefix}"):
             for group in page["logGroups"]:
-                add("logs", region, f"log group {group['logGroupName']}")
+                if group["logGroupName"] in log_groups:
+                    add("logs", region, f"log group {group['logGroupName']}")
         apigw = clients.client("apigateway", region)
         for api in apigw.get_rest_apis(limit=500)["items"]:
             if api["name"] == apigateway.api_name(cfg):
@@ -89,7 +94,7 @@ def inventory(cfg: Config, clients: Clients) -> pd.DataFrame:
     iam = clients.client("iam")
     for page in iam.get_paginator("list_roles").paginate():
         for role in page["Roles"]:
-            if role["RoleName"].startswith(prefix):
+            if role["RoleName"] in roles:
                 add("iam", "global", f"role {role['RoleName']}")
     for region, check_id in healthchecks.health_check_ids(cfg, clients).items():
         add("route53", "global", f"health check {check_id} ({region})")

@@ -1,0 +1,231 @@
+"""The AWS code path: every build helper's control-plane calls against a PLAIN moto server.
+
+No local data plane here (``LocalCloud(..., components=[])`` is moto behind the
+dispatcher with no overrides), so what the runbook sends is exactly what
+botocore validates and moto answers, as AWS would be sent it. What only the data
+plane does (HTTP through the APIs, DNS, replication, health-check probes) is not
+called; waits that would need it get short timeouts. Every call made is
+recorded, and checked against the IAM policy ``helpers.aws_account`` prints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from helpers import apigateway, domains, dynamodb, faults, healthchecks, lambdas, route53, teardown
+from helpers.aws_account import (AccountCheckFailed, check_account, cost_estimate, iam_action, policy_actions,
+                                 required_policy)
+from helpers.clients import Clients
+from helpers.config import Config, validate
+from helpers.setup import monthly_cost, plan
+
+ROOT = Path(__file__).resolve().parent.parent
+ZONE = "example.com"
+
+
+# moto 5.2 has no Route 53 traffic policy API (the local cloud adds it); botocore still validates these
+# requests, and they are answered "none" here, as AWS answers an account without traffic policies.
+MOTO_GAPS = {
+    "ListTrafficPolicies": {"TrafficPolicySummaries": [], "IsTruncated": False, "TrafficPolicyIdMarker": "",
+                            "MaxItems": "100"},
+    "ListTrafficPolicyInstancesByHostedZone": {"TrafficPolicyInstances": [], "IsTruncated": False, "MaxItems": "100"},
+}
+
+
+class RecordingClients(Clients):
+    """Clients that remember every operation sent: (service, operation, HTTP method)."""
+
+    calls: set[tuple[str, str, str]]
+
+    def client(self, service, region=None):
+        client = super().client(service, region)
+        if not getattr(client, "_recorded", False):
+            def record(model, **_):
+                self.calls.add((model.service_model.service_name, model.name, model.http.get("method", "")))
+                if model.name in MOTO_GAPS:
+                    return type("Answer", (), {"status_code": 200})(), dict(MOTO_GAPS[model.name])
+                return None
+            client.meta.events.register("before-call", record)
+            client._recorded = True
+        return client
+
+
+@pytest.fixture(scope="module")
+def plain_moto(tmp_path_factory):
+    """An in-process moto server with no local-cloud components; ACM issues at once (its fixed wait set to 0)."""
+    import moto.settings
+
+    from localcloud.cloud import LocalCloud
+    from localcloud.settings import Settings
+
+    saved, moto.settings.ACM_VALIDATION_WAIT = moto.settings.ACM_VALIDATION_WAIT, 0
+    cloud = LocalCloud(Settings(state_dir=tmp_path_factory.mktemp("plain-moto"), time_scale=1.0), components=[])
+    cloud.start()
+    yield cloud.controlplane.endpoint
+    cloud.stop()
+    moto.settings.ACM_VALIDATION_WAIT = saved
+
+
+def aws_config(endpoint: str, **params) -> Config:
+    """An AWS configuration (real time, an existing zone), sent to the plain moto server instead of AWS."""
+    values = dict(backend="aws", acknowledge_costs=True, time_scale=1.0, hosted_zone=ZONE, domain_name=f"api.{ZONE}",
+                  create_hosted_zone=False, stack_name="prod", table_name="prod-table")
+    return dataclasses.replace(validate({**values, **params}), endpoint_url=endpoint)
+
+
+@pytest.fixture(scope="module")
+def user_zone(plain_moto):
+    """The user's own public hosted zone, which the runbook must use and never delete."""
+    route53_client = Clients(aws_config(plain_moto)).client("route53")
+    return route53_client.create_hosted_zone(Name=ZONE, CallerReference="users-own-zone")["HostedZone"]["Id"]
+
+
+def test_the_example_aws_parameters_are_valid():
+    import yaml
+
+    params = yaml.safe_load((ROOT / "parameters" / "aws.example.yaml").read_text())
+    assert params["acknowledge_costs"] is False, "the example must not opt in on the reader's behalf"
+    cfg = validate({**params, "acknowledge_costs": True})
+    assert cfg.backend == "aws" and cfg.time_scale == 1.0 and not cfg.create_hosted_zone
+    assert cfg.domain_name.endswith("." + cfg.hosted_zone)
+    assert cfg.hold_s >= 10 * (cfg.health_check_failure_threshold * cfg.health_check_interval + cfg.record_ttl), \
+        "on AWS the fault must last long enough for Route 53 to fail over"
+
+
+def test_the_aws_backend_without_acknowledged_costs_is_refused_unless_dry_run():
+    import yaml
+
+    from helpers.config import ConfigError
+
+    params = yaml.safe_load((ROOT / "parameters" / "aws.example.yaml").read_text())
+    with pytest.raises(ConfigError, match="acknowledge_costs"):
+        validate(params)
+    assert validate({**params, "dry_run": True}).dry_run
+
+
+def test_account_checks_pass_for_an_existing_public_zone(plain_moto, user_zone):
+    cfg = aws_config(plain_moto)
+    checks = check_account(cfg, Clients(cfg)).set_index("check")
+    assert checks["ok"].all()
+    assert checks.loc["account", "value"] == "123456789012" and "public" in checks.loc["hosted zone", "value"]
+    assert set(cfg.regions) <= {c.removeprefix("region ") for c in checks.index}
+
+
+def test_account_checks_reject_a_missing_or_private_zone(plain_moto):
+    cfg = aws_config(plain_moto, hosted_zone="private.example", domain_name="api.private.example")
+    clients = Clients(cfg)
+    with pytest.raises(AccountCheckFailed, match="no public hosted zone private.example"):
+        check_account(cfg, clients)
+    clients.client("route53").create_hosted_zone(
+        Name="private.example", CallerReference="private-zone", HostedZoneConfig={"PrivateZone": True},
+        VPC={"VPCRegion": "eu-west-1", "VPCId": "vpc-12345678"})
+    with pytest.raises(AccountCheckFailed, match="PRIVATE"):
+        check_account(cfg, clients)
+
+
+def test_account_checks_reject_a_region_the_account_has_not_enabled(plain_moto, user_zone):
+    cfg = aws_config(plain_moto)
+    clients = Clients(cfg)
+    ec2 = clients.client("ec2")
+    regions = {"Regions": [{"RegionName": cfg.regions[0], "OptInStatus": "opt-in-not-required"},
+                           {"RegionName": cfg.regions[1], "OptInStatus": "not-opted-in"}]}
+    ec2.meta.events.register("before-call.ec2.DescribeRegions",
+                             lambda **_: (type("R", (), {"status_code": 200})(), regions))
+    with pytest.raises(AccountCheckFailed, match=f"region {cfg.regions[1]} is not-opted-in"):
+        check_account(cfg, clients)
+
+
+def test_the_cost_estimate_counts_health_checks_their_traffic_and_the_options():
+    fast = validate(dict(health_check_interval=10))
+    slow = validate(dict(health_check_interval=30, create_hosted_zone=False))
+    policy = validate(dict(use_traffic_policy=True))
+    cost = {c: cost_estimate(c).set_index("item")["usd_per_month"] for c in (fast, slow, policy)}
+    assert cost[fast]["Route 53 health checks"] == 2 * (0.75 + 2 * 2.00)
+    assert cost[slow]["Route 53 health checks"] == 2 * (0.75 + 2.00)
+    assert cost[fast]["health-check traffic"] == pytest.approx(3 * cost[slow]["health-check traffic"], rel=0.01)
+    assert "Route 53 hosted zone" not in cost[slow] and cost[policy]["Route 53 traffic policy record"] == 50.0
+    assert monthly_cost(plan(fast)) == 2 * (0.75 + 4.00) + 0.50
+
+
+def test_every_build_helper_and_the_teardown_run_on_plain_moto(plain_moto, user_zone):
+    """01 to 05 (control plane), the chaos faults Lambda offers, then teardown; the IAM policy covers every call."""
+    cfg = aws_config(plain_moto)
+    clients = RecordingClients(cfg)
+    clients.calls = set()
+    assert check_account(cfg, clients)["ok"].all()
+
+    setup = dynamodb.create_global_table(cfg, clients, timeout=5)
+    assert setup.created_table and setup.replicas_added == tuple(cfg.regions[1:])
+    dynamodb.put_item(cfg, clients, {"item_id": "foobar", "message": "hello"})
+    assert dynamodb.get_item(cfg, clients, "foobar")["message"] == "hello"
+    assert dynamodb.describe_global_table(cfg, clients).loc[0, "table_status"] == "ACTIVE"
+
+    functions = lambdas.deploy_functions(cfg, clients, timeout=10)
+    assert (functions["action"] == "created").all()
+    apis = apigateway.deploy_regional_apis(cfg, clients)
+    assert apis["created_api"].all() and apis["deployment_id"].notna().all()
+    assert len(apigateway.describe_regional_apis(cfg, clients)) == len(cfg.regions) * len(apigateway.ROUTES)
+    again = apigateway.deploy_regional_apis(cfg, clients)
+    assert not again["created_api"].any() and again["deployment_id"].isna().all()
+
+    zone = domains.ensure_hosted_zone(cfg, clients)
+    assert zone.id == user_zone.rsplit("/", 1)[-1] and not zone.created_by_runbook
+    domains.request_certificates(cfg, clients, timeout=5)
+    assert (domains.wait_for_certificates(cfg, clients, timeout=5)["status"] == "ISSUED").all()
+    custom = domains.create_custom_domains(cfg, clients)
+    assert custom["created"].all() and (custom["base_path_mapping"] == "created").all()
+    targets = domains.custom_domain_targets(cfg, clients)
+
+    checks = healthchecks.create_health_checks(cfg, clients)
+    assert (checks["action"] == "created").all()
+    assert (healthchecks.create_health_checks(cfg, clients)["action"] == "unchanged").all()
+    healthchecks.health_summary(cfg, clients)
+    healthchecks.health_check_metric(cfg, clients)
+
+    routing = route53.routing_targets(targets, healthchecks.health_check_ids(cfg, clients))
+    records = route53.create_routing_records(cfg, clients, routing)
+    assert len(records) == len(cfg.regions) and records["health_check_id"].notna().all()
+
+    for fault in ("health_status", "lambda_throttle"):
+        injected = faults.inject(dataclasses.replace(cfg, fault=fault), clients)
+        faults.restore(dataclasses.replace(cfg, fault=fault), clients, injected)
+
+    report = teardown.teardown(cfg, clients)
+    assert report["ok"].all(), report.to_dict("records")
+    assert teardown.inventory(cfg, clients).empty
+    assert domains.find_hosted_zone(cfg, clients) is not None, "the user's hosted zone must survive teardown"
+
+    allowed = policy_actions(required_policy(cfg))
+    needed = {iam_action(service, operation, method) for service, operation, method in clients.calls} - {"sts:GetCallerIdentity"}
+    assert needed <= allowed, f"the printed IAM policy misses {sorted(needed - allowed)}"
+
+
+def test_teardown_leaves_another_stack_in_the_same_account_alone(plain_moto, user_zone):
+    ours = aws_config(plain_moto, stack_name="shop", table_name="shop-table", domain_name=f"shop.{ZONE}")
+    theirs = aws_config(plain_moto, stack_name="shop-blue", table_name="shop-blue-table", domain_name=f"blue.{ZONE}")
+    for cfg in (theirs, ours):
+        clients = RecordingClients(cfg)
+        clients.calls = set()
+        dynamodb.create_global_table(cfg, clients, timeout=5)
+        lambdas.deploy_functions(cfg, clients, timeout=10)
+        apigateway.deploy_regional_apis(cfg, clients)
+        healthchecks.create_health_checks(cfg, clients)
+    def clients(cfg):
+        made = RecordingClients(cfg)
+        made.calls = set()
+        return made
+
+    before = teardown.inventory(theirs, clients(theirs))
+
+    report = teardown.teardown(ours, clients(ours))
+
+    assert report["ok"].all(), report.to_dict("records")
+    assert teardown.inventory(ours, clients(ours)).empty
+    after = teardown.inventory(theirs, clients(theirs))
+    assert sorted(map(tuple, after.values)) == sorted(map(tuple, before.values)), "another stack must survive"
+    assert {"dynamodb", "lambda", "apigateway", "route53", "iam"} <= set(after["service"])
+    teardown.teardown(theirs, clients(theirs))
+
