@@ -21,7 +21,7 @@ import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 
 from helpers.clients import Clients
-from helpers.config import Config, ConfigError
+from helpers.config import Config, ConfigError, validate
 
 # ------------------------------------------------------------------ checks
 # EC2 DescribeRegions' OptInStatus: opt-in-not-required (always on), opted-in, not-opted-in.
@@ -283,3 +283,24 @@ def cost_estimate(cfg: Config) -> pd.DataFrame:
         usd_run=_request_usd(requests, n, reads=requests, writes=requests))
     add("DNS queries", "the runbook's lookups (a few thousand)", usd_run=5000 * PRICES["dns_queries_million"] / 1e6)
     return pd.DataFrame(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m helpers.aws_account -f parameters/aws.yaml [--account ID]``: print the IAM policy for a parameter file."""
+    import argparse
+
+    from helpers.runner import load_parameters
+
+    parser = argparse.ArgumentParser(prog="python -m helpers.aws_account", description=main.__doc__)
+    parser.add_argument("-f", "--parameters-file", action="append", default=[], metavar="PARAMS.yaml")
+    parser.add_argument("--account", default="*", help="the AWS account id to scope the ARNs to (default *)")
+    parser.add_argument("--hosted-zone-id", default="*", help="the hosted zone's id, without /hostedzone/ (default *)")
+    args = parser.parse_args(argv)
+    # Only printing: validate as a dry run, which needs no cost acknowledgement.
+    cfg = validate({**load_parameters(args.parameters_file, []), "dry_run": True})
+    print(json.dumps(required_policy(cfg, args.account, args.hosted_zone_id), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
