@@ -25,12 +25,17 @@ from tqdm.auto import tqdm
 from helpers import faults
 from helpers.clients import CachingResolver, Clients, HttpClient, resolve
 from helpers.config import Config
+from helpers.domains import custom_domain_targets
 from helpers.healthchecks import health_check_ids
+from helpers.route53 import hosted_zone_id
 
 # Faults after which Route 53 should take the region out of DNS (replication_pause leaves it serving).
 FAILOVER_FAULTS = ("health_status", "lambda_throttle", "region_outage")
 HEALTHY_SHARE = 0.18  # Route 53: healthy while more than 18% of checkers report healthy
 LAG_PROBE_PREFIX = "lag-probe-"
+# A client gives up on a request after this many real seconds (handlers run at real speed, so this
+# is not scaled); a refused connection or a 429 fails at once anyway.
+CLIENT_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -46,7 +51,7 @@ class ChaosRun:
     samples: pd.DataFrame
     lag: pd.DataFrame
     injected: list[str] = field(default_factory=list)
-    region_addresses: dict[str, list[str]] = field(default_factory=dict)
+    regions: RegionMap | None = None
     events: dict[str, float | None] = field(default_factory=dict)
     replicas: dict[str, Any] = field(default_factory=dict)
     items: pd.DataFrame | None = None
@@ -54,20 +59,26 @@ class ChaosRun:
 
 
 # ------------------------------------------------------------ observation
-def region_addresses(cfg: Config, clients: Clients) -> dict[str, list[str]]:
-    """The addresses behind each region's custom-domain target, to tell which region DNS chose."""
-    names = {}
-    for region in cfg.regions:
-        domain = clients.client("apigateway", region).get_domain_name(domainName=cfg.domain_name)
-        names[region] = sorted(set(resolve(cfg, domain["regionalDomainName"]).addresses))
-    return names
+@dataclass(frozen=True)
+class RegionMap:
+    """How to tell which region an answer points at: its custom-domain target name and addresses."""
+
+    targets: dict[str, str]  # region -> regionalDomainName (what the routing records point at)
+    addresses: dict[str, list[str]]  # region -> the addresses that name resolves to
+
+    def by_address(self, address: str | None) -> str | None:
+        return next((r for r, values in self.addresses.items() if address in values), None)
+
+    def by_target(self, name: str) -> str | None:
+        name = name.rstrip(".").lower()
+        return next((r for r, target in self.targets.items() if target.lower() == name), None)
 
 
-def _region_of(address: str | None, addresses: dict[str, list[str]]) -> str | None:
-    for region, values in addresses.items():
-        if address in values:
-            return region
-    return None
+def region_map(cfg: Config, clients: Clients) -> RegionMap:
+    """Each region's custom-domain target (``d-....execute-api.{region}.amazonaws.com``) and its addresses."""
+    targets = {region: target for region, (target, _) in custom_domain_targets(cfg, clients).items()}
+    addresses = {region: sorted(set(resolve(cfg, target).addresses)) for region, target in targets.items()}
+    return RegionMap(targets, addresses)
 
 
 def health_by_region(cfg: Config, clients: Clients, ids: dict[str, str]) -> dict[str, bool]:
@@ -81,15 +92,17 @@ def health_by_region(cfg: Config, clients: Clients, ids: dict[str, str]) -> dict
     return health
 
 
-def dns_regions(cfg: Config, addresses: dict[str, list[str]], queries: int = 4) -> set[str]:
-    """The regions DNS sends new clients to right now (several queries: weighted answers vary)."""
-    seen = set()
+def dns_regions(cfg: Config, clients: Clients, regions: RegionMap, zone_id: str, queries: int = 8) -> set[str]:
+    """The regions Route 53 sends new clients to right now.
+
+    Asked with TestDNSAnswer, Route 53's own evaluation of the record (no resolver cache in between,
+    on AWS as locally), several times because weighted answers vary from query to query.
+    """
+    route53 = clients.client("route53")
+    seen: set[str] = set()
     for _ in range(queries):
-        try:
-            answer = resolve(cfg, cfg.domain_name)
-        except Exception:
-            continue
-        seen.update(r for a in answer.addresses if (r := _region_of(a, addresses)))
+        answer = route53.test_dns_answer(HostedZoneId=zone_id, RecordName=cfg.domain_name, RecordType="CNAME")
+        seen.update(r for data in answer["RecordData"] if (r := regions.by_target(data)))
     return seen
 
 
@@ -105,10 +118,10 @@ class _Recorder:
 
 
 def _client_loop(cfg: Config, index: int, t0: float, end: float, stop: threading.Event,
-                 addresses: dict[str, list[str]], recorder: _Recorder) -> None:
+                 regions: RegionMap, recorder: _Recorder) -> None:
     """One virtual client: its own resolver cache (TTL honoured) and connections; posts at a steady rate."""
     resolver = CachingResolver(cfg)
-    http = HttpClient(cfg, resolver, timeout=max(1.0, cfg.scaled(10)))
+    http = HttpClient(cfg, resolver, timeout=CLIENT_TIMEOUT_S)
     url = f"https://{cfg.domain_name}{'' if cfg.api_port == 443 else f':{cfg.api_port}'}/item"
     period = 1.0 / cfg.request_rate
     n = 0
@@ -127,13 +140,13 @@ def _client_loop(cfg: Config, index: int, t0: float, end: float, stop: threading
         row: dict[str, Any] = {"client": index, "item_id": item_id, "sent_at": time.time() - t0}
         try:
             answer = resolver.lookup(cfg.domain_name)
-            row["resolved_region"] = _region_of(answer.addresses[0], addresses)
+            row["resolved_region"] = regions.by_address(answer.addresses[0])
             response = http.request("POST", url, json_body={"item_id": item_id, "client": index, "seq": n})
             row["status"] = response.status
             body = response.json() if response.body else {}
             row["served_region"] = body.get("origin_region") if isinstance(body, dict) else None
             if row["served_region"] is None:
-                row["served_region"] = _region_of(response.address, addresses)
+                row["served_region"] = regions.by_address(response.address)
             row["error"] = "" if 200 <= response.status < 300 else (body.get("message", "") if isinstance(body, dict) else "")
         except Exception as error:  # connection refused, timeouts: the client saw an error
             row.update(status=0, served_region=None, error=f"{type(error).__name__}: {error}"[:200])
@@ -167,15 +180,16 @@ def _lag_prober(cfg: Config, clients: Clients, t0: float, stop: threading.Event,
         stop.wait(max(0.05, cfg.scaled(2)))
 
 
-def _sampler(cfg: Config, clients: Clients, ids: dict[str, str], addresses: dict[str, list[str]], t0: float,
+def _sampler(cfg: Config, clients: Clients, ids: dict[str, str], regions: RegionMap, t0: float,
              stop: threading.Event, rows: list[dict[str, Any]]) -> None:
     every = max(0.1, cfg.scaled(cfg.health_check_interval) / 4)
+    zone_id = hosted_zone_id(cfg, clients)
     while not stop.is_set():
         t = time.time() - t0
         try:
             for region, healthy in health_by_region(cfg, clients, ids).items():
                 rows.append({"t": t, "kind": "health", "region": region, "value": int(healthy)})
-            answer = dns_regions(cfg, addresses)
+            answer = dns_regions(cfg, clients, regions, zone_id)
             for region in cfg.regions:
                 rows.append({"t": t, "kind": "dns", "region": region, "value": int(region in answer)})
         except Exception as error:  # a sampling hiccup must not end the experiment
@@ -186,15 +200,15 @@ def _sampler(cfg: Config, clients: Clients, ids: dict[str, str], addresses: dict
 def run_experiment(cfg: Config, clients: Clients, progress: bool = True) -> ChaosRun:
     """Run the whole timeline (steady, fault, hold, restore, recovery) and return the records."""
     ids = health_check_ids(cfg, clients)
-    addresses = region_addresses(cfg, clients)
+    regions = region_map(cfg, clients)
     steady, hold, recovery = cfg.scaled(cfg.steady_s), cfg.scaled(cfg.hold_s), cfg.scaled(cfg.recovery_s)
     t0 = time.time()
     end = t0 + steady + hold + recovery
     stop = threading.Event()
     recorder, samples, lag = _Recorder(), [], []
-    threads = [threading.Thread(target=_client_loop, args=(cfg, i, t0, end, stop, addresses, recorder), daemon=True)
+    threads = [threading.Thread(target=_client_loop, args=(cfg, i, t0, end, stop, regions, recorder), daemon=True)
                for i in range(cfg.load_clients)]
-    threads.append(threading.Thread(target=_sampler, args=(cfg, clients, ids, addresses, t0, stop, samples), daemon=True))
+    threads.append(threading.Thread(target=_sampler, args=(cfg, clients, ids, regions, t0, stop, samples), daemon=True))
     threads.append(threading.Thread(target=_lag_prober, args=(cfg, clients, t0, stop, lag), daemon=True))
     for thread in threads:
         thread.start()
@@ -227,7 +241,7 @@ def run_experiment(cfg: Config, clients: Clients, progress: bool = True) -> Chao
     requests = pd.DataFrame(recorder.rows).sort_values("sent_at").reset_index(drop=True)
     return ChaosRun(cfg=cfg, started_at=t0, fault_at=fault_at, restore_at=restore_at, ended_at=time.time() - t0,
                     requests=requests, samples=pd.DataFrame(samples), lag=pd.DataFrame(lag),
-                    injected=injected.calls if injected else [], region_addresses=addresses)
+                    injected=injected.calls if injected else [], regions=regions)
 
 
 # --------------------------------------------------------------- analysis
@@ -303,9 +317,11 @@ def analyse(run: ChaosRun, clients: Clients) -> dict[str, Any]:
 
     failover = cfg.fault in FAILOVER_FAULTS
     window = req[(req["sent_at"] >= run.fault_at) & (req["sent_at"] < run.restore_at)]
-    affected = window[(window["status"] < 200) | (window["status"] > 299)
-                      | ((window["served_region"] == region) & failover)
-                      | ((window["resolved_region"] == region) & failover)]
+    on_broken = window["resolved_region"] == region
+    failed = ~window["status"].between(200, 299)
+    # RTO: from the fault until the last request that still went to the broken region (served there or
+    # failed there). Without failover (replication_pause) the region keeps serving: only failures count.
+    affected = window[on_broken] if failover else window[on_broken & failed]
     rto = float(affected["finished_at"].max() - run.fault_at) if not affected.empty else 0.0
     errors = req[~ok]
     after_restore = req[(req["sent_at"] >= run.restore_at) & (req["served_region"] == region) & ok]
