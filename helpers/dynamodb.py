@@ -146,6 +146,10 @@ def create_global_table(cfg: Config, clients: Clients, timeout: float | None = N
             if error.response["Error"]["Code"] != "ResourceInUseException":  # created meanwhile: fine
                 raise
     description = _wait_idle(cfg, clients, primary, timeout)
+    if not created and not _owned(cfg, clients, primary, description):
+        raise RuntimeError(f"a table {cfg.table_name!r} already exists in {primary} and is not tagged "
+                           f"runbook:stack={cfg.stack_name}: it is not this stack's, so the runbook will not use it "
+                           "(nor delete it); choose another 'table_name'")
     added: list[str] = []
     for region in cfg.regions[1:]:
         if region in _replica_statuses(description):
@@ -162,6 +166,12 @@ def create_global_table(cfg: Config, clients: Clients, timeout: float | None = N
         replicas_added=tuple(added),
         replicas=tuple(sorted(_replica_statuses(description))),
     )
+
+
+def _owned(cfg: Config, clients: Clients, region: str, description: dict[str, Any]) -> bool:
+    """True when the table carries this stack's tag (the runbook tags every table it creates)."""
+    tags = clients.client("dynamodb", region).list_tags_of_resource(ResourceArn=description["TableArn"]).get("Tags", [])
+    return {t["Key"]: t["Value"] for t in tags}.get("runbook:stack") == cfg.stack_name
 
 
 def _ensure_tags(cfg: Config, clients: Clients, region: str) -> None:
@@ -362,12 +372,21 @@ def describe_global_table(cfg: Config, clients: Clients) -> pd.DataFrame:
 def delete_global_table(cfg: Config, clients: Clients, timeout: float | None = None) -> pd.DataFrame:
     """Delete the global table: replicas first (one at a time), then the table; one row per region.
 
-    Tolerates a half-built stack: regions without the table are skipped, and a
-    table left outside the global table in a configured region is deleted too.
+    Only tables tagged ``runbook:stack`` for this stack are touched (a table of
+    the same name that is not the stack's is kept and reported). Tolerates a
+    half-built stack: regions without the table are skipped, and a stack's table
+    left outside the global table in a configured region is deleted too.
     """
     timeout = _replica_timeout(cfg, timeout)
     actions: dict[str, str] = {region: "absent" for region in cfg.regions}
-    anchor = next((r for r in cfg.regions if _describe(clients, cfg.table_name, r) is not None), None)
+    owned: dict[str, bool] = {}
+    for region in cfg.regions:
+        description = _describe(clients, cfg.table_name, region)
+        if description is not None:
+            owned[region] = _owned(cfg, clients, region, description)
+            if not owned[region]:
+                actions[region] = f"kept: not tagged runbook:stack={cfg.stack_name}"
+    anchor = next((r for r in cfg.regions if owned.get(r)), None)
     if anchor is not None:
         description = _wait_idle(cfg, clients, anchor, timeout)
         for region in sorted(set(_replica_statuses(description)) - {anchor}):
@@ -375,7 +394,8 @@ def delete_global_table(cfg: Config, clients: Clients, timeout: float | None = N
                 TableName=cfg.table_name, ReplicaUpdates=[{"Delete": {"RegionName": region}}])
             actions[region] = "replica deleted"
             _wait_idle(cfg, clients, anchor, timeout)
-    for region in cfg.regions:  # the anchor, and any table that was never (or no longer) a replica
+    doomed = [r for r in cfg.regions if owned.get(r)]
+    for region in doomed:  # the anchor, and any table of ours that was never (or no longer) a replica
         if _describe(clients, cfg.table_name, region) is None:
             continue
         _wait_idle(cfg, clients, region, timeout)
@@ -387,7 +407,8 @@ def delete_global_table(cfg: Config, clients: Clients, timeout: float | None = N
         actions[region] = "table deleted"
 
     def check() -> tuple[bool, list[str]]:
-        left = [r for r in cfg.regions if _describe(clients, cfg.table_name, r) is not None]
+        left = [r for r in doomed + [r for r, a in actions.items() if a == "replica deleted"]
+                if _describe(clients, cfg.table_name, r) is not None]
         return not left, left
 
     _wait(f"table {cfg.table_name} to be gone from every region", check, timeout)

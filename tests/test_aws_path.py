@@ -242,3 +242,17 @@ def test_the_readme_shows_the_policy_the_helper_prints_for_the_example():
     params = yaml.safe_load((ROOT / "parameters" / "aws.example.yaml").read_text())
     expected = required_policy(validate({**params, "acknowledge_costs": True}), account="ACCOUNT_ID")
     assert shown == expected, "regenerate: python -m helpers.aws_account -f parameters/aws.example.yaml --account ACCOUNT_ID"
+
+
+def test_a_table_of_the_same_name_that_is_not_the_stacks_is_neither_used_nor_deleted(plain_moto):
+    cfg = aws_config(plain_moto, stack_name="orders", table_name="orders", domain_name=f"orders.{ZONE}")
+    clients = Clients(cfg)
+    clients.client("dynamodb").create_table(
+        TableName="orders", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    with pytest.raises(RuntimeError, match="not this stack's"):
+        dynamodb.create_global_table(cfg, clients, timeout=5)
+    kept = dynamodb.delete_global_table(cfg, clients, timeout=5)
+    assert kept.set_index("region")["action"][cfg.primary_region].startswith("kept: not tagged")
+    assert "orders" in clients.client("dynamodb").list_tables()["TableNames"]
+    clients.client("dynamodb").delete_table(TableName="orders")

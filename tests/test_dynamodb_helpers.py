@@ -51,6 +51,7 @@ def test_delete_global_table_removes_every_replica_and_tolerates_a_half_built_st
     clients.client("dynamodb", cfg.regions[1]).create_table(  # a stray table that never became a replica
         TableName=cfg.table_name, KeySchema=[{"AttributeName": "item_id", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "item_id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        Tags=[{"Key": k, "Value": v} for k, v in cfg.tags.items()],  # the stack's: teardown touches only those
     )
 
     deleted = dynamodb.delete_global_table(cfg, clients)
