@@ -39,7 +39,7 @@ from helpers.apigateway import find_rest_api
 from helpers.clients import Clients
 from helpers.config import Config
 from helpers.dryrun import skippable
-from helpers.dynamodb import _wait  # the runbook's one polling loop: progress bar, timeout, last seen
+from helpers.waiting import wait_until
 
 CREATED_MARKER = ("runbook:created-by-runbook", "true")
 BASE_PATH_NONE = "(none)"  # API Gateway's name for the empty base path (the mapping on "/")
@@ -191,7 +191,7 @@ def request_certificates(cfg: Config, clients: Clients, timeout: float | None = 
             certificate = acm.describe_certificate(CertificateArn=arn)["Certificate"]
             return bool(_validation_records(certificate)) or certificate["Status"] == "ISSUED", certificate
 
-        certificate = _wait(f"ACM validation record of {arn}", described, timeout, total=1,
+        certificate = wait_until(f"ACM validation record of {arn}", described, timeout, total=1,
                             progress=lambda c: int(bool(_validation_records(c))))
         records = _validation_records(certificate)
         for record in records:
@@ -234,7 +234,7 @@ def wait_for_certificates(cfg: Config, clients: Clients, timeout: float | None =
         return all(c["Status"] == "ISSUED" for c in seen.values()), seen
 
     try:
-        seen = _wait("ACM certificates issued", check, timeout, total=len(arns),
+        seen = wait_until("ACM certificates issued", check, timeout, total=len(arns),
                      progress=lambda s: sum(c["Status"] == "ISSUED" for c in s.values()))
     except TimeoutError:
         pending = {r: c for r, c in last.items() if c["Status"] != "ISSUED"}

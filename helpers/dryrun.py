@@ -18,7 +18,7 @@ instrumented through botocore's event hooks:
   configuration (items, health-check observations, DNS answers, metrics) of a
   would-be resource cannot be answered: they raise ``DryRunSkip``.
 * A wait on a would-be resource that is not ready at once would never become
-  ready (nothing is created): ``helpers.dynamodb._wait`` raises ``DryRunSkip``
+  ready (nothing is created): ``helpers.waiting.wait_until`` raises ``DryRunSkip``
   instead of polling. DNS and HTTP calls to names that do not exist do the
   same (``helpers.clients``).
 

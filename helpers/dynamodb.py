@@ -18,7 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -27,7 +27,8 @@ from tqdm.auto import tqdm
 
 from helpers.clients import Clients
 from helpers.config import Config
-from helpers.dryrun import DryRunSkip, skippable, synthesized_reads
+from helpers.dryrun import skippable
+from helpers.waiting import wait_until
 
 HASH_KEY = "item_id"
 STREAM_VIEW_TYPE = "NEW_AND_OLD_IMAGES"
@@ -52,32 +53,6 @@ class GlobalTableSetup:
 
 
 # ----------------------------------------------------------------- waiting
-def _wait(what: str, check: Callable[[], tuple[bool, Any]], timeout: float, *, total: int | None = None,
-          progress: Callable[[Any], int] | None = None, interval: float = 0.05) -> Any:
-    """Poll ``check`` (returning (done, last seen)) until done; a progress bar; a TimeoutError that says what it saw.
-
-    In a dry run, a check that is not done and looked at resources the dry run
-    only pretended to create would never be done: ``DryRunSkip`` instead of polling.
-    """
-    deadline = time.monotonic() + timeout
-    delay = interval
-    with tqdm(total=total, desc=what, leave=False) as bar:
-        while True:
-            synthesized = synthesized_reads()
-            done, seen = check()
-            if not done and synthesized_reads() > synthesized:
-                raise DryRunSkip(f"waiting for {what} needs resources the dry run did not create (last seen: {seen})")
-            if progress is not None:
-                bar.n = progress(seen)
-                bar.refresh()
-            if done:
-                return seen
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}; last seen: {seen}")
-            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-            delay = min(delay * 1.5, 2.0)
-
-
 def _replica_timeout(cfg: Config, timeout: float | None) -> float:
     return timeout if timeout is not None else max(30.0, cfg.scaled(REPLICA_TIMEOUT_S))
 
@@ -112,7 +87,7 @@ def _wait_idle(cfg: Config, clients: Clients, region: str, timeout: float) -> di
             return False, f"no table {cfg.table_name} in {region}"
         return _idle(description), {"TableStatus": description["TableStatus"], "Replicas": _replica_statuses(description)}
 
-    _wait(f"table {cfg.table_name} in {region} to be ACTIVE", check, timeout)
+    wait_until(f"table {cfg.table_name} in {region} to be ACTIVE", check, timeout)
     return _describe(clients, cfg.table_name, region) or {}
 
 
@@ -202,7 +177,7 @@ def wait_for_replicas(cfg: Config, clients: Clients, timeout: float | None = Non
             seen[region] = description["TableStatus"] if description["TableStatus"] != "ACTIVE" else replica
         return all(status == "ACTIVE" for status in seen.values()), seen
 
-    _wait(f"replicas of {cfg.table_name} to be ACTIVE", check, timeout, total=len(cfg.regions),
+    wait_until(f"replicas of {cfg.table_name} to be ACTIVE", check, timeout, total=len(cfg.regions),
           progress=lambda seen: sum(status == "ACTIVE" for status in seen.values()))
     return describe_global_table(cfg, clients)
 
@@ -277,7 +252,7 @@ def read_in_every_region(cfg: Config, clients: Clients, item_id: str, timeout: f
                     found[region] = {"item": item, "seen_after_ms": round((time.perf_counter() - started) * 1000, 1)}
         return len(found) == len(cfg.regions), {r: ("found" if r in found else "not yet") for r in cfg.regions}
 
-    _wait(f"item {item_id!r} in every region", check, timeout, total=len(cfg.regions), progress=lambda seen: len(found),
+    wait_until(f"item {item_id!r} in every region", check, timeout, total=len(cfg.regions), progress=lambda seen: len(found),
           interval=0.01)
     return pd.DataFrame([{"region": r, **found[r]} for r in cfg.regions])
 
@@ -325,7 +300,7 @@ def measure_replication_lag(cfg: Config, clients: Clients, samples: int = 5, tim
         left = [f"{p} in {r}" for p in probes for r in cfg.regions if get_item(cfg, clients, p, r) is not None]
         return not left, left
 
-    _wait("lag probes to be deleted everywhere", probes_gone, timeout, interval=0.01)
+    wait_until("lag probes to be deleted everywhere", probes_gone, timeout, interval=0.01)
     return pd.DataFrame(rows, columns=["sample", "item_id", "source", "target", "lag_ms", "lag_ms_aws"])
 
 
@@ -411,5 +386,5 @@ def delete_global_table(cfg: Config, clients: Clients, timeout: float | None = N
                 if _describe(clients, cfg.table_name, r) is not None]
         return not left, left
 
-    _wait(f"table {cfg.table_name} to be gone from every region", check, timeout)
+    wait_until(f"table {cfg.table_name} to be gone from every region", check, timeout)
     return pd.DataFrame({"region": list(actions), "action": list(actions.values())})

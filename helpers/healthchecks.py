@@ -33,7 +33,7 @@ from helpers.apigateway import regional_endpoints
 from helpers.clients import Clients
 from helpers.config import Config
 from helpers.dryrun import skippable
-from helpers.dynamodb import _wait  # the runbook's one polling loop: progress bar, timeout, last seen
+from helpers.waiting import wait_until
 
 HEALTHY_FRACTION = 0.18  # Route 53: healthy while more than 18% of checkers report healthy
 # AWS seconds for a new check's first observations (Route 53 takes a minute or two), on top of interval x threshold.
@@ -212,7 +212,7 @@ def wait_until_healthy(cfg: Config, clients: Clients, timeout: float | None = No
         return len(healthy) == len(ids), healthy
 
     try:
-        _wait("health checks healthy", check, timeout, total=len(ids), progress=len,
+        wait_until("health checks healthy", check, timeout, total=len(ids), progress=len,
               interval=max(0.05, cfg.scaled(cfg.health_check_interval) / 4))
     except TimeoutError:
         unhealthy = {region: observations for region, observations in last.items() if not _healthy(observations)}

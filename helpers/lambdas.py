@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 from helpers.clients import Clients
 from helpers.config import PROJECT_ROOT, Config
 from helpers.dryrun import skippable
-from helpers.dynamodb import _wait  # the runbook's one polling loop: progress bar, timeout, last seen
+from helpers.waiting import wait_until
 
 FUNCTIONS_DIR = PROJECT_ROOT / "functions"
 RUNTIME = "python3.12"
@@ -258,7 +258,7 @@ def _wait_ready(cfg: Config, clients: Clients, region: str, name: str, timeout: 
             raise RuntimeError(f"function {name} in {region} failed: {configuration.get('StateReason') or configuration.get('LastUpdateStatusReason')}")
         return _ready(configuration), configuration
 
-    return _wait(f"{name} in {region} ready", check, _function_timeout(cfg, timeout), total=1,
+    return wait_until(f"{name} in {region} ready", check, _function_timeout(cfg, timeout), total=1,
                  progress=lambda c: int(_ready(c)))
 
 
@@ -278,7 +278,7 @@ def wait_for_functions(cfg: Config, clients: Clients, timeout: float | None = No
                 seen[(region, name)] = "missing"
         return all(v == "Active/Successful" for v in seen.values()), seen
 
-    seen = _wait("functions active", check, _function_timeout(cfg, timeout), total=len(targets),
+    seen = wait_until("functions active", check, _function_timeout(cfg, timeout), total=len(targets),
                  progress=lambda s: sum(v == "Active/Successful" for v in s.values()))
     return pd.DataFrame([{"region": r, "function": n, "state": s} for (r, n), s in seen.items()])
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import fcntl
 import logging
-import os
 import signal
 import sys
 import threading

@@ -85,3 +85,11 @@ def test_readme_shows_the_two_commands():
     text = (ROOT / "README.md").read_text()
     assert "make runbook" in text and "make test" in text
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_code_passes_the_linter():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", str(ROOT)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

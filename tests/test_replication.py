@@ -13,7 +13,6 @@ import subprocess
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import boto3
 import pytest

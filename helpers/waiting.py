@@ -1,0 +1,38 @@
+"""The runbook's one polling loop: a progress bar, a timeout, and an error that says what it last saw."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from tqdm.auto import tqdm
+
+from helpers.dryrun import DryRunSkip, synthesized_reads
+
+
+def wait_until(what: str, check: Callable[[], tuple[bool, Any]], timeout: float, *, total: int | None = None,
+               progress: Callable[[Any], int] | None = None, interval: float = 0.05) -> Any:
+    """Poll ``check`` (returning (done, last seen)) until done, and return what it last saw.
+
+    The delay between polls grows from ``interval`` to 2 s. After ``timeout``
+    seconds a ``TimeoutError`` names ``what`` and the last thing seen. In a dry
+    run, a check that is not done and looked at resources the dry run only
+    pretended to create would never be done: ``DryRunSkip`` instead of polling.
+    """
+    deadline = time.monotonic() + timeout
+    delay = interval
+    with tqdm(total=total, desc=what, leave=False) as bar:
+        while True:
+            synthesized = synthesized_reads()
+            done, seen = check()
+            if not done and synthesized_reads() > synthesized:
+                raise DryRunSkip(f"waiting for {what} needs resources the dry run did not create (last seen: {seen})")
+            if progress is not None:
+                bar.n = progress(seen)
+                bar.refresh()
+            if done:
+                return seen
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}; last seen: {seen}")
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 1.5, 2.0)
