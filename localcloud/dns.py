@@ -61,7 +61,6 @@ from localcloud.routing import (
     Node,
     Values,
     Zone,
-    normalize,
     scale_ttl,
 )
 
