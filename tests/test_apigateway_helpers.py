@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -12,40 +10,15 @@ import pytest
 from helpers import apigateway
 from helpers.apigateway import ROUTES, delete_regional_apis, deploy_regional_apis, find_rest_api, regional_endpoints
 from helpers.clients import HttpClient
+from stand_in import create_stand_in_functions
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def _zip(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("handler.py", source)
-    return buffer.getvalue()
-
-
-# Answers every route with the region it runs in and what it was asked.
-STAND_IN = """
-import json, os
-def handler(event, context):
-    body = {"served_by": os.environ["AWS_REGION"], "resource": event["resource"], "method": event["httpMethod"],
-            "path_parameters": event["pathParameters"]}
-    return {"statusCode": 201 if event["httpMethod"] == "POST" else 200, "body": json.dumps(body)}
-"""
 
 
 @pytest.fixture
 def functions(cfg, clients):
     """Stand-ins for the three functions (only their names and ARNs matter to these tests)."""
-    iam = clients.client("iam")
-    role = iam.create_role(RoleName=cfg.resource_name("test-role"), AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    code = _zip(STAND_IN)
-    for region in cfg.regions:
-        for suffix in {route.function for route in ROUTES}:
-            clients.client("lambda", region).create_function(
-                FunctionName=cfg.resource_name(suffix), Runtime="python3.11", Role=role, Handler="handler.handler",
-                Code={"ZipFile": code},
-            )
-    return role
+    return create_stand_in_functions(cfg, clients)
 
 
 def _counts(clients, region, api_id):

@@ -2,48 +2,17 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
-
 import pytest
 
 from conftest import make_config
+from stand_in import deploy_stand_in_backend
 from helpers import domains
-from helpers.apigateway import ROUTES, deploy_regional_apis
 from helpers.clients import Clients
 from helpers.domains import (
     CREATED_MARKER, HostedZoneMissing, call_custom_domains, create_custom_domains, custom_domain_targets, delete_certificates,
     delete_custom_domains, delete_hosted_zone_if_created, describe_custom_domains, ensure_hosted_zone,
     find_hosted_zone, request_certificates, wait_for_certificates,
 )
-
-# Answers every route with the region it runs in (stand-in for the three functions).
-STAND_IN = """
-import json, os
-def handler(event, context):
-    body = {"served_by": os.environ["AWS_REGION"], "path": event["path"], "resource": event["resource"]}
-    return {"statusCode": int(os.environ.get("STATUS", "200")), "body": json.dumps(body)}
-"""
-
-
-def _zip(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("handler.py", source)
-    return buffer.getvalue()
-
-
-def deploy_stand_in_backend(cfg, clients) -> None:
-    """The three functions (stand-ins) and the regional REST APIs of step 2, in every region."""
-    role = clients.client("iam").create_role(RoleName=cfg.resource_name("test-role"), AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    for region in cfg.regions:
-        for suffix in {route.function for route in ROUTES}:
-            clients.client("lambda", region).create_function(
-                FunctionName=cfg.resource_name(suffix), Runtime="python3.11", Role=role, Handler="handler.handler",
-                Code={"ZipFile": _zip(STAND_IN)},
-            )
-    deploy_regional_apis(cfg, clients)
-
 
 @pytest.fixture
 def dcfg(localcloud_status, unique):

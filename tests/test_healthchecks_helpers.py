@@ -13,7 +13,7 @@ from helpers.healthchecks import (
     health_summary,
     wait_until_healthy,
 )
-from test_domains_helpers import deploy_stand_in_backend
+from stand_in import deploy_stand_in_backend
 
 
 @pytest.fixture

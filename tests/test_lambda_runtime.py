@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import os
 import tempfile
 import threading
 import time
-import zipfile
 from pathlib import Path
 
 import boto3
@@ -20,6 +18,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from helpers.lambdas import package_functions
+from stand_in import zip_of
 
 REGION = "eu-west-1"
 
@@ -56,14 +55,6 @@ def tables(event, context):
     import boto3
     return boto3.client("dynamodb").list_tables()["TableNames"]
 '''
-
-
-def zip_of(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
 
 
 @pytest.fixture
