@@ -16,72 +16,22 @@ cloud of its own, prints the result as JSON and stops it.
 
 from __future__ import annotations
 
-import json
-import statistics
 import sys
-import tempfile
-import threading
 import time
-import uuid
-from typing import Any, Callable
+from typing import Any
+
+from bench import common
 
 CONCURRENCY = (1, 8)
 SECONDS_PER_CASE = 2.0
 
 
-def _measure(call: Callable[[int, int], None], clients: int, seconds: float) -> dict[str, float]:
-    """Run ``call(worker, n)`` in ``clients`` threads for ``seconds``; requests/s and latency percentiles."""
-    latencies: list[list[float]] = [[] for _ in range(clients)]
-    errors = [0] * clients
-    stop = threading.Event()
-    start = threading.Barrier(clients + 1)
-
-    def worker(index: int) -> None:
-        start.wait()
-        n = 0
-        while not stop.is_set():
-            began = time.perf_counter()
-            try:
-                call(index, n)
-            except Exception:
-                errors[index] += 1
-            latencies[index].append(time.perf_counter() - began)
-            n += 1
-
-    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    began = time.perf_counter()
-    time.sleep(seconds)
-    stop.set()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - began
-    flat = sorted(x for per in latencies for x in per)
-    count = len(flat)
-    return {
-        "rps": round(count / elapsed, 1),
-        "p50_ms": round(flat[count // 2] * 1000, 2) if flat else None,
-        "p99_ms": round(flat[min(count - 1, int(count * 0.99))] * 1000, 2) if flat else None,
-        "mean_ms": round(statistics.fmean(flat) * 1000, 2) if flat else None,
-        "requests": count,
-        "errors": sum(errors),
-    }
-
-
 def run(status: dict[str, Any], seconds_per_case: float = SECONDS_PER_CASE) -> dict[str, Any]:
     """Deploy a small stack on the running local cloud ``status`` and measure it (about 30 s in all)."""
     from helpers import apigateway, dynamodb, lambdas
-    from helpers.clients import CachingResolver, Clients, HttpClient
-    from helpers.config import validate, with_backend_settings
+    from helpers.clients import CachingResolver, HttpClient
 
-    suffix = uuid.uuid4().hex[:6]
-    cfg = with_backend_settings(validate({
-        "stack_name": f"bench{suffix}", "table_name": f"bench-{suffix}", "time_scale": status["time_scale"],
-        "localcloud_state_dir": status["state_dir"],
-    }), status)
-    clients = Clients(cfg)
+    cfg, clients = common.bench_config(status)
     region = cfg.primary_region
     setup_began = time.perf_counter()
     dynamodb.create_global_table(cfg, clients)
@@ -94,7 +44,7 @@ def run(status: dict[str, Any], seconds_per_case: float = SECONDS_PER_CASE) -> d
 
     https = [HttpClient(cfg, resolver) for _ in range(max(CONCURRENCY))]
     ddb = clients.client("dynamodb", region)
-    seed = f"seed-{suffix}"
+    seed = f"seed-{cfg.stack_name}"
     dynamodb.put_item(cfg, clients, {"item_id": seed, "note": "benchmark"}, region=region)
 
     def api_post(worker: int, n: int) -> None:
@@ -114,14 +64,14 @@ def run(status: dict[str, Any], seconds_per_case: float = SECONDS_PER_CASE) -> d
         ddb.get_item(TableName=cfg.table_name, Key={"item_id": {"S": seed}})
 
     for call in (api_post, api_get, moto_put, moto_get):  # warm every environment, pool and connection
-        _measure(call, max(CONCURRENCY), 0.3)
+        common.measure_rps(call, max(CONCURRENCY), 0.3)
 
     result: dict[str, Any] = {"region": region, "seconds_per_case": seconds_per_case, "setup_s": round(setup_s, 1)}
     cases = {"api_post": api_post, "api_get": api_get, "moto_put": moto_put, "moto_get": moto_get}
     for name, call in cases.items():
         best = 0.0
         for clients_count in CONCURRENCY:
-            stats = _measure(call, clients_count, seconds_per_case)
+            stats = common.measure_rps(call, clients_count, seconds_per_case, server_pid=status.get("pid"))
             result[f"{name}_rps_c{clients_count}"] = stats["rps"]
             result[f"{name}_detail_c{clients_count}"] = stats
             best = max(best, stats["rps"])
@@ -145,15 +95,7 @@ def run(status: dict[str, Any], seconds_per_case: float = SECONDS_PER_CASE) -> d
 
 def main() -> int:
     """Start a local cloud of our own, run the benchmark, print JSON, stop it."""
-    from localcloud import daemon
-
-    state_dir = tempfile.mkdtemp(prefix="bench-api-")
-    status = daemon.start(state_dir, time_scale=0.1)
-    try:
-        print(json.dumps(run(status), indent=2))
-    finally:
-        daemon.stop(state_dir)
-    return 0
+    return common.main(run, prefix="bench-api-")
 
 
 if __name__ == "__main__":

@@ -18,14 +18,14 @@ cloud of its own, prints the result as JSON and stops it.
 from __future__ import annotations
 
 import io
-import json
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 import zipfile
 from typing import Any, Callable
+
+from bench import common
 
 WARM_INVOCATIONS = 200
 COLD_INVOCATIONS = 5
@@ -108,15 +108,7 @@ def run(status: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> int:
     """Start a local cloud of our own, run the benchmark, print JSON, stop it."""
-    from localcloud import daemon
-
-    state_dir = tempfile.mkdtemp(prefix="bench-lambda-")
-    status = daemon.start(state_dir, time_scale=0.1)
-    try:
-        print(json.dumps(run(status), indent=2))
-    finally:
-        daemon.stop(state_dir)
-    return 0
+    return common.main(run, prefix="bench-lambda-")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,225 @@
+"""``python -m bench`` (``make bench``): run every benchmark, print the table, write ``bench/results.json``.
+
+    python -m bench                       # everything (about 4 minutes), writes bench/results.json
+    python -m bench --only api,failover   # some of them; writes only with --out
+    python -m bench --table               # the table of bench/results.json as it is (no run)
+    python -m bench --table --markdown    # the same as a Markdown table (the README's)
+
+Each figure is measured in the same run as its baseline (raw moto beside the
+API, the configured delay beside replication lag, Route 53's theory beside
+failover). ``goals`` in the JSON says, per figure, what it was held to and
+whether it met it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+from bench import api, common, failover
+
+RESULTS = Path(__file__).resolve().parent / "results.json"
+BENCHMARKS = ("start", "api", "replication", "lambda", "failover", "runbook")
+SCHEMA = 1
+
+# Goals of issue 8, on the 2-core machine.
+RUNBOOK_GOAL_S = 90.0
+API_GOAL_RATIO = 0.5
+REPLICATION_MARGIN_MS = 100.0
+FAILOVER_TOLERANCE = 0.2
+START_GOAL_S = 2.0
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _timed(name: str, run: Callable[[], dict[str, Any]], errors: dict[str, str]) -> dict[str, Any]:
+    """Run one benchmark; a failure is recorded and the others still run."""
+    _log(f"[bench] {name} ... (load average {common.load_average()})")
+    began = time.perf_counter()
+    try:
+        result = run()
+    except Exception as error:  # one broken benchmark must not hide the others' figures
+        errors[name] = f"{type(error).__name__}: {error}"
+        _log(traceback.format_exc())
+        result = {}
+    _log(f"[bench] {name} done in {time.perf_counter() - began:.1f} s")
+    return result
+
+
+def measure(only: tuple[str, ...] = BENCHMARKS) -> dict[str, Any]:
+    """Run the selected benchmarks and return the results document (flat figures, details, goals)."""
+    from bench import lambda_invoke, localcloud_start, replication, runbook
+
+    common.quiet_progress_bars()
+    began = time.perf_counter()
+    load_before = common.load_average()
+    errors: dict[str, str] = {}
+    details: dict[str, Any] = {}
+    if "start" in only:
+        details["start"] = _timed("localcloud start", localcloud_start.run, errors)
+    if {"api", "replication", "lambda"} & set(only):
+        with common.local_cloud(prefix="bench-") as status:
+            for name, module in (("api", api), ("replication", replication), ("lambda", lambda_invoke)):
+                if name in only:
+                    details[name] = _timed(name, lambda m=module: m.run(status), errors)
+    if "failover" in only:
+        details["failover"] = _timed("failover", failover.run_scales, errors)
+    if "runbook" in only:
+        details["runbook"] = _timed("runbook", runbook.run, errors)
+    document = {
+        "schema": SCHEMA,
+        "timestamp": common.machine_facts()["timestamp"],
+        "machine": {**common.machine_facts(), "load_average_before": load_before,
+                    "load_average_after": common.load_average()},
+        "bench_s": round(time.perf_counter() - began, 1),
+        **headline(details),
+        "details": details,
+        "errors": errors,
+    }
+    document["goals"] = goals(document)
+    return document
+
+
+def headline(details: dict[str, Any]) -> dict[str, Any]:
+    """The flat figures of issue 8 from the benchmarks' own results (None when one did not run)."""
+    api_result = details.get("api", {})
+    repl = details.get("replication", {})
+    fo = details.get("failover", {})
+    fast = fo.get(str(failover.TIME_SCALES[0]), {}) if fo else {}
+    book = details.get("runbook", {})
+    start = details.get("start", {})
+    figures: dict[str, Any] = {
+        "runbook_s": book.get("runbook_s"),
+        "notebook_s": book.get("notebook_s"),
+        "localcloud_peak_rss_mb": book.get("localcloud_peak_rss_mb"),
+        "localcloud_start_s": start.get("localcloud_start_s"),
+        "replication_lag_p50_ms": repl.get("replication_lag_p50_ms"),
+        "replication_lag_p99_ms": repl.get("replication_lag_p99_ms"),
+        "replication_delay_ms": repl.get("replication_delay_ms"),
+        "failover_detection_s": fast.get("t1_detection_s"),
+        "failover_expected_s": fast.get("t1_expected_s"),
+        "failover_dns_change_s": fast.get("t1_client_dns_change_s"),
+        "failover_dns_expected_s": fast.get("t1_expected_client_s"),
+    }
+    for name in ("api_post", "api_get", "moto_put", "moto_get"):
+        figures[f"{name}_rps"] = api_result.get(f"{name}_rps")
+        for c in api.CONCURRENCY:
+            figures[f"{name}_rps_c{c}"] = api_result.get(f"{name}_rps_c{c}")
+    for a, m in (("api_post", "moto_put"), ("api_get", "moto_get")):
+        figures[f"{a}_vs_{m}"] = api_result.get(f"{a}_vs_{m}")
+        for c in api.CONCURRENCY:
+            figures[f"{a}_vs_{m}_c{c}"] = api_result.get(f"{a}_vs_{m}_c{c}")
+    return figures
+
+
+def _row(figure: str, value: Any, unit: str, baseline: Any, baseline_label: str, goal: str,
+         met: Callable[[float, float | None], bool] | None, ratio: bool = True) -> dict[str, Any]:
+    r = round(value / baseline, 2) if ratio and value is not None and baseline else None
+    return {"figure": figure, "value": value, "unit": unit, "baseline": baseline, "baseline_is": baseline_label,
+            "ratio": r, "goal": goal,
+            "met": None if met is None or value is None else bool(met(value, r))}
+
+
+def goals(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per figure: value, baseline, ratio, goal and whether it was met."""
+    rows = [_row("whole runbook, local cloud (s)", doc.get("runbook_s"), "s", RUNBOOK_GOAL_S, "the goal",
+                 f"< {RUNBOOK_GOAL_S:.0f} s", lambda v, r: v < RUNBOOK_GOAL_S)]
+    for a, m, label in (("api_post", "moto_put", "POST /item"), ("api_get", "moto_get", "GET /item/{id}")):
+        verb = m.split("_")[1]
+        for c in api.CONCURRENCY:
+            rows.append(_row(f"API {label}, {c} client{'s' if c > 1 else ''} (req/s)", doc.get(f"{a}_rps_c{c}"),
+                             "req/s", doc.get(f"{m}_rps_c{c}"), f"raw moto {verb}_item, same run",
+                             f">= {API_GOAL_RATIO:.1f} x moto", lambda v, r: r is not None and r >= API_GOAL_RATIO))
+    delay = doc.get("replication_delay_ms")
+    rows.append(_row("replication lag p50 (ms)", doc.get("replication_lag_p50_ms"), "ms", delay,
+                     "configured delay", "(none)", None))
+    limit = None if delay is None else delay + REPLICATION_MARGIN_MS
+    rows.append(_row("replication lag p99 (ms)", doc.get("replication_lag_p99_ms"), "ms", delay, "configured delay",
+                     f"< delay + {REPLICATION_MARGIN_MS:.0f} ms",
+                     None if limit is None else (lambda v, r: v < limit)))
+    for scale, fo in (doc.get("details", {}).get("failover") or {}).items():
+        for t in failover.THRESHOLDS:
+            within = (lambda v, r: r is not None and abs(r - 1) <= FAILOVER_TOLERANCE)
+            rows.append(_row(f"failover: fault to unhealthy, threshold {t}, scale {scale} (s)",
+                             fo.get(f"t{t}_detection_s"), "s", fo.get(f"t{t}_expected_s"),
+                             "threshold x interval", f"within ±{FAILOVER_TOLERANCE:.0%}", within))
+            rows.append(_row(f"failover: fault to client DNS change, threshold {t}, scale {scale} (s)",
+                             fo.get(f"t{t}_client_dns_change_s"), "s", fo.get(f"t{t}_expected_client_s"),
+                             "threshold x interval + TTL", "<= theory", lambda v, r: r is not None and r <= 1.0))
+    rows.append(_row("local cloud start to ready, median (s)", doc.get("localcloud_start_s"), "s", START_GOAL_S,
+                     "the goal", f"< {START_GOAL_S:.0f} s", lambda v, r: v < START_GOAL_S))
+    rows.append(_row("local cloud peak memory during the runbook (MiB)", doc.get("localcloud_peak_rss_mb"), "MiB",
+                     None, "", "(none)", None, ratio=False))
+    return rows
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".") if abs(value) < 10 else f"{value:.1f}"
+    return str(value)
+
+
+def table(doc: dict[str, Any], markdown: bool = False) -> str:
+    """The goals as a text (or Markdown) table, with the per-notebook times and the machine."""
+    header = ("figure", "value", "baseline", "ratio", "goal", "met?")
+    rows = [(g["figure"], _fmt(g["value"]),
+             f"{_fmt(g['baseline'])} ({g['baseline_is']})" if g["baseline"] is not None else "-",
+             _fmt(g["ratio"]), g["goal"], "-" if g["met"] is None else _fmt(g["met"])) for g in doc["goals"]]
+    notebooks = doc.get("notebook_s") or {}
+    machine = doc.get("machine", {})
+    facts = (f"{machine.get('cores')} cores ({machine.get('cpu')}), Python {machine.get('python')}, "
+             f"moto {machine.get('moto')}, {machine.get('platform')}; {doc.get('timestamp')}; load average "
+             f"{machine.get('load_average_before')} before, {machine.get('load_average_after')} after; "
+             f"bench took {doc.get('bench_s')} s")
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        if notebooks:
+            lines += ["", "| notebook | s |", "|---|---|"] + [f"| {k} | {_fmt(v)} |" for k, v in notebooks.items()]
+        return "\n".join(lines + ["", f"Machine: {facts}."])
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)) for r in [header, *rows]]
+    if notebooks:
+        lines += ["", "per notebook (s): " + ", ".join(f"{k} {_fmt(v)}" for k, v in notebooks.items())]
+    if doc.get("errors"):
+        lines += ["", "errors: " + json.dumps(doc["errors"])]
+    return "\n".join(lines + ["", "machine: " + facts])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", help=f"comma-separated subset of {','.join(BENCHMARKS)}")
+    parser.add_argument("--out", type=Path, help=f"where to write the JSON (default {RESULTS} for a full run)")
+    parser.add_argument("--table", action="store_true", help="print the table of an existing results file, run nothing")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    args = parser.parse_args(argv)
+    if args.table:
+        doc = json.loads((args.out or RESULTS).read_text())
+        print(table(doc, markdown=args.markdown))
+        return 0
+    only = tuple(n.strip() for n in args.only.split(",")) if args.only else BENCHMARKS
+    unknown = set(only) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmark(s) {sorted(unknown)}: choose from {', '.join(BENCHMARKS)}")
+    doc = measure(only)
+    out = args.out or (RESULTS if only == BENCHMARKS else None)
+    if out is not None:
+        out.write_text(json.dumps(doc, indent=2) + "\n")
+    print(table(doc, markdown=args.markdown))
+    if out is not None:
+        print(f"\nwritten: {out}")
+    return 1 if doc["errors"] else 0
+
+if __name__ == "__main__":
+    sys.exit(main())

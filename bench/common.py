@@ -1,0 +1,244 @@
+"""Plumbing shared by the benchmarks: a local cloud of their own, a config for it, timing and machine facts.
+
+Every benchmark module has a ``run(status)`` that measures on a running local
+cloud (``status`` is what ``localcloud status`` prints) and returns a flat
+dict, and a ``main()`` that is just ``common.main(run, ...)``: start a local
+cloud in a temporary state directory, run, print JSON, stop it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TIME_SCALE = 0.1  # the runbook's local default (parameters/local.yaml)
+
+
+def quiet_progress_bars() -> None:
+    """Silence the helpers' tqdm bars (waits print nothing useful in a benchmark log)."""
+    os.environ.setdefault("TQDM_DISABLE", "1")
+
+
+@contextlib.contextmanager
+def local_cloud(time_scale: float = DEFAULT_TIME_SCALE, prefix: str = "bench-", **start: Any) -> Iterator[dict[str, Any]]:
+    """A local cloud of our own in a temporary state directory, stopped and removed afterwards."""
+    from localcloud import daemon
+
+    state_dir = tempfile.mkdtemp(prefix=prefix)
+    try:
+        yield daemon.start(state_dir, time_scale=time_scale, **start)
+    finally:
+        daemon.stop(state_dir)
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def bench_config(status: dict[str, Any], **params: Any) -> tuple[Any, Any]:
+    """A validated ``Config`` (unique stack and table names) and ``Clients`` for the local cloud ``status``."""
+    from helpers.clients import Clients
+    from helpers.config import validate, with_backend_settings
+
+    suffix = uuid.uuid4().hex[:6]
+    values = {"stack_name": f"bench{suffix}", "table_name": f"bench-{suffix}",
+              "time_scale": status["time_scale"], "localcloud_state_dir": status["state_dir"], **params}
+    cfg = with_backend_settings(validate(values), status)
+    return cfg, Clients(cfg)
+
+
+def main(run: Callable[[dict[str, Any]], dict[str, Any]], *, prefix: str,
+         time_scale: float = DEFAULT_TIME_SCALE) -> int:
+    """The ``python -m bench.<name>`` entry point: own local cloud, ``run(status)``, JSON on stdout."""
+    quiet_progress_bars()
+    with local_cloud(time_scale, prefix=prefix) as status:
+        print(json.dumps(run(status), indent=2))
+    return 0
+
+
+# ------------------------------------------------------------------ timing
+def percentile(values: list[float], q: float) -> float | None:
+    """The ``q`` quantile (0..1) by linear interpolation, as numpy and pandas compute it; None when empty."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    position = q * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def rounded(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def measure_rps(call: Callable[[int, int], None], clients: int, seconds: float,
+                server_pid: int | None = None) -> dict[str, Any]:
+    """Run ``call(worker, n)`` back to back in ``clients`` threads for ``seconds``: requests/s and latency.
+
+    Failed calls count as errors, not as requests. With ``server_pid`` (the
+    local cloud's), also the CPU milliseconds per request spent by the local
+    cloud's processes (server and Lambda workers alive at the start) and by
+    this process (the clients): on a machine whose cores are all busy,
+    throughput is about cores x 1000 / (their sum).
+    """
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    stop = threading.Event()
+    start = threading.Barrier(clients + 1)
+
+    def worker(index: int) -> None:
+        start.wait()
+        n = 0
+        while not stop.is_set():
+            began = time.perf_counter()
+            try:
+                call(index, n)
+            except Exception:
+                errors[index] += 1
+            else:
+                latencies[index].append(time.perf_counter() - began)
+            n += 1
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    tree = process_tree(server_pid) if server_pid else []
+    start.wait()
+    began, cloud_before, own_before = time.perf_counter(), cpu_s(tree), time.process_time()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    cloud_cpu, own_cpu = cpu_used_s(cloud_before, cpu_s(tree)), time.process_time() - own_before
+    ms = [x * 1000 for per in latencies for x in per]
+    result = {
+        "rps": round(len(ms) / elapsed, 1),
+        "p50_ms": rounded(percentile(ms, 0.50), 2),
+        "p99_ms": rounded(percentile(ms, 0.99), 2),
+        "mean_ms": round(statistics.fmean(ms), 2) if ms else None,
+        "requests": len(ms),
+        "errors": sum(errors),
+    }
+    if server_pid and ms:
+        result["cloud_cpu_ms_per_request"] = round(cloud_cpu * 1000 / len(ms), 2)
+        result["client_cpu_ms_per_request"] = round(own_cpu * 1000 / len(ms), 2)
+    return result
+
+
+# ----------------------------------------------------------------- machine
+def load_average() -> list[float]:
+    """The 1, 5 and 15 minute load averages (how busy the shared machine was)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
+
+
+def machine_facts() -> dict[str, Any]:
+    """What the figures depend on: cores, CPU, Python, moto, the OS, and the time of the run."""
+    cpu = platform.processor()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    try:
+        moto_version = metadata.version("moto")
+    except metadata.PackageNotFoundError:
+        moto_version = None
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "moto": moto_version,
+        "platform": platform.platform(terse=True),
+        "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (Linux ``/proc``), for memory accounting."""
+    seen, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        seen.append(current)
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{current}/task"):
+                with contextlib.suppress(OSError):
+                    todo.extend(int(c) for c in Path(f"/proc/{current}/task/{task}/children").read_text().split())
+    return seen
+
+
+def cpu_s(pids: list[int]) -> dict[int, float]:
+    """User plus system CPU seconds each live process of ``pids`` has used so far (Linux ``/proc``)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            used[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14 and 15 of stat)
+    return used
+
+
+def cpu_used_s(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two ``cpu_s`` readings by the processes alive at both."""
+    return sum(after[pid] - before[pid] for pid in before if pid in after)
+
+
+def vm_hwm_mb(pid: int) -> float:
+    """Peak resident set size (VmHWM) of one process in MiB; 0 if it is gone."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class MemoryWatch:
+    """Samples the peak memory of a process tree in the background until stopped.
+
+    ``peak_mb``: the largest sum, over one sample, of VmHWM of every process
+    alive in the tree (the server and the Lambda workers it had at that moment).
+    """
+
+    def __init__(self, pid_of: Callable[[], int | None], every_s: float = 0.25):
+        self._pid_of = pid_of
+        self._every = every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="memory-watch", daemon=True)
+        self.peak_mb = 0.0
+        self.server_peak_mb = 0.0
+        self.max_processes = 0
+
+    def __enter__(self) -> "MemoryWatch":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            pid = self._pid_of()
+            if not pid:
+                continue
+            tree = process_tree(pid)
+            total = sum(vm_hwm_mb(p) for p in tree)
+            self.peak_mb = max(self.peak_mb, total)
+            self.server_peak_mb = max(self.server_peak_mb, vm_hwm_mb(pid))
+            self.max_processes = max(self.max_processes, len(tree))
+
+

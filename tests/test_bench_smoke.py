@@ -1,0 +1,82 @@
+"""The benchmark plumbing works: the committed results have every figure issue 8 asks for, and render.
+
+No timing is asserted here: the figures themselves live in bench/results.json
+(``make bench``).
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+from pathlib import Path
+
+import pytest
+
+from bench import __main__ as bench_main
+from bench import common, failover
+
+RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results.json"
+REQUIRED = ("runbook_s", "api_post_rps", "api_get_rps", "moto_put_rps", "moto_get_rps", "replication_lag_p50_ms",
+            "replication_lag_p99_ms", "replication_delay_ms", "failover_detection_s", "failover_expected_s",
+            "localcloud_start_s", "localcloud_peak_rss_mb")
+
+
+@pytest.fixture(scope="module")
+def results() -> dict:
+    return json.loads(RESULTS.read_text())
+
+
+def test_committed_results_have_every_figure_of_the_issue_as_a_number(results):
+    missing = [k for k in REQUIRED if not isinstance(results.get(k), numbers.Real)]
+    assert not missing, f"bench/results.json lacks {missing}: run `make bench`"
+    assert not results["errors"], f"the committed run had failing benchmarks: {results['errors']}"
+
+
+def test_committed_results_hold_per_notebook_times_both_concurrencies_and_both_time_scales(results):
+    assert set(results["notebook_s"]) >= {"00_setup", "06_chaos", "07_teardown"}
+    for name in ("api_post", "api_get", "moto_put", "moto_get"):
+        for c in (1, 8):
+            assert isinstance(results[f"{name}_rps_c{c}"], numbers.Real)
+    assert set(results["details"]["failover"]) == {str(s) for s in failover.TIME_SCALES}
+    for key in ("cores", "python", "moto", "timestamp"):
+        assert results["machine"][key]
+
+
+def test_every_goal_row_has_value_baseline_ratio_goal_and_verdict(results):
+    for row in results["goals"]:
+        assert set(row) >= {"figure", "value", "baseline", "ratio", "goal", "met"}
+        if row["ratio"] is not None:
+            assert row["ratio"] == pytest.approx(row["value"] / row["baseline"], abs=0.01)
+
+
+def test_tables_render_every_goal_row_as_text_and_markdown(results):
+    text = bench_main.table(results)
+    markdown = bench_main.table(results, markdown=True)
+    for row in results["goals"]:
+        assert row["figure"] in text and row["figure"] in markdown
+    assert markdown.startswith("| figure |")
+
+
+def test_goals_judge_figures_against_their_baselines():
+    doc = {"runbook_s": 50.0, "replication_delay_ms": 50.0, "replication_lag_p99_ms": 160.0,
+           "api_post_rps_c1": 60.0, "moto_put_rps_c1": 100.0, "localcloud_start_s": 2.5,
+           "details": {"failover": {"0.1": {"t1_detection_s": 0.85, "t1_expected_s": 1.0}}}}
+    rows = {r["figure"]: r for r in bench_main.goals(doc)}
+    assert rows["whole runbook, local cloud (s)"]["met"] is True
+    assert rows["API POST /item, 1 client (req/s)"]["ratio"] == 0.6
+    assert rows["API POST /item, 1 client (req/s)"]["met"] is True
+    assert rows["replication lag p99 (ms)"]["met"] is False
+    assert rows["failover: fault to unhealthy, threshold 1, scale 0.1 (s)"]["met"] is True
+    assert rows["local cloud start to ready, median (s)"]["met"] is False
+
+
+def test_percentile_interpolates_like_numpy():
+    assert common.percentile([1, 2, 3, 4], 0.5) == 2.5
+    assert common.percentile([5.0], 0.99) == 5.0
+    assert common.percentile([], 0.5) is None
+
+
+def test_staggered_checkers_detect_a_failure_before_threshold_times_interval():
+    # 8 checkers, unhealthy at <= 18% healthy: the 7th failing checker decides.
+    assert failover.model_s(1, 1.0) == pytest.approx(0.8125)
+    assert failover.model_s(3, 1.0) == pytest.approx(2.8125)
