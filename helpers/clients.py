@@ -92,8 +92,25 @@ def _nameserver(cfg: Config) -> tuple[str, int] | None:
     return host, int(port or 53)
 
 
-def resolve(cfg: Config, name: str, rdtype: str = "A", *, tcp: bool = False, client_subnet: str | None = None) -> Answer:
-    """Ask the configured DNS server (the system's on AWS) for ``name``.
+def authoritative_server(cfg: Config, name_servers: list[str]) -> tuple[str, int]:
+    """The server that answers for a hosted zone itself, with no resolver cache in between.
+
+    That is the configured DNS server when there is one (the local cloud's), else
+    the first of the zone's Route 53 name servers (``name_servers``, from
+    GetHostedZone's DelegationSet), on port 53.
+    """
+    configured = _nameserver(cfg)
+    if configured is not None:
+        return configured
+    return resolve(cfg, name_servers[0]).addresses[0], 53
+
+
+def resolve(cfg: Config, name: str, rdtype: str = "A", *, tcp: bool = False, client_subnet: str | None = None,
+            server: tuple[str, int] | None = None) -> Answer:
+    """Ask the configured DNS server (the system's on AWS), or ``server``, for ``name``.
+
+    The answer lists the addresses and the CNAMEs on the way to them (an
+    authoritative server may answer with the CNAME alone).
 
     ``client_subnet`` sends an EDNS Client Subnet option, which latency routing
     uses to place the client (RFC 7871, as Route 53 honours it). In a dry run
@@ -102,15 +119,16 @@ def resolve(cfg: Config, name: str, rdtype: str = "A", *, tcp: bool = False, cli
     if cfg.dry_run and is_placeholder(name):
         raise DryRunSkip(f"DNS name {name} belongs to a resource the dry run did not create")
     try:
-        return _resolve(cfg, name, rdtype, tcp=tcp, client_subnet=client_subnet)
+        return _resolve(cfg, name, rdtype, tcp=tcp, client_subnet=client_subnet, server=server)
     except (LookupError, dns.exception.DNSException) as error:
         if cfg.dry_run:
             raise DryRunSkip(f"{name} does not resolve ({error}): the dry run created no records for it") from error
         raise
 
 
-def _resolve(cfg: Config, name: str, rdtype: str, *, tcp: bool, client_subnet: str | None) -> Answer:
-    server = _nameserver(cfg)
+def _resolve(cfg: Config, name: str, rdtype: str, *, tcp: bool, client_subnet: str | None,
+             server: tuple[str, int] | None) -> Answer:
+    server = server or _nameserver(cfg)
     if server is None:
         answer = dns.resolver.resolve(name, rdtype)
         addresses = tuple(r.to_text() for r in answer)
@@ -130,7 +148,7 @@ def _resolve(cfg: Config, name: str, rdtype: str, *, tcp: bool, client_subnet: s
                 cnames.append(rdata.to_text().rstrip("."))
             elif rrset.rdtype == dns.rdatatype.from_text(rdtype):
                 addresses.append(rdata.to_text())
-    if not addresses:
+    if not addresses and not cnames:
         raise LookupError(f"{name} {rdtype}: no answer from DNS server {server[0]}:{server[1]} (rcode {dns.rcode.to_text(response.rcode())})")
     return Answer(name, tuple(addresses), min(ttls), tuple(cnames))
 
@@ -213,7 +231,10 @@ class HttpClient:
         parts = urlsplit(url)
         host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        address = self.resolver.lookup(host).addresses[0]
+        answer = self.resolver.lookup(host)
+        if not answer.addresses:
+            raise LookupError(f"{host} resolves to {', '.join(answer.cnames)} but to no address")
+        address = answer.addresses[0]
         send_headers = {"Host": host if parts.port in (None, 443, 80) else f"{host}:{port}"}
         if json_body is not None:
             body = json.dumps(json_body).encode()

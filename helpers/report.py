@@ -8,6 +8,7 @@ always knows where they are. Plots are embedded in the pages by nbconvert
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,32 @@ def export_html(notebook: Path, out_dir: Path, *, hide_code: bool = False, nav: 
     return name
 
 
+# The plots a reader should see first, in this order; other PNGs follow alphabetically.
+PLOT_ORDER = ("chaos_items_by_region.png", "chaos_health_errors.png", "chaos_latency.png")
+RESULT_ROWS = (  # (label, key in chaos_metrics.json, unit)
+    ("fault", "fault", ""), ("broken region", "faulty_region", ""), ("requests", "requests", ""),
+    ("client errors", "errors", ""), ("lost writes", "lost_writes", ""), ("replicas identical", "replicas_identical", ""),
+    ("recovery time (RTO)", "rto_s", " s"), ("expected from the health check and TTL", "expected_rto_s", " s"),
+    ("fault to health check unhealthy", "detection_s", " s"), ("restore to traffic back", "failback_s", " s"),
+    ("replication lag p50", "replication_lag_p50_ms", " ms"), ("replication lag p99", "replication_lag_p99_ms", " ms"),
+)
+
+
+def _results_html(out_dir: Path) -> str:
+    """The chaos step's headline numbers, when the run got that far."""
+    path = out_dir / "chaos_metrics.json"
+    if not path.exists():
+        return ""
+    metrics = json.loads(path.read_text())
+    rows = "".join(f"<tr><th>{html.escape(label)}</th><td>{html.escape(str(metrics.get(key)))}{unit}</td></tr>"
+                   for label, key, unit in RESULT_ROWS if metrics.get(key) is not None)
+    return f'<h2>Chaos results</h2>\n<table id="results">{rows}</table>'
+
+
+def _artifact_order(path: Path) -> tuple[int, str]:
+    return (PLOT_ORDER.index(path.name) if path.name in PLOT_ORDER else len(PLOT_ORDER), path.name)
+
+
 def write_index(result: Any, out_dir: Path) -> Path:
     """Write ``index.html``: title, status, duration, parameters, notebooks and artifacts."""
     ok = result.status == "passed"
@@ -63,11 +90,11 @@ def write_index(result: Any, out_dir: Path) -> Path:
         for k, v in sorted(result.parameters.items())
     )
     artifacts = []
-    for path in sorted(out_dir.iterdir()):
+    for path in sorted(out_dir.iterdir(), key=_artifact_order):
         if path.suffix in (".png",):
             artifacts.append(f'<figure><a href="{path.name}"><img src="{path.name}" alt="{html.escape(path.stem)}" '
                              f'style="max-width:480px"></a><figcaption>{html.escape(path.name)}</figcaption></figure>')
-        elif path.suffix in (".csv", ".json") and path.name != "run.json":
+        elif path.suffix in (".csv", ".json", ".log") and path.name != "run.json":
             artifacts.append(f'<p><a href="{path.name}">{html.escape(path.name)}</a></p>')
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -87,6 +114,7 @@ tr.failed td{{background:#fde8e8}} figure{{display:inline-block;margin:8px}}
 on backend <code>{html.escape(str(result.parameters.get("backend", "")))}</code>.</p>
 <h2>Notebooks</h2>
 <table id="notebooks"><tr><th>notebook</th><th>status</th><th>duration</th><th>error</th></tr>{"".join(rows)}</table>
+{_results_html(out_dir)}
 <h2>Artifacts</h2>
 <div id="artifacts">{"".join(artifacts) or "<p>none</p>"}</div>
 <h2>Parameters</h2>

@@ -14,6 +14,7 @@ and ``reports/latest`` points at it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -29,6 +30,7 @@ from helpers.config import PROJECT_ROOT, ConfigError, validate
 from helpers.report import export_html, write_index
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+KERNEL_LOG = "kernels.log"  # what the notebook kernels wrote to standard error
 REPORTS_DIR = PROJECT_ROOT / "reports"
 
 
@@ -136,11 +138,11 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
             t0 = time.monotonic()
             try:
                 declared = papermill.inspect_notebook(str(path))
-                papermill.execute_notebook(
-                    str(path), str(output), parameters={k: v for k, v in params.items() if k in declared},
-                    cwd=str(notebooks_dir),
-                    kernel_name="python3", progress_bar=False, log_output=False,
-                )
+                with _stderr_to(out_dir / KERNEL_LOG):
+                    papermill.execute_notebook(
+                        str(path), str(output), parameters={k: v for k, v in params.items() if k in declared},
+                        cwd=str(notebooks_dir), kernel_name="python3", progress_bar=False, log_output=False,
+                    )
                 nb_result.status = "passed"
             except Exception as error:  # papermill raises PapermillExecutionError for a failing cell
                 nb_result.status = "failed"
@@ -183,6 +185,25 @@ def _ensure_localcloud(cfg, echo) -> bool:
     info = daemon.start(cfg.localcloud_state_dir, time_scale=cfg.time_scale)
     echo(f"local cloud started: {info['aws_endpoint']} (time scale {info['time_scale']})")
     return True
+
+
+@contextlib.contextmanager
+def _stderr_to(path: Path):
+    """Send this process's standard error (and so the kernels' it starts) to ``path`` for a while.
+
+    Kernels write start-up notices there that would break the progress lines;
+    the run directory keeps them.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _point_latest(out_dir: Path) -> None:

@@ -75,6 +75,9 @@ def test_whole_runbook_passes_and_writes_the_report(full_run):
                  "chaos_items_by_region.png", "chaos_health_errors.png", "chaos_latency.png"):
         assert (out / name).exists(), name
     assert not daemon.status(state)["running"], "the runner stops the local cloud it started"
+    index = (out / "index.html").read_text()
+    assert 'id="results"' in index and "lost writes" in index, "the index shows the chaos step's headline numbers"
+    assert index.index("chaos_items_by_region.png") < index.index("chaos_latency.png"), "the key plot comes first"
 
 
 def test_chaos_run_shows_failover_and_failback_in_the_items(full_run):

@@ -49,6 +49,7 @@ def test_successful_run_writes_notebooks_html_index_and_artifacts(tmp_path, para
     assert 'href="00_first.html"' in index and 'href="01_second.html"' in index
     assert "fromcli" in index, "the parameters are listed"
     assert 'href="artifact.csv"' in index
+    assert (out / "kernels.log").exists(), "the kernels' start-up notices go to the run directory, not the terminal"
     page = (out / "01_second.html").read_text()
     assert 'href="index.html"' in page and 'href="00_first.html"' in page, "every page has the same navigation"
     assert "second ran" in page
