@@ -25,10 +25,22 @@ def _colours(regions) -> dict[str, str]:
 
 
 def _mark_events(ax, run: ChaosRun, legend: bool = True) -> None:
+    if run.fault_at is not None and run.restore_at is not None:
+        ax.axvspan(run.fault_at, run.restore_at, color="#d13212", alpha=0.06, lw=0,
+                   label="fault window" if legend else None)
     for name, (label, colour, style) in EVENT_STYLE.items():
         t = run.events.get(name)
         if t is not None:
             ax.axvline(t, color=colour, ls=style, lw=1.6, label=label if legend else None)
+
+
+def _aws_time_axis(ax, run: ChaosRun) -> None:
+    """A second time axis on top, in AWS seconds (real seconds / time scale), when they differ."""
+    scale = run.cfg.time_scale
+    if scale != 1.0:
+        top = ax.secondary_xaxis("top", functions=(lambda x: x / scale, lambda x: x * scale))
+        top.set_xlabel("the same, in AWS seconds", fontsize=8)
+        top.tick_params(labelsize=8)
 
 
 def items_by_origin(run: ChaosRun, bins: int = 40):
@@ -46,6 +58,7 @@ def items_by_origin(run: ChaosRun, bins: int = 40):
                label=f"written in {region}", edgecolor="white", linewidth=0.3)
         bottom += counts
     _mark_events(ax, run)
+    _aws_time_axis(ax, run)
     ax.set_title(f"Items by origin region over time: {cfg.fault} in {cfg.fault_region}")
     ax.set_xlabel(f"seconds since the experiment started (real time; time scale {cfg.time_scale})")
     ax.set_ylabel(f"items written per {width:.1f} s")
@@ -66,6 +79,7 @@ def health_and_errors(run: ChaosRun):
                 ax.step(s["t"], s["value"] + i * 0.04, where="post", color=colours[region], label=region)
     ax_h.set_ylabel("healthy")
     ax_h.set_yticks([0, 1], ["no", "yes"])
+    _aws_time_axis(ax_h, run)
     ax_h.set_title("Route 53 health check status, DNS answers and client errors")
     ax_d.set_ylabel("in DNS answer")
     ax_d.set_yticks([0, 1], ["no", "yes"])

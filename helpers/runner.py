@@ -130,6 +130,9 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
     result = RunResult(run_id=out_dir.name, out_dir=str(out_dir), parameters=cfg.public_params(),
                        started_at=dt.datetime.now().isoformat(timespec="seconds"))
     result.notebooks = [NotebookResult(p.stem) for p in selected]
+    # Progress bars are for people watching a notebook; in a report they would be hundreds of lines.
+    tqdm_disable = os.environ.get("TQDM_DISABLE")
+    os.environ["TQDM_DISABLE"] = "1"  # inherited by the kernels
     started_cloud = _ensure_localcloud(cfg, echo)
     try:
         for index, (path, nb_result) in enumerate(zip(selected, result.notebooks), start=1):
@@ -159,6 +162,10 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
                      f"executed notebook: {output}")
                 break
     finally:
+        if tqdm_disable is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = tqdm_disable
         if started_cloud:
             from localcloud import daemon
 
