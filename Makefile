@@ -29,9 +29,11 @@ runbook: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# The local cloud runs at the time scale of parameters/local.yaml, the notebooks' default.
 lab: $(STAMP)
-	$(BIN)/localcloud start
-	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1
+	$(BIN)/localcloud status >/dev/null || $(BIN)/localcloud start --time-scale \
+	  $$($(BIN)/python -c "import yaml; print(yaml.safe_load(open('parameters/local.yaml'))['time_scale'])")
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
