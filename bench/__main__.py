@@ -144,6 +144,14 @@ def goals(doc: dict[str, Any]) -> list[dict[str, Any]]:
     rows.append(_row("replication lag p99 (ms)", doc.get("replication_lag_p99_ms"), "ms", delay, "configured delay",
                      f"< delay + {REPLICATION_MARGIN_MS:.0f} ms",
                      None if limit is None else (lambda v, r: v < limit)))
+    repl = doc.get("details", {}).get("replication") or {}
+    rows.append(_row("global table writes with replication on (req/s)", repl.get("replicated_put_rps"), "req/s",
+                     repl.get("moto_put_rps"), "raw moto put_item, no replica, same run", "(none)", None))
+    lam = doc.get("details", {}).get("lambda") or {}
+    rows.append(_row("lambda.invoke warm, p50 (ms)", lam.get("warm_invoke_p50_ms"), "ms",
+                     lam.get("control_plane_call_p50_ms"), "a control-plane call, same run", "(none)", None))
+    rows.append(_row("lambda.invoke cold, get_item function, p50 (ms)", lam.get("cold_invoke_get_item_p50_ms"), "ms",
+                     None, "", "(none)", None, ratio=False))
     for scale, fo in (doc.get("details", {}).get("failover") or {}).items():
         for t in failover.THRESHOLDS:
             within = (lambda v, r: r is not None and abs(r - 1) <= FAILOVER_TOLERANCE)
