@@ -26,7 +26,7 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 from botocore.exceptions import ClientError
@@ -447,22 +447,29 @@ def delete_reserved_concurrency(cfg: Config, clients: Clients, region: str, func
 
 
 # ---------------------------------------------------------------- teardown
-def delete_functions(cfg: Config, clients: Clients) -> pd.DataFrame:
-    """Delete the three functions in every region; missing ones are reported, not errors."""
+def _delete_per_function(cfg: Config, clients: Clients, service: str, column: str,
+                         name_of: Callable[[Config, str], str], delete: Callable[[Any, str], Any]) -> pd.DataFrame:
+    """Delete one thing per function and region; a missing one (ResourceNotFoundException) is reported as absent."""
     rows = []
     for region in cfg.regions:
-        lam = clients.client("lambda", region)
+        client = clients.client(service, region)
         for spec in FUNCTIONS:
-            name = function_name(cfg, spec.key)
+            name = name_of(cfg, spec.key)
             try:
-                lam.delete_function(FunctionName=name)
+                delete(client, name)
                 outcome = "deleted"
             except ClientError as error:
                 if error.response["Error"]["Code"] != "ResourceNotFoundException":
                     raise
                 outcome = "absent"
-            rows.append({"region": region, "function": spec.key, "name": name, "outcome": outcome})
+            rows.append({"region": region, "function": spec.key, column: name, "outcome": outcome})
     return pd.DataFrame(rows)
+
+
+def delete_functions(cfg: Config, clients: Clients) -> pd.DataFrame:
+    """Delete the three functions in every region; missing ones are reported, not errors."""
+    return _delete_per_function(cfg, clients, "lambda", "name", function_name,
+                                lambda lam, name: lam.delete_function(FunctionName=name))
 
 
 def log_group_name(cfg: Config, key: str) -> str:
@@ -472,15 +479,5 @@ def log_group_name(cfg: Config, key: str) -> str:
 
 def delete_log_groups(cfg: Config, clients: Clients) -> pd.DataFrame:
     """Delete the functions' log groups in every region (Lambda creates them untagged, so by name)."""
-    rows = []
-    for region in cfg.regions:
-        logs = clients.client("logs", region)
-        for spec in FUNCTIONS:
-            group = log_group_name(cfg, spec.key)
-            try:
-                logs.delete_log_group(logGroupName=group)
-                outcome = "deleted"
-            except logs.exceptions.ResourceNotFoundException:
-                outcome = "absent"
-            rows.append({"region": region, "log_group": group, "outcome": outcome})
-    return pd.DataFrame(rows)
+    return _delete_per_function(cfg, clients, "logs", "log_group", log_group_name,
+                                lambda logs, group: logs.delete_log_group(logGroupName=group))
