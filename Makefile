@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PARAMS ?= parameters/local.yaml
 
-.PHONY: help venv runbook test lab bench localcloud-start localcloud-stop strip clean
+.PHONY: help venv runbook test lab bench strip clean
 
 help:
 	@echo "make runbook  run every notebook on the local cloud, report in reports/latest/"

@@ -26,12 +26,11 @@ from helpers import faults
 from helpers.clients import CachingResolver, Clients, HttpClient, authoritative_server, resolve
 from helpers.config import Config
 from helpers.domains import custom_domain_targets
-from helpers.healthchecks import health_check_ids
+from helpers.healthchecks import health_check_ids, healthy_by_region
 from helpers.route53 import hosted_zone_id
 
 # Faults after which Route 53 should take the region out of DNS (replication_pause leaves it serving).
 FAILOVER_FAULTS = ("health_status", "lambda_throttle", "region_outage")
-HEALTHY_SHARE = 0.18  # Route 53: healthy while more than 18% of checkers report healthy
 LAG_PROBE_PREFIX = "lag-probe-"
 # A client gives up on a request after this many real seconds (handlers run at real speed, so this
 # is not scaled); a refused connection or a 429 fails at once anyway.
@@ -79,17 +78,6 @@ def region_map(cfg: Config, clients: Clients) -> RegionMap:
     targets = {region: target for region, (target, _) in custom_domain_targets(cfg, clients).items()}
     addresses = {region: sorted(set(resolve(cfg, target).addresses)) for region, target in targets.items()}
     return RegionMap(targets, addresses)
-
-
-def health_by_region(cfg: Config, clients: Clients, ids: dict[str, str]) -> dict[str, bool]:
-    """Each region's aggregate health as Route 53 sees it (GetHealthCheckStatus, the >18% rule)."""
-    route53 = clients.client("route53")
-    health = {}
-    for region, check_id in ids.items():
-        observations = route53.get_health_check_status(HealthCheckId=check_id)["HealthCheckObservations"]
-        ok = sum(o["StatusReport"]["Status"].startswith("Success") for o in observations)
-        health[region] = bool(observations) and ok / len(observations) > HEALTHY_SHARE
-    return health
 
 
 def zone_server(cfg: Config, clients: Clients) -> tuple[str, int]:
@@ -150,7 +138,10 @@ def _client_loop(cfg: Config, index: int, t0: float, end: float, stop: threading
             row["resolved_region"] = regions.by_address(answer.addresses[0])
             response = http.request("POST", url, json_body={"item_id": item_id, "client": index, "seq": n})
             row["status"] = response.status
-            body = response.json() if response.body else {}
+            try:
+                body = response.json() if response.body else {}
+            except ValueError:  # not JSON (an HTML error page, say): keep the status, note the body
+                body = {"message": response.body[:200].decode(errors="replace")}
             row["served_region"] = body.get("origin_region") if isinstance(body, dict) else None
             if row["served_region"] is None:
                 row["served_region"] = regions.by_address(response.address)
@@ -173,17 +164,22 @@ def _lag_prober(cfg: Config, clients: Clients, t0: float, stop: threading.Event,
         i += 1
         item_id = f"{LAG_PROBE_PREFIX}{uuid.uuid4().hex[:8]}"
         written = time.time()
-        clients.client("dynamodb", source).put_item(TableName=cfg.table_name, Item={"item_id": {"S": item_id}})
-        pending = set(regions) - {source}
-        deadline = written + timeout
-        while pending and time.time() < deadline:
-            for region in list(pending):
-                got = clients.client("dynamodb", region).get_item(TableName=cfg.table_name, Key={"item_id": {"S": item_id}})
-                if "Item" in got:
-                    pending.discard(region)
-                    rows.append({"t": written - t0, "source": source, "target": region,
-                                 "lag_ms": (time.time() - written) * 1000})
-            time.sleep(0.005)
+        try:
+            clients.client("dynamodb", source).put_item(TableName=cfg.table_name, Item={"item_id": {"S": item_id}})
+            pending = set(regions) - {source}
+            deadline = written + timeout
+            while pending and time.time() < deadline and not stop.is_set():
+                for region in list(pending):
+                    got = clients.client("dynamodb", region).get_item(TableName=cfg.table_name,
+                                                                     Key={"item_id": {"S": item_id}})
+                    if "Item" in got:
+                        pending.discard(region)
+                        rows.append({"t": written - t0, "source": source, "target": region,
+                                     "lag_ms": (time.time() - written) * 1000})
+                time.sleep(0.005)
+        except Exception as error:  # a failed probe is a data point, not the end of the measurement
+            rows.append({"t": written - t0, "source": source, "target": "", "lag_ms": float("nan"),
+                         "error": f"{type(error).__name__}: {error}"[:200]})
         stop.wait(max(0.05, cfg.scaled(2)))
 
 
@@ -194,7 +190,7 @@ def _sampler(cfg: Config, clients: Clients, ids: dict[str, str], regions: Region
     while not stop.is_set():
         t = time.time() - t0
         try:
-            for region, healthy in health_by_region(cfg, clients, ids).items():
+            for region, healthy in healthy_by_region(clients, ids).items():
                 rows.append({"t": t, "kind": "health", "region": region, "value": int(healthy)})
             answer = dns_regions(cfg, regions, server)
             for region in cfg.regions:
@@ -242,7 +238,10 @@ def run_experiment(cfg: Config, clients: Clients, progress: bool = True) -> Chao
             restore_at = time.time() - t0
         stop.set()
         for thread in threads:
-            thread.join(timeout=15)
+            thread.join(timeout=CLIENT_TIMEOUT_S + 10)
+        stuck = [t.name for t in threads if t.is_alive()]
+        if stuck:
+            raise RuntimeError(f"the load generator's threads {stuck} did not stop; the records would be incomplete")
         bar.n = bar.total
         bar.close()
     requests = pd.DataFrame(recorder.rows).sort_values("sent_at").reset_index(drop=True)
@@ -342,7 +341,7 @@ def analyse(run: ChaosRun, clients: Clients) -> dict[str, Any]:
         "healthy_again": _first_time(samples, "health", region, 1, run.restore_at),
         "dns_back": _first_time(samples, "dns", region, 1, run.restore_at),
     }
-    lag = run.lag["lag_ms"] if not run.lag.empty else pd.Series(dtype=float)
+    lag = run.lag["lag_ms"].dropna() if not run.lag.empty else pd.Series(dtype=float)
     metrics = {
         "fault": cfg.fault,
         "faulty_region": region,

@@ -294,7 +294,7 @@ def with_backend_settings(cfg: Config, status: Mapping[str, Any] | None = None) 
     if cfg.backend == "aws":
         return cfg
     if status is None:
-        status = read_localcloud_status(cfg.localcloud_state_dir)
+        status = read_localcloud_status(cfg.localcloud_state_dir, cfg.time_scale)
     if float(status["time_scale"]) != cfg.time_scale:
         raise ConfigError(
             f"parameter 'time_scale' has value {cfg.time_scale!r} but the running local cloud "
@@ -310,15 +310,15 @@ def with_backend_settings(cfg: Config, status: Mapping[str, Any] | None = None) 
     )
 
 
-def read_localcloud_status(state_dir: str | Path) -> dict[str, Any]:
+def read_localcloud_status(state_dir: str | Path, time_scale: float = 1.0) -> dict[str, Any]:
     """The running local cloud's status.json, or a ConfigError that says how to start it."""
     path = Path(state_dir) / "status.json"
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
         raise ConfigError(
-            f"the local cloud is not running (no {path}): run `.venv/bin/localcloud start` "
-            "or the 00_setup notebook first"
+            f"the local cloud is not running (no {path}): run the 00_setup notebook, or "
+            f"`.venv/bin/localcloud start --state-dir {state_dir} --time-scale {time_scale}`"
         ) from None
 
 

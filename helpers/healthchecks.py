@@ -141,6 +141,15 @@ def _healthy(observations: list[dict[str, Any]]) -> bool:
     return ok / len(observations) > HEALTHY_FRACTION
 
 
+def healthy_by_region(clients: Clients, ids: dict[str, str]) -> dict[str, bool]:
+    """Each region's health as Route 53's checkers report it now (GetHealthCheckStatus, the >18% rule).
+
+    Observations are each checker's latest probe: with a FailureThreshold above 1
+    this turns before Route 53's routing does (which waits for that many in a row).
+    """
+    return {region: _healthy(_observations(clients, check_id)) for region, check_id in ids.items()}
+
+
 @skippable
 def health_status(cfg: Config, clients: Clients) -> pd.DataFrame:
     """One row per region and checker: what each Route 53 checker region last saw."""

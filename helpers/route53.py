@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections import Counter
 from typing import Any, Mapping
 
@@ -49,11 +48,13 @@ from helpers.clients import Clients, HttpClient, resolve
 from helpers.config import Config
 from helpers.dryrun import skippable
 from helpers.domains import find_hosted_zone
+from helpers.waiting import wait_until
 
 # {region: (regional_domain_name, regional_hosted_zone_id, health_check_id)}
 Targets = Mapping[str, tuple[str, str, str | None]]
 
 ROUTING_TYPES = ("A", "AAAA", "CNAME")
+REGION_PATTERN = r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+"  # an AWS region name, as in eu-west-1 or us-gov-west-1
 TRAFFIC_POLICY_COST_USD_MONTH = 50.0
 COST_WARNING = (
     "Cost warning: on AWS each traffic policy record costs about "
@@ -140,7 +141,8 @@ def _records_at(clients: Clients, zone_id: str, name: str) -> list[dict[str, Any
 
 
 def _ours(cfg: Config, record: Mapping[str, Any]) -> bool:
-    return str(record.get("SetIdentifier", "")).startswith(f"{cfg.stack_name}-")
+    """A record of this stack: SetIdentifier ``{stack}-{region}`` exactly (``mraa`` never claims ``mraa-b``'s)."""
+    return re.fullmatch(rf"{re.escape(cfg.stack_name)}-{REGION_PATTERN}", str(record.get("SetIdentifier", ""))) is not None
 
 
 def _change(cfg: Config, clients: Clients, zone_id: str, changes: list[dict[str, Any]], comment: str) -> str:
@@ -154,17 +156,16 @@ def _change(cfg: Config, clients: Clients, zone_id: str, changes: list[dict[str,
 
 def wait_for_change(cfg: Config, clients: Clients, change_id: str, status: str = "PENDING", timeout: float | None = None) -> str:
     """Wait until a Route 53 change is INSYNC (usually within 60 s on AWS)."""
+    if status == "INSYNC":
+        return status
     timeout = timeout if timeout is not None else max(10.0, cfg.scaled(CHANGE_TIMEOUT_S))
-    deadline = time.monotonic() + timeout
-    with tqdm(total=1, desc="Route 53 change in sync", leave=False) as bar:
-        while status != "INSYNC":
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"timed out after {timeout:.0f} s waiting for Route 53 change {change_id} "
-                                   f"to be INSYNC; last status {status}")
-            time.sleep(min(2.0, max(0.1, cfg.scaled(5))))
-            status = clients.client("route53").get_change(Id=change_id)["ChangeInfo"]["Status"]
-        bar.update(1)
-    return status
+
+    def check() -> tuple[bool, str]:
+        current = clients.client("route53").get_change(Id=change_id)["ChangeInfo"]["Status"]
+        return current == "INSYNC", current
+
+    return wait_until(f"Route 53 change {change_id} to be INSYNC", check, timeout, total=1,
+                      progress=lambda seen: int(seen == "INSYNC"))
 
 
 def create_routing_records(cfg: Config, clients: Clients, targets: Targets, record_type: str = "CNAME") -> pd.DataFrame:

@@ -116,10 +116,10 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
 
     params = load_parameters(list(files), list(overrides))
     started = time.monotonic()
-    run_id = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out_dir = Path(out) if out else REPORTS_DIR / run_id
-    out_dir = out_dir.resolve()
+    out_dir = (Path(out) if out else _new_run_dir()).resolve()
     params["run_dir"] = str(out_dir)
+    if "localcloud_state_dir" in params:  # the kernels run in notebooks/: pass them an absolute path
+        params["localcloud_state_dir"] = str(Path(params["localcloud_state_dir"]).resolve())
     cfg = validate(params)  # before anything is created
     notebooks_dir = notebooks_dir or NOTEBOOKS_DIR
     selected = discover_notebooks(notebooks, notebooks_dir)
@@ -133,17 +133,19 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
     # Progress bars are for people watching a notebook; in a report they would be hundreds of lines.
     tqdm_disable = os.environ.get("TQDM_DISABLE")
     os.environ["TQDM_DISABLE"] = "1"  # inherited by the kernels
-    started_cloud = _ensure_localcloud(cfg, echo)
+    started_cloud = False
     try:
+        started_cloud = _ensure_localcloud(cfg, echo)
         for index, (path, nb_result) in enumerate(zip(selected, result.notebooks), start=1):
             output = out_dir / path.name
             echo(f"[{index}/{len(selected)}] {path.stem} ...", end="", flush=True)
             t0 = time.monotonic()
             try:
-                declared = papermill.inspect_notebook(str(path))
+                # Every notebook gets every parameter, so that all of them build the same Config
+                # (papermill notes the ones a notebook does not declare in kernels.log).
                 with _stderr_to(out_dir / KERNEL_LOG):
                     papermill.execute_notebook(
-                        str(path), str(output), parameters={k: v for k, v in params.items() if k in declared},
+                        str(path), str(output), parameters=params,
                         cwd=str(notebooks_dir), kernel_name="python3", progress_bar=False, log_output=False,
                     )
                 nb_result.status = "passed"
@@ -178,6 +180,16 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
             _point_latest(out_dir)
     echo(f"runbook {result.status} in {result.duration_s:.1f} s: {out_dir / 'index.html'}")
     return result
+
+
+def _new_run_dir() -> Path:
+    """``reports/<date-time>``, with a suffix when a run already started in the same second."""
+    base = REPORTS_DIR / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    candidate, n = base, 1
+    while candidate.exists():
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return candidate
 
 
 def _ensure_localcloud(cfg, echo) -> bool:

@@ -54,6 +54,31 @@ def test_notebooks_follow_the_template():
         assert any("load_config(globals()" in s for s in sources), f"{path.name}: parameters validated by load_config"
 
 
+# What every notebook's parameters cell declares, so that a learner who edits one notebook in JupyterLab
+# sees (and sets) the same stack, backend and connection as every other notebook (DESIGN.md's shared names).
+SHARED_PARAMETERS = {"backend", "regions", "stack_name", "table_name", "hosted_zone", "domain_name", "create_hosted_zone",
+                     "stage", "time_scale", "routing_policy", "fault", "faulty_region", "dry_run", "acknowledge_costs",
+                     "aws_profile", "localcloud_state_dir", "run_dir"}
+
+
+def test_every_notebook_declares_the_shared_parameters_with_the_config_defaults():
+    import papermill
+
+    from helpers.config import DEFAULTS
+
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        declared = papermill.inspect_notebook(str(path))
+        missing = SHARED_PARAMETERS - set(declared)
+        assert not missing, f"{path.name} does not declare {sorted(missing)}"
+        for name, info in declared.items():
+            if name in ("localcloud_state_dir", "run_dir", "faulty_region"):
+                continue  # relative to notebooks/, and the first region by default
+            default = DEFAULTS[name]
+            value = eval(info["default"])  # the literal in the cell
+            assert value == (list(default) if isinstance(default, tuple) else default), \
+                f"{path.name}: {name} = {info['default']} but helpers/config.py's default is {default!r}"
+
+
 def test_no_backend_branches_outside_config_and_the_setup_notebook():
     # A comparison with a backend name, or asking the config which backend this is (the runner may: it starts the local cloud).
     pattern = re.compile(r"backend\s*(==|!=|in)\s*['\"(]|\bcfg\.backend\b|uses_local_cloud")
