@@ -157,8 +157,8 @@ class Dns(Component):
             return True
         try:
             return bool(verdict(health_check_id))
-        except Exception:  # unknown check, or a checker that is still starting
-            log.debug("health of %s unknown, treated as healthy", health_check_id, exc_info=True)
+        except Exception:  # the checker answers unknown checks itself: this is a bug worth seeing
+            log.warning("health of %s could not be read, treated as healthy", health_check_id, exc_info=True)
             return True
 
     # ------------------------------------------------------- execute-api names
