@@ -7,7 +7,11 @@ carry out the experiment's actions:
 * ``aws:dynamodb:global-table-pause-replication`` (AWS's action): replication
   to and from the target replica tables' regions is paused, for the action's
   ``duration`` (ISO 8601, AWS time, multiplied by the time scale) or until the
-  experiment is stopped; queued changes then arrive, nothing is lost.
+  experiment is stopped; queued changes then arrive, nothing is lost. Two
+  differences from AWS, both on purpose (the runbook isolates the region):
+  AWS documents the action as pausing replication *to* the target replica and
+  says replication may go on for up to 5 minutes after the action starts;
+  here both directions stop at once.
 * ``localcloud:region:outage`` (local cloud only, there is no AWS equivalent):
   the ``region`` parameter's gateway refuses connections and its replica stops
   replicating, as if the whole region were unreachable.
