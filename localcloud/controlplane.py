@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import parse_qs, unquote
 
+from moto.backends import get_backend
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import ServiceException
 from moto.core.parse import PROTOCOL_PARSERS
@@ -42,6 +43,27 @@ from werkzeug.serving import make_server
 log = logging.getLogger(__name__)
 
 _SCOPE_RE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+
+
+_BACKEND_DICTS: dict[str, Any] = {}
+
+
+def moto_backend(service: str, region: str, account_id: str = DEFAULT_ACCOUNT_ID) -> Any:
+    """moto's in-memory backend of ``service`` in ``region``: what ``LocalCloud.backend`` returns, for hot paths.
+
+    ``get_backend(service)[account][region]`` imports the service's module
+    again and, in ``BackendDict.__getitem__``, takes moto's global backend
+    lock and compares the dict with every registered one (about 25 µs). The
+    service's ``BackendDict`` never changes, so it is remembered; an account
+    moto has not created yet, or dropped in a reset, takes moto's own path.
+    """
+    backends = _BACKEND_DICTS.get(service)
+    if backends is None:
+        backends = _BACKEND_DICTS[service] = get_backend(service)  # type: ignore[call-overload]
+    account = dict.get(backends, account_id)
+    if account is None:
+        return backends[account_id][region]
+    return account[region]
 
 
 class AwsError(ServiceException):

@@ -42,8 +42,8 @@ import base64
 import hashlib
 import json
 import logging
+import random
 import re
-import secrets
 import socket
 import socketserver
 import ssl
@@ -58,6 +58,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from localcloud.cloud import Component
+from localcloud.controlplane import moto_backend
 from localcloud.lambda_runtime import FunctionNotFound, TooManyRequests
 
 log = logging.getLogger(__name__)
@@ -132,8 +133,9 @@ class _Node:
 
     literal: dict[str, "_Node"] = field(default_factory=dict)
     param: tuple[str, "_Node"] | None = None
-    greedy: tuple[str, Any] | None = None  # ({proxy+} name, resource)
+    greedy: tuple[str, Any, str] | None = None  # ({proxy+} name, resource, its path)
     resource: Any = None
+    path: str = ""  # the resource's path template, e.g. /item/{item_id}
 
 
 @dataclass
@@ -166,7 +168,7 @@ def _build_tree(api: Any) -> _Node:
         parts = [s for s in path.split("/") if s]
         for index, part in enumerate(parts):
             if part.startswith("{") and part.endswith("+}") and index == len(parts) - 1:
-                node.greedy = (part[1:-2], resource)
+                node.greedy = (part[1:-2], resource, path)
                 node = None
                 break
             if part.startswith("{") and part.endswith("}"):
@@ -177,14 +179,15 @@ def _build_tree(api: Any) -> _Node:
                 node = node.literal.setdefault(part, _Node())
         if node is not None:
             node.resource = resource
+            node.path = path
     return root
 
 
-def _find(node: _Node, segments: list[str], params: dict[str, str]) -> Any:
-    """The resource matching ``segments``: literal before {param} before {proxy+}, as API Gateway prefers."""
+def _find(node: _Node, segments: list[str], params: dict[str, str]) -> tuple[Any, str] | None:
+    """The resource matching ``segments`` and its path: literal before {param} before {proxy+}, as API Gateway prefers."""
     if not segments:
         if node.resource is not None:
-            return node.resource
+            return node.resource, node.path
         return None
     head, rest = segments[0], segments[1:]
     child = node.literal.get(head)
@@ -199,9 +202,9 @@ def _find(node: _Node, segments: list[str], params: dict[str, str]) -> Any:
             params[name] = head
             return found
     if node.greedy is not None:
-        name, resource = node.greedy
+        name, resource, path = node.greedy
         params[name] = "/".join(segments)
-        return resource
+        return resource, path
     return None
 
 
@@ -238,8 +241,35 @@ def _internal_error(status: int = 502) -> _Response:
     return _json_error(status, "Internal server error", "InternalServerErrorException")
 
 
+# Request, trace and extended request ids only need to be unique, not secret: a
+# seeded PRNG spares a getrandom() system call per id on every request.
+_ids = random.Random()
+
+
 def _apigw_id() -> str:
-    return base64.b64encode(secrets.token_bytes(12)).decode()[:15] + "="
+    return base64.b64encode(_ids.getrandbits(96).to_bytes(12, "big")).decode()[:15] + "="
+
+
+def _request_id() -> str:
+    """A random (version 4) UUID, as API Gateway's request ids are."""
+    return str(uuid.UUID(int=_ids.getrandbits(128), version=4))
+
+
+def _trace_id() -> str:
+    """An X-Ray trace header: ``Root=1-<epoch seconds, hex>-<96 random bits, hex>``."""
+    return f"Root=1-{int(time.time()):08x}-{_ids.getrandbits(96):024x}"
+
+
+_date_cache: tuple[int, str] = (0, "")
+
+
+def _http_date() -> str:
+    """The Date header (RFC 9110 IMF-fixdate), formatted once per second."""
+    global _date_cache
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache = (now, formatdate(now, usegmt=True))
+    return _date_cache[1]
 
 
 def proxy_response(payload: bytes) -> _Response | None:
@@ -418,7 +448,7 @@ def _serialize(response: _Response, version: str, keep_alive: bool, head: bool =
         reason = HTTPStatus(response.status).phrase
     except ValueError:
         reason = "Unknown"
-    lines = [f"HTTP/1.1 {response.status} {reason}", f"Date: {formatdate(usegmt=True)}"]
+    lines = [f"HTTP/1.1 {response.status} {reason}", f"Date: {_http_date()}"]
     for name, value in response.headers:
         if name.lower() not in ("content-length", "connection", "transfer-encoding", "date"):
             lines.append(f"{name}: {value}")
@@ -539,7 +569,7 @@ class Gateway(Component):
 
     def route(self, region: str, host: str, path: str, method: str) -> _Match | _Response:
         """Find the API, stage, resource and path parameters for a request, or API Gateway's error answer."""
-        backend = self.cloud.backend("apigateway", region)
+        backend = moto_backend("apigateway", region, self.cloud.account_id)
         segments = _segments(path)
         match = EXECUTE_API_RE.match(host)
         if match:
@@ -572,31 +602,33 @@ class Gateway(Component):
                 return _missing_token()
             event_path = "/" + "/".join(segments)  # with a custom domain, "path" keeps the base path
         params: dict[str, str] = {}
-        resource = _find(self._route_table(region, api), rest, params)
-        if resource is None:
+        found = _find(self._route_table(region, api), rest, params)
+        if found is None:
             return _missing_token()
+        resource, resource_path = found
         if method not in resource.resource_methods and "ANY" not in resource.resource_methods:
             return _missing_token()
-        return _Match(api, stage, resource, resource.get_path(), params, event_path)
+        return _Match(api, stage, resource, resource_path, params, event_path)
 
     # -------------------------------------------------------------- requests
     def handle(self, region: str, method: str, target: str, headers: list[tuple[str, str]], body: bytes,
                source_ip: str) -> _Response:
         """Answer one HTTP request as API Gateway would (called by the listener's connection threads)."""
-        request_id = str(uuid.uuid4())
+        request_id = _request_id()
         apigw_id = _apigw_id()
+        trace_id = _trace_id()  # the same trace id goes to the function and back to the client, as with X-Ray
         try:
-            response = self._handle(region, method, target, headers, body, source_ip, request_id, apigw_id)
+            response = self._handle(region, method, target, headers, body, source_ip, request_id, apigw_id, trace_id)
         except Exception:
             log.exception("gateway %s: %s %s failed", region, method, target)
             response = _internal_error(500)
         response.headers.append(("x-amzn-RequestId", request_id))
         response.headers.append(("x-amz-apigw-id", apigw_id))
-        response.headers.append(("X-Amzn-Trace-Id", _trace_id()))
+        response.headers.append(("X-Amzn-Trace-Id", trace_id))
         return response
 
     def _handle(self, region: str, method: str, target: str, headers: list[tuple[str, str]], body: bytes,
-                source_ip: str, request_id: str, apigw_id: str) -> _Response:
+                source_ip: str, request_id: str, apigw_id: str, trace_id: str) -> _Response:
         host = ""
         for name, value in headers:
             if name.lower() == "host":
@@ -619,7 +651,8 @@ class Gateway(Component):
             log.warning("gateway %s: integration uri %r is not a Lambda function", region, integration.uri)
             return _internal_error(500)
         function_arn = uri.group("arn")
-        event = self._event(region, method, host, parts.query, headers, body, source_ip, request_id, apigw_id, routed)
+        event = self._event(region, method, host, parts.query, headers, body, source_ip, request_id, apigw_id, trace_id,
+                            routed)
         arn_parts = function_arn.split(":")
         function_region = arn_parts[3] if len(arn_parts) > 3 and arn_parts[0] == "arn" else region
         try:
@@ -643,12 +676,12 @@ class Gateway(Component):
         return response
 
     def _event(self, region: str, method: str, host: str, query: str, headers: list[tuple[str, str]], body: bytes,
-               source_ip: str, request_id: str, apigw_id: str, routed: _Match) -> dict[str, Any]:
+               source_ip: str, request_id: str, apigw_id: str, trace_id: str, routed: _Match) -> dict[str, Any]:
         """The payload-1.0 Lambda proxy event of a REST API (AWS docs: "Input format of a Lambda function for proxy integration")."""
         now = time.time()
         port = str(self.cloud.settings.api_port)
         extra = [("X-Forwarded-For", source_ip), ("X-Forwarded-Port", port), ("X-Forwarded-Proto", "https"),
-                 ("X-Amzn-Trace-Id", _trace_id())]
+                 ("X-Amzn-Trace-Id", trace_id)]
         present = {name.lower() for name, _ in headers}
         all_headers = headers + [(n, v) for n, v in extra if n.lower() not in present]
         single: dict[str, str] = {}
@@ -709,6 +742,3 @@ def _media_matches(pattern: str, content_type: str) -> bool:
         return content_type.startswith(pattern[:-1])
     return content_type == pattern
 
-
-def _trace_id() -> str:
-    return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)}"

@@ -13,7 +13,10 @@ component runs them the way the Lambda service does:
   handler module is imported once (init phase) and the process is reused for
   later requests, one request at a time per environment; more environments
   start on demand, up to ``MAX_ENVIRONMENTS`` per function (a local cap, AWS's
-  default account concurrency is 1,000). Requests travel over a socket pair
+  default account concurrency is 1,000). Up to one request per CPU runs at
+  once (``PARALLEL_INVOCATIONS``); a request that waited ``OVERFLOW_AFTER_S``
+  for a free environment gets another one (handlers that sleep or wait on
+  I/O still scale out). Requests travel over a socket pair
   with ``multiprocessing.connection`` framing: a warm invoke costs well under
   a millisecond of overhead.
 * **Environment variables:** the function's own, Lambda's reserved ones
@@ -51,6 +54,7 @@ import os
 import pickle
 import queue
 import re
+import select
 import shutil
 import socket
 import subprocess
@@ -69,7 +73,7 @@ from typing import Any
 from moto.awslambda.exceptions import LambdaClientError
 
 from localcloud.cloud import Component
-from localcloud.controlplane import AwsError, Call, Raw
+from localcloud.controlplane import AwsError, Call, Raw, moto_backend
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +84,24 @@ INIT_TIMEOUT_S = 10.0
 # small machine more processes than cores add nothing (DESIGN.md: two warm workers
 # already reach moto's throughput).
 MAX_ENVIRONMENTS = 4
+# Invocations of one function version that run at once while they make progress: one per
+# CPU. More busy worker processes than cores only take turns on them and evict each
+# other's caches (measured on 2 cores: with 4 busy environments instead of 2, each request
+# costs about 0.5 ms more CPU, and fewer requests per second go through). When no
+# invocation has finished for OVERFLOW_AFTER_S (the busy handlers sleep or wait on I/O
+# rather than compute), a waiting request gets another environment, up to
+# MAX_ENVIRONMENTS, as Lambda scales out.
+PARALLEL_INVOCATIONS = max(2, os.cpu_count() or 1)
+OVERFLOW_AFTER_S = 0.05
 # "LogType Tail: the last 4 KB of the execution log" (Invoke API reference).
 LOG_TAIL_BYTES = 4 * 1024
 # Synchronous invocation payload limit: 6 MB (Lambda quotas).
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 # AWS reclaims idle environments after some minutes (not documented exactly).
 IDLE_TTL_S = 600.0
+# Invocation logs reach CloudWatch Logs in batches, at most this long after the invocation
+# (on AWS, usually within seconds). One write per batch keeps the per-request cost low.
+LOG_BATCH_S = 0.05
 
 _ARN_RE = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):function:(?P<name>[^:]+)(?::(?P<qualifier>[^:]+))?$")
 
@@ -158,6 +174,9 @@ class _Environment:
         self.log_stream = log_stream
         self.last_used = time.monotonic()
         self.invocations = 0
+        self._poller = select.poll()  # one poll object for the life of the pipe, not a selector per request
+        self._kill_lock = threading.Lock()
+        self._poller.register(conn.fileno(), select.POLLIN)
 
     @property
     def pid(self) -> int:
@@ -166,14 +185,21 @@ class _Environment:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def readable(self, timeout_s: float) -> bool:
+        """Whether the worker answered (or closed the pipe) within ``timeout_s``."""
+        return bool(self._poller.poll(max(0, int(timeout_s * 1000))))
+
     def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:  # pragma: no cover - a kill always ends a process
-            log.warning("lambda worker %s did not exit after SIGKILL", self.process.pid)
-        self.conn.close()
+        """End the worker and close the pipe; safe to call from several threads (stop() races a request)."""
+        with self._kill_lock:
+            if self.process.poll() is None:
+                self.process.kill()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:  # pragma: no cover - a kill always ends a process
+                log.warning("lambda worker %s did not exit after SIGKILL", self.process.pid)
+            if not self.conn.closed:  # closing twice could close a descriptor reused meanwhile
+                self.conn.close()
 
 
 class _Retired(Exception):
@@ -183,18 +209,26 @@ class _Retired(Exception):
 class _Pool:
     """The environments of one function version with one configuration."""
 
-    def __init__(self, config: FunctionConfig, max_environments: int = MAX_ENVIRONMENTS):
+    def __init__(self, config: FunctionConfig, max_environments: int = MAX_ENVIRONMENTS,
+                 parallel: int = PARALLEL_INVOCATIONS):
         self.config = config
         self.max_environments = max_environments
+        self.parallel = min(parallel, max_environments)
         self.live: set[_Environment] = set()  # every environment started for this pool and not yet killed
         self.idle: list[_Environment] = []
         self.busy = 0  # environments handling a request, or starting for one
+        self.progress = time.monotonic()  # when an invocation last finished
         self.retired = False
         self.cond = threading.Condition()
 
     def acquire(self, reserved: int | None, wait_s: float) -> _Environment | None:
-        """An idle environment, or None when the caller should start a new one (a slot is taken)."""
-        deadline = time.monotonic() + wait_s
+        """An idle environment, or None when the caller should start a new one (a slot is taken).
+
+        Up to ``parallel`` requests run at once; when none has finished for
+        ``OVERFLOW_AFTER_S`` while this one waited, up to ``max_environments``.
+        """
+        began = time.monotonic()
+        deadline = began + wait_s
         with self.cond:
             while True:
                 if self.retired:
@@ -205,24 +239,26 @@ class _Pool:
                         f"{self.busy} requests in flight",
                         "ReservedFunctionConcurrentInvocationLimitExceeded",
                     )
-                while self.idle:
-                    env = self.idle.pop()  # most recently used first: the others can go idle and be reaped
-                    if env.alive():
-                        self.busy += 1
-                        return env
-                    self.live.discard(env)
-                    env.kill()
-                if self.busy < self.max_environments:
+                now = time.monotonic()
+                overflow_at = max(began, self.progress) + OVERFLOW_AFTER_S
+                if self.busy < (self.parallel if now < overflow_at else self.max_environments):
+                    while self.idle:
+                        env = self.idle.pop()  # most recently used first: the others can go idle and be reaped
+                        if env.alive():
+                            self.busy += 1
+                            return env
+                        self.live.discard(env)
+                        env.kill()
                     self.busy += 1
                     return None
-                remaining = deadline - time.monotonic()
+                remaining = deadline - now
                 if remaining <= 0:
                     raise TooManyRequests(
                         f"Rate Exceeded. {self.config.name} already runs {self.busy} environments "
                         f"(the local cloud's limit per function is {self.max_environments})",
                         "ConcurrentInvocationLimitExceeded",
                     )
-                self.cond.wait(remaining)
+                self.cond.wait(min(remaining, overflow_at - now) if now < overflow_at else remaining)
 
     def started(self, env: _Environment) -> None:
         """Register a new environment (so that stopping the runtime kills it)."""
@@ -233,8 +269,11 @@ class _Pool:
         """Give back a slot (and its environment, if it is still usable)."""
         with self.cond:
             self.busy -= 1
+            self.progress = time.monotonic()
             if env is not None:
-                if env.alive() and not self.retired:
+                # returncode is set wherever we saw the worker end (kill, or wait after a crash);
+                # acquire() still polls the process before reusing it.
+                if env.process.returncode is None and not self.retired:
                     env.last_used = time.monotonic()
                     self.idle.append(env)
                     env = None
@@ -374,7 +413,7 @@ class LambdaRuntime(Component):
         match = _ARN_RE.match(function_name_or_arn)
         if match:
             region = match.group("region")
-        backend = self.cloud.backend("lambda", region)
+        backend = moto_backend("lambda", region, self.cloud.account_id)
         try:
             fn = backend.get_function(function_name_or_arn, qualifier)
         except LambdaClientError as error:
@@ -530,7 +569,7 @@ class LambdaRuntime(Component):
         env.invocations += 1
         try:
             env.conn.send_bytes(pickle.dumps(("invoke", request_id, int(config.timeout * 1000), config.arn, bytes(payload))))
-            ready = env.conn.poll(config.timeout)
+            ready = env.readable(config.timeout)
             message = pickle.loads(env.conn.recv_bytes()) if ready else None
         except (EOFError, OSError, TypeError, ValueError, pickle.UnpicklingError):
             # The worker died, or stop() killed it and closed the pipe under our feet.
@@ -569,20 +608,38 @@ class LambdaRuntime(Component):
         self._logs.put((config.region, config.log_group, stream, int(time.time() * 1000), text))
 
     def _log_writer(self) -> None:
+        """Write invocation logs to CloudWatch Logs: every ``LOG_BATCH_S``, one PutLogEvents per log stream.
+
+        Under load this is one write (and one wake-up of this thread) per
+        batch instead of per invocation; events keep their order in each
+        stream, as PutLogEvents requires.
+        """
         while True:
-            item = self._logs.get()
-            if item is None:
+            items = [self._logs.get()]
+            if items[0] is not None:
+                self._stopping.wait(LOG_BATCH_S)
+            while True:
+                try:
+                    items.append(self._logs.get_nowait())
+                except queue.Empty:
+                    break
+            batches: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+            for item in items:
+                if item is not None:
+                    region, group, stream, timestamp, text = item
+                    batches.setdefault((region, group, stream), []).extend(
+                        {"timestamp": timestamp, "message": line} for line in text.splitlines() if line)
+            for (region, group, stream), events in batches.items():
+                try:
+                    logs = moto_backend("logs", region, self.cloud.account_id)
+                    logs.ensure_log_group(group)
+                    logs.ensure_log_stream(group, stream)
+                    if events:
+                        logs.put_log_events(group, stream, events)
+                except Exception:  # logs are best effort: never fail the local cloud for them
+                    log.debug("writing lambda logs to %s failed", group, exc_info=True)
+            if None in items:
                 return
-            region, group, stream, timestamp, text = item
-            try:
-                logs = self.cloud.backend("logs", region)
-                logs.ensure_log_group(group)
-                logs.ensure_log_stream(group, stream)
-                events = [{"timestamp": timestamp, "message": line} for line in text.splitlines() if line]
-                if events:
-                    logs.put_log_events(group, stream, events)
-            except Exception:  # logs are best effort: never fail the local cloud for them
-                log.debug("writing lambda logs to %s failed", group, exc_info=True)
 
     def _reaper(self) -> None:
         """Reclaim environments idle for longer than AWS would keep them (scaled)."""
