@@ -153,6 +153,7 @@ class _Match:
     resource_path: str
     path_parameters: dict[str, str]
     path: str  # the event's "path"
+    execute_api: bool = False  # reached through {api-id}.execute-api.{region}.amazonaws.com (not a custom domain)
 
 
 def _segments(path: str) -> list[str]:
@@ -261,6 +262,18 @@ def _trace_id() -> str:
 
 
 _date_cache: tuple[int, str] = (0, "")
+
+
+_request_time_cache: tuple[int, str] = (0, "")
+
+
+def _request_time(epoch: float) -> str:
+    """requestContext.requestTime, e.g. ``26/Nov/2026:16:20:44 +0000``, formatted once per second."""
+    global _request_time_cache
+    second = int(epoch)
+    if _request_time_cache[0] != second:
+        _request_time_cache = (second, time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(second)))
+    return _request_time_cache[1]
 
 
 def _http_date() -> str:
@@ -608,7 +621,7 @@ class Gateway(Component):
         resource, resource_path = found
         if method not in resource.resource_methods and "ANY" not in resource.resource_methods:
             return _missing_token()
-        return _Match(api, stage, resource, resource_path, params, event_path)
+        return _Match(api, stage, resource, resource_path, params, event_path, match is not None)
 
     # -------------------------------------------------------------- requests
     def handle(self, region: str, method: str, target: str, headers: list[tuple[str, str]], body: bytes,
@@ -679,28 +692,37 @@ class Gateway(Component):
                source_ip: str, request_id: str, apigw_id: str, trace_id: str, routed: _Match) -> dict[str, Any]:
         """The payload-1.0 Lambda proxy event of a REST API (AWS docs: "Input format of a Lambda function for proxy integration")."""
         now = time.time()
-        port = str(self.cloud.settings.api_port)
-        extra = [("X-Forwarded-For", source_ip), ("X-Forwarded-Port", port), ("X-Forwarded-Proto", "https"),
-                 ("X-Amzn-Trace-Id", trace_id)]
-        present = {name.lower() for name, _ in headers}
-        all_headers = headers + [(n, v) for n, v in extra if n.lower() not in present]
         single: dict[str, str] = {}
         multi: dict[str, list[str]] = {}
-        for name, value in all_headers:
+        present: set[str] = set()
+        content_type = ""
+        user_agent = None
+        for name, value in headers:
             single[name] = value
             multi.setdefault(name, []).append(value)
+            lower = name.lower()
+            present.add(lower)
+            if lower == "content-type" and not content_type:
+                content_type = value
+            elif lower == "user-agent" and user_agent is None:
+                user_agent = value
+        for name, value in (("X-Forwarded-For", source_ip), ("X-Forwarded-Port", str(self.cloud.settings.api_port)),
+                            ("X-Forwarded-Proto", "https"), ("X-Amzn-Trace-Id", trace_id)):
+            if name.lower() not in present:
+                single[name] = value
+                multi.setdefault(name, []).append(value)
         qs_single: dict[str, str] = {}
         qs_multi: dict[str, list[str]] = {}
-        for name, value in parse_qsl(query, keep_blank_values=True):
-            qs_single[name] = value
-            qs_multi.setdefault(name, []).append(value)
-        content_type = next((v for n, v in headers if n.lower() == "content-type"), "")
+        if query:
+            for name, value in parse_qsl(query, keep_blank_values=True):
+                qs_single[name] = value
+                qs_multi.setdefault(name, []).append(value)
         binary = bool(body) and any(_media_matches(t, content_type) for t in (routed.api.binaryMediaTypes or []))
         if binary:
             event_body: str | None = base64.b64encode(body).decode()
         else:
             event_body = body.decode("utf-8", "replace") if body else None
-        user_agent = next((v for n, v in headers if n.lower() == "user-agent"), None)
+        stage = routed.stage.name
         return {
             "resource": routed.resource_path,
             "path": routed.path,
@@ -718,14 +740,14 @@ class Gateway(Component):
                 "domainPrefix": host.split(".", 1)[0],
                 "extendedRequestId": apigw_id,
                 "httpMethod": method,
-                "path": "/" + routed.stage.name + routed.path if EXECUTE_API_RE.match(host) else routed.path,
+                "path": "/" + stage + routed.path if routed.execute_api else routed.path,
                 "protocol": "HTTP/1.1",
                 "requestId": request_id,
-                "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+                "requestTime": _request_time(now),
                 "requestTimeEpoch": int(now * 1000),
                 "resourceId": routed.resource.id,
                 "resourcePath": routed.resource_path,
-                "stage": routed.stage.name,
+                "stage": stage,
                 "identity": {"sourceIp": source_ip, "userAgent": user_agent},
             },
             "body": event_body,
