@@ -118,3 +118,38 @@ def test_code_passes_the_linter():
 
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", str(ROOT)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _shown(value) -> str:
+    """A parameter value as the README's table writes it."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(value) + "]"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value == "":
+        return '""'
+    return str(value)
+
+
+def test_readme_parameters_table_lists_every_parameter_with_its_default():
+    from helpers.config import DEFAULTS, PARAMETER_NAMES
+
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Parameters", 1)[1].split("\n## ", 1)[0]
+    shown: dict[str, str] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`"):
+            names = [n.strip(" `") for n in cells[0].split(",")]
+            values = [v.strip(" `") for v in cells[1].split("`, `")] if len(names) > 1 else [cells[1].strip("`")]
+            shown.update(zip(names, values))
+    assert set(shown) == set(PARAMETER_NAMES), set(shown) ^ set(PARAMETER_NAMES)
+    local = yaml.safe_load((ROOT / "parameters" / "local.yaml").read_text())
+    for name, text_value in shown.items():
+        if name in ("localcloud_state_dir", "run_dir"):
+            continue  # paths, described in words
+        value = local.get(name, DEFAULTS[name])
+        if isinstance(value, float) and not isinstance(value, bool):
+            assert float(text_value) == value, (name, text_value, value)
+        else:
+            assert text_value == _shown(value), (name, text_value, value)
