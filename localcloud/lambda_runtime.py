@@ -92,7 +92,7 @@ MAX_ENVIRONMENTS = 4
 # rather than compute), a waiting request gets another environment, up to
 # MAX_ENVIRONMENTS, as Lambda scales out.
 PARALLEL_INVOCATIONS = max(2, os.cpu_count() or 1)
-OVERFLOW_AFTER_S = 0.05
+OVERFLOW_AFTER_S = 0.1
 # "LogType Tail: the last 4 KB of the execution log" (Invoke API reference).
 LOG_TAIL_BYTES = 4 * 1024
 # Synchronous invocation payload limit: 6 MB (Lambda quotas).
