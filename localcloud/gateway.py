@@ -24,7 +24,9 @@ Errors follow API Gateway's documented answers: an unknown route, method or
 stage gives 403 ``{"message":"Missing Authentication Token"}``; a crash or a
 malformed proxy response 502 ``{"message": "Internal server error"}``; a
 timeout 504 ``{"message": "Endpoint request timed out"}``; a throttled
-function 429 ``{"message": "Too Many Requests"}``.
+function 500 ``{"message": "Internal server error"}``: with a Lambda proxy
+integration API Gateway does not pass Lambda's 429 on, it is an integration
+failure (the INTEGRATION_FAILURE gateway response, 500 by default).
 
 Performance (DESIGN.md, "performance traps"): HTTP/1.1 keep-alive, TCP_NODELAY
 on every socket, and every response written in one ``sendall``, so no request
@@ -672,8 +674,8 @@ class Gateway(Component):
             result = self.cloud.component("lambda").invoke(
                 function_region, function_arn, json.dumps(event).encode(), request_id,
             )
-        except TooManyRequests:  # Lambda throttled: API Gateway answers 429
-            return _json_error(429, "Too Many Requests", "ThrottlingException")
+        except TooManyRequests:  # Lambda's 429 is an integration failure to API Gateway: 500
+            return _internal_error(500)
         except FunctionNotFound:  # AWS: 500, "Execution failed due to configuration error"
             log.warning("gateway %s: function %s of %s %s does not exist", region, function_arn, method,
                         routed.resource_path)
