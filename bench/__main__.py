@@ -155,9 +155,11 @@ def goals(doc: dict[str, Any]) -> list[dict[str, Any]]:
     for scale, fo in (doc.get("details", {}).get("failover") or {}).items():
         for t in failover.THRESHOLDS:
             within = (lambda v, r: r is not None and abs(r - 1) <= FAILOVER_TOLERANCE)
+            bound = fo.get(f"t{t}_expected_s")
             rows.append(_row(f"failover: fault to unhealthy, threshold {t}, scale {scale} (s)",
-                             fo.get(f"t{t}_detection_s"), "s", fo.get(f"t{t}_expected_s"),
-                             "threshold x interval", f"within ±{FAILOVER_TOLERANCE:.0%}", within))
+                             fo.get(f"t{t}_detection_s"), "s", fo.get(f"t{t}_model_s"),
+                             f"Route 53's staggered checkers; threshold x interval = {_fmt(bound)}",
+                             f"within ±{FAILOVER_TOLERANCE:.0%}", within))
             rows.append(_row(f"failover: fault to client DNS change, threshold {t}, scale {scale} (s)",
                              fo.get(f"t{t}_client_dns_change_s"), "s", fo.get(f"t{t}_expected_client_s"),
                              "threshold x interval + TTL", "<= theory", lambda v, r: r is not None and r <= 1.0))

@@ -110,7 +110,7 @@ def model_s(threshold: int, interval_s: float, checkers: int = CHECKERS) -> floa
 def _trial(cfg: Any, clients: Any, endpoint: _Endpoint, check_id: str, name: str, threshold: int,
            timeout: float) -> dict[str, float | None]:
     """Fail the endpoint, time detection and DNS changes, restore it, time the way back."""
-    from helpers.chaos import health_by_region
+    from helpers.healthchecks import healthy_by_region
     from helpers.clients import CachingResolver, resolve
 
     interval = cfg.scaled(INTERVAL_S)
@@ -130,7 +130,7 @@ def _trial(cfg: Any, clients: Any, endpoint: _Endpoint, check_id: str, name: str
     fault = time.perf_counter()
     endpoint.failed = True
     while None in times.values() and time.perf_counter() - fault < timeout:
-        if times["observations_failed_s"] is None and not health_by_region(cfg, clients, {"p": check_id})["p"]:
+        if times["observations_failed_s"] is None and not healthy_by_region(clients, {"p": check_id})["p"]:
             times["observations_failed_s"] = time.perf_counter() - fault
         if times["dns_change_s"] is None and authoritative() == SECONDARY:
             # Failover records answer from the health check's status as Route 53 uses it

@@ -60,13 +60,17 @@ def test_tables_render_every_goal_row_as_text_and_markdown(results):
 def test_goals_judge_figures_against_their_baselines():
     doc = {"runbook_s": 50.0, "replication_delay_ms": 50.0, "replication_lag_p99_ms": 160.0,
            "api_post_rps_c1": 60.0, "moto_put_rps_c1": 100.0, "localcloud_start_s": 2.5,
-           "details": {"failover": {"0.1": {"t1_detection_s": 0.85, "t1_expected_s": 1.0}}}}
+           "details": {"failover": {"0.1": {"t1_detection_s": 0.85, "t1_expected_s": 1.0, "t1_model_s": 0.8125,
+                                             "t3_detection_s": 2.0, "t3_expected_s": 3.0, "t3_model_s": 2.8125}}}}
     rows = {r["figure"]: r for r in bench_main.goals(doc)}
     assert rows["whole runbook, local cloud (s)"]["met"] is True
     assert rows["API POST /item, 1 client (req/s)"]["ratio"] == 0.6
     assert rows["API POST /item, 1 client (req/s)"]["met"] is True
     assert rows["replication lag p99 (ms)"]["met"] is False
+    # detection is judged against Route 53's staggered-checker model, not threshold x interval
+    assert rows["failover: fault to unhealthy, threshold 1, scale 0.1 (s)"]["baseline"] == 0.8125
     assert rows["failover: fault to unhealthy, threshold 1, scale 0.1 (s)"]["met"] is True
+    assert rows["failover: fault to unhealthy, threshold 3, scale 0.1 (s)"]["met"] is False
     assert rows["local cloud start to ready, median (s)"]["met"] is False
 
 
