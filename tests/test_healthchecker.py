@@ -262,10 +262,14 @@ def test_component_applies_inverted_and_disabled_from_update_health_check(cloud,
     _wait(lambda: len(checker.observations(check_id)) == 8, what="all 8 checkers to observe")
     route53.update_health_check(HealthCheckId=check_id, Inverted=True)
     assert not checker.is_healthy(check_id)
+    route53.update_health_check(HealthCheckId=check_id, Inverted=False)
     endpoint.status = 500
-    route53.update_health_check(HealthCheckId=check_id, Inverted=False, Disabled=True)
-    time.sleep(0.5)  # several (scaled) intervals: a disabled check stays healthy
-    assert checker.is_healthy(check_id)
+    _wait(lambda: not checker.is_healthy(check_id), what="the failing endpoint to make the check unhealthy")
+    route53.update_health_check(HealthCheckId=check_id, Disabled=True)
+    # a disabled check is healthy, whatever its checkers last saw (the change is picked up within 0.2 s)
+    _wait(lambda: checker.is_healthy(check_id), what="the disabled check to count as healthy")
+    failures = [o for o in checker.observations(check_id) if o["StatusReport"]["Status"].startswith("Failure")]
+    assert len(failures) >= 7, "the checkers' last word was failure (all but at most 18% of 8)"
 
 
 def test_component_uses_the_check_regions_and_forgets_deleted_checks(cloud, endpoint):
