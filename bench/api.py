@@ -28,6 +28,7 @@ SECONDS_PER_CASE = 2.0
 
 def run(status: dict[str, Any], seconds_per_case: float = SECONDS_PER_CASE) -> dict[str, Any]:
     """Deploy a small stack on the running local cloud ``status`` and measure it (about 30 s in all)."""
+    from helpers.teardown import teardown
     from helpers import apigateway, dynamodb, lambdas
     from helpers.clients import CachingResolver, HttpClient
 
@@ -83,13 +84,9 @@ def run(status: dict[str, Any], seconds_per_case: float = SECONDS_PER_CASE) -> d
 
     for http in https:
         http.close()
-    try:  # leave the local cloud as we found it
-        apigateway.delete_regional_apis(cfg, clients)
-        lambdas.delete_functions(cfg, clients)
-        lambdas.delete_role(cfg, clients)
-        dynamodb.delete_global_table(cfg, clients)
-    except Exception as error:  # a benchmark result is still worth reporting
-        result["cleanup_error"] = f"{type(error).__name__}: {error}"
+    steps = teardown(cfg, clients)  # leave the local cloud as we found it (the runbook's own teardown)
+    if not steps["ok"].all():  # a benchmark result is still worth reporting
+        result["cleanup_error"] = "; ".join(steps.loc[~steps["ok"], "detail"])
     return result
 
 
