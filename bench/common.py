@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -82,16 +83,20 @@ def rounded(value: float | None, digits: int = 1) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def measure_rps(call: Callable[[int, int], None], clients: int, seconds: float,
-                server_pid: int | None = None) -> dict[str, Any]:
-    """Run ``call(worker, n)`` back to back in ``clients`` threads for ``seconds``: requests/s and latency.
+@dataclass
+class _Load:
+    """What one stretch of back-to-back calls produced (``_drive``); ``_summary`` turns stretches into figures."""
 
-    Failed calls count as errors, not as requests. With ``server_pid`` (the
-    local cloud's), also the CPU milliseconds per request spent by the local
-    cloud's processes (server and Lambda workers alive at the start) and by
-    this process (the clients): on a machine whose cores are all busy,
-    throughput is about cores x 1000 / (their sum).
-    """
+    latencies_s: list[float]
+    errors: int
+    elapsed_s: float
+    cloud_cpu_s: float = 0.0
+    server_cpu_s: float = 0.0
+    client_cpu_s: float = 0.0
+
+
+def _drive(call: Callable[[int, int], None], clients: int, seconds: float, server_pid: int | None) -> _Load:
+    """Run ``call(worker, n)`` back to back in ``clients`` threads for ``seconds``."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
     stop = threading.Event()
@@ -121,20 +126,61 @@ def measure_rps(call: Callable[[int, int], None], clients: int, seconds: float,
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - began
-    cloud_cpu, own_cpu = cpu_used_s(cloud_before, cpu_s(tree)), time.process_time() - own_before
-    ms = [x * 1000 for per in latencies for x in per]
+    cloud_after = cpu_s(tree)
+    server = [server_pid] if server_pid else []
+    return _Load(
+        latencies_s=[x for per in latencies for x in per], errors=sum(errors), elapsed_s=elapsed,
+        cloud_cpu_s=cpu_used_s(cloud_before, cloud_after),
+        server_cpu_s=cpu_used_s({p: cloud_before[p] for p in server if p in cloud_before}, cloud_after),
+        client_cpu_s=time.process_time() - own_before,
+    )
+
+
+def _summary(loads: list[_Load], with_cpu: bool) -> dict[str, Any]:
+    """Requests per second and latency percentiles over one or more stretches (and CPU per request)."""
+    ms = [x * 1000 for load in loads for x in load.latencies_s]
+    elapsed = sum(load.elapsed_s for load in loads)
     result = {
         "rps": round(len(ms) / elapsed, 1),
         "p50_ms": rounded(percentile(ms, 0.50), 2),
         "p99_ms": rounded(percentile(ms, 0.99), 2),
         "mean_ms": round(statistics.fmean(ms), 2) if ms else None,
         "requests": len(ms),
-        "errors": sum(errors),
+        "errors": sum(load.errors for load in loads),
     }
-    if server_pid and ms:
-        result["cloud_cpu_ms_per_request"] = round(cloud_cpu * 1000 / len(ms), 2)
-        result["client_cpu_ms_per_request"] = round(own_cpu * 1000 / len(ms), 2)
+    if with_cpu and ms:
+        for key, attribute in (("cloud", "cloud_cpu_s"), ("server", "server_cpu_s"), ("client", "client_cpu_s")):
+            result[f"{key}_cpu_ms_per_request"] = round(sum(getattr(load, attribute) for load in loads) * 1000 / len(ms), 2)
     return result
+
+
+def measure_rps(call: Callable[[int, int], None], clients: int, seconds: float,
+                server_pid: int | None = None) -> dict[str, Any]:
+    """Run ``call(worker, n)`` back to back in ``clients`` threads for ``seconds``: requests/s and latency.
+
+    Failed calls count as errors, not as requests. With ``server_pid`` (the
+    local cloud's), also the CPU milliseconds per request spent by the local
+    cloud's processes (server and Lambda workers alive at the start) and by
+    this process (the clients): on a machine whose cores are all busy,
+    throughput is about cores x 1000 / (their sum). The server's own share is
+    reported apart (``server_cpu_ms_per_request``): its threads share one GIL,
+    so it can never exceed 1000 ms of CPU per second.
+    """
+    return _summary([_drive(call, clients, seconds, server_pid)], with_cpu=server_pid is not None)
+
+
+def measure_interleaved(calls: dict[str, Callable[[int, int], None]], clients: int, seconds: float,
+                        rounds: int = 4, server_pid: int | None = None) -> dict[str, dict[str, Any]]:
+    """``measure_rps`` of several calls, ``seconds`` each, taken in ``rounds`` alternating slices.
+
+    A shared machine's busy moments then weigh on every call alike, so the
+    ratio of two calls' throughput is steadier than with one stretch each.
+    """
+    loads: dict[str, list[_Load]] = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            loads[name].append(_drive(call, clients, seconds / rounds, server_pid))
+    return {name: _summary(stretches, with_cpu=server_pid is not None) for name, stretches in loads.items()}
 
 
 # ----------------------------------------------------------------- machine

@@ -7,6 +7,7 @@ No timing is asserted here: the figures themselves live in bench/results.json
 from __future__ import annotations
 
 import json
+import time
 import numbers
 from pathlib import Path
 
@@ -84,3 +85,24 @@ def test_staggered_checkers_detect_a_failure_before_threshold_times_interval():
     # 8 checkers, unhealthy at <= 18% healthy: the 7th failing checker decides.
     assert failover.model_s(1, 1.0) == pytest.approx(0.8125)
     assert failover.model_s(3, 1.0) == pytest.approx(2.8125)
+
+
+def test_measure_interleaved_alternates_slices_and_pools_each_calls_stretches():
+    order: list[str] = []
+
+    def call(name: str, fail_every: int = 0):
+        def run(worker: int, n: int) -> None:
+            if not order or order[-1] != name:
+                order.append(name)
+            time.sleep(0.002)
+            if fail_every and n % fail_every == 0:
+                raise RuntimeError("refused")
+        return run
+
+    measured = common.measure_interleaved({"a": call("a"), "b": call("b", fail_every=2)}, clients=2, seconds=0.3, rounds=3)
+    assert order == ["a", "b"] * 3, "each round runs every call once, in order"
+    assert set(measured) == {"a", "b"}
+    assert 0 < measured["a"]["requests"] <= 0.3 / 0.002 * 2
+    assert measured["b"]["errors"] > 0, "a failed call is counted as an error"
+    assert measured["b"]["requests"] < measured["a"]["requests"], "failed calls are not requests"
+    assert measured["a"]["rps"] == pytest.approx(measured["a"]["requests"] / 0.3, rel=0.25)
