@@ -44,10 +44,15 @@ def test_fis_pause_replication_holds_writes_until_the_experiment_stops(cfg, clie
                          {"actionId": PAUSE_REPLICATION, "parameters": {"duration": "PT1H"}, "targets": {"Tables": "T"}},
                          {"T": {"resourceType": "aws:dynamodb:global-table", "selectionMode": "ALL", "resourceArns": [arn]}})
     fis = clients.client("fis", first)
+    # How long replication takes on this machine right now: the quiet wait below is several times that.
+    began = time.monotonic()
+    dynamodb.put_item(cfg, clients, {"item_id": "before-pause"}, region=second)
+    assert _wait_for(lambda: dynamodb.get_item(cfg, clients, "before-pause", region=first) is not None)
+    replication_s = time.monotonic() - began
     experiment = fis.start_experiment(clientToken=str(uuid.uuid4()), experimentTemplateId=template)["experiment"]["id"]
 
     dynamodb.put_item(cfg, clients, {"item_id": "during-pause"}, region=second)
-    time.sleep(cfg.scaled(0.5) * 4 + 0.2)  # several replication delays
+    time.sleep(max(4 * replication_s, cfg.scaled(0.5) * 4) + 0.2)
     assert dynamodb.get_item(cfg, clients, "during-pause", region=first) is None, "paused: nothing arrives"
 
     fis.stop_experiment(id=experiment)
