@@ -20,6 +20,7 @@ cloud of its own, prints the result as JSON and stops it.
 
 from __future__ import annotations
 
+import statistics
 import sys
 import time
 from typing import Any
@@ -27,12 +28,12 @@ from typing import Any
 from bench import common
 
 CONCURRENCY = (1, 8)
-SECONDS_PER_CASE = 2.0
-ROUNDS = 4  # each case's seconds are taken in this many slices, alternating with the other cases
+SECONDS_PER_CASE = 4.0
+ROUNDS = 8  # each case's seconds are taken in this many slices, alternating with the other cases
 
 
 def run(status: dict[str, Any], seconds_per_case: float = SECONDS_PER_CASE) -> dict[str, Any]:
-    """Deploy a small stack on the running local cloud ``status`` and measure it (about 30 s in all)."""
+    """Deploy a small stack on the running local cloud ``status`` and measure it (about 45 s in all)."""
     from helpers.teardown import teardown
     from helpers import apigateway, dynamodb, lambdas
     from helpers.clients import CachingResolver, HttpClient
@@ -89,6 +90,12 @@ def run(status: dict[str, Any], seconds_per_case: float = SECONDS_PER_CASE) -> d
         for c in CONCURRENCY:
             result[f"{api}_vs_{moto}_c{c}"] = round(result[f"{api}_rps_c{c}"] / max(result[f"{moto}_rps_c{c}"], 1e-9), 2)
         result[f"{api}_vs_{moto}"] = round(result[f"{api}_rps"] / max(result[f"{moto}_rps"], 1e-9), 2)
+        for c in CONCURRENCY:  # the spread within the run: each round's API slice over its raw moto slice
+            pairs = zip(result[f"{api}_detail_c{c}"]["rps_per_slice"], result[f"{moto}_detail_c{c}"]["rps_per_slice"])
+            per_round = sorted(a / m for a, m in pairs if m)
+            result[f"{api}_vs_{moto}_c{c}_per_round"] = {
+                "min": round(per_round[0], 2), "median": round(statistics.median(per_round), 2),
+                "max": round(per_round[-1], 2)} if per_round else None
 
     for http in https:
         http.close()

@@ -148,6 +148,8 @@ def _summary(loads: list[_Load], with_cpu: bool) -> dict[str, Any]:
         "requests": len(ms),
         "errors": sum(load.errors for load in loads),
     }
+    if len(loads) > 1:
+        result["rps_per_slice"] = [round(len(load.latencies_s) / load.elapsed_s, 1) for load in loads]
     if with_cpu and ms:
         for key, attribute in (("cloud", "cloud_cpu_s"), ("server", "server_cpu_s"), ("client", "client_cpu_s")):
             result[f"{key}_cpu_ms_per_request"] = round(sum(getattr(load, attribute) for load in loads) * 1000 / len(ms), 2)

@@ -106,3 +106,9 @@ def test_measure_interleaved_alternates_slices_and_pools_each_calls_stretches():
     assert measured["b"]["errors"] > 0, "a failed call is counted as an error"
     assert measured["b"]["requests"] < measured["a"]["requests"], "failed calls are not requests"
     assert measured["a"]["rps"] == pytest.approx(measured["a"]["requests"] / 0.3, rel=0.25)
+
+
+def test_committed_verdicts_are_what_the_code_computes_from_the_committed_figures(results):
+    assert bench_main.goals(results) == results["goals"], "bench/results.json was edited or is stale: run `make bench`"
+    flat = bench_main.headline(results["details"])
+    assert {k: results[k] for k in flat} == flat
