@@ -149,6 +149,12 @@ def _owned(cfg: Config, clients: Clients, region: str, description: dict[str, An
     return {t["Key"]: t["Value"] for t in tags}.get("runbook:stack") == cfg.stack_name
 
 
+def is_stack_table(cfg: Config, clients: Clients, region: str) -> bool:
+    """True when ``region`` has a table named ``cfg.table_name`` that this stack created (by its tag)."""
+    description = _describe(clients, cfg.table_name, region)
+    return description is not None and _owned(cfg, clients, region, description)
+
+
 def _ensure_tags(cfg: Config, clients: Clients, region: str) -> None:
     description = _describe(clients, cfg.table_name, region)
     if description is None:

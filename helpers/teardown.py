@@ -65,7 +65,7 @@ def inventory(cfg: Config, clients: Clients) -> pd.DataFrame:
     log_groups = {lambdas.log_group_name(cfg, spec.key) for spec in lambdas.FUNCTIONS}
     roles = {lambdas.role_name(cfg), cfg.resource_name(faults.FIS_ROLE_SUFFIX)}
     for region in cfg.regions:
-        if cfg.table_name in clients.client("dynamodb", region).list_tables()["TableNames"]:
+        if dynamodb.is_stack_table(cfg, clients, region):  # a same-named table of someone else's is not ours
             add("dynamodb", region, f"table {cfg.table_name}")
         for page in clients.client("lambda", region).get_paginator("list_functions").paginate():
             for fn in page["Functions"]:

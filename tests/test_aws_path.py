@@ -255,4 +255,7 @@ def test_a_table_of_the_same_name_that_is_not_the_stacks_is_neither_used_nor_del
     kept = dynamodb.delete_global_table(cfg, clients, timeout=5)
     assert kept.set_index("region")["action"][cfg.primary_region].startswith("kept: not tagged")
     assert "orders" in clients.client("dynamodb").list_tables()["TableNames"]
+    recording = RecordingClients(cfg)
+    recording.calls = set()
+    assert "dynamodb" not in set(teardown.inventory(cfg, recording)["service"]), "not ours, so not left over by us"
     clients.client("dynamodb").delete_table(TableName="orders")
