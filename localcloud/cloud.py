@@ -15,10 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from moto.backends import get_backend
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from localcloud.controlplane import ControlPlane
+from localcloud.controlplane import ControlPlane, moto_backend
 from localcloud.regions import RegionRegistry
 from localcloud.settings import Settings, free_port
 
@@ -90,7 +89,7 @@ class LocalCloud:
 
     def backend(self, service: str, region: str) -> Any:
         """moto's in-memory backend of ``service`` in ``region`` (the control-plane state)."""
-        return get_backend(service)[self.account_id][region]
+        return moto_backend(service, region, self.account_id)
 
     def scaled(self, aws_seconds: float) -> float:
         return self.settings.scaled(aws_seconds)
