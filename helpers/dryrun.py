@@ -292,9 +292,9 @@ class _Synth:
                 return "{}"
             return f"{MARKER}-{name.lower()[:24]}-{uuid.uuid4().hex[:8]}"
         if kind in ("integer", "long"):
-            return 0
+            return max(0, int(shape.metadata.get("min", 0)))  # e.g. a traffic policy's Version starts at 1
         if kind in ("double", "float"):
-            return 0.0
+            return max(0.0, float(shape.metadata.get("min", 0)))
         if kind == "boolean":
             return False
         if kind == "timestamp":

@@ -126,3 +126,32 @@ def test_dry_run_of_the_build_notebooks_lists_the_calls_and_creates_nothing(dry,
     assert nothing_of(dry, Clients(make_config(localcloud_status))) == {}
     assert domains.find_hosted_zone(dry, Clients(make_config(localcloud_status, hosted_zone=dry.hosted_zone,
                                                              domain_name=dry.domain_name))) is None
+
+
+def test_traffic_policy_routing_is_planned_and_never_created(localcloud_status, unique, tmp_path):
+    import dataclasses
+
+    from helpers import route53
+
+    dry = make_config(localcloud_status, dry_run=True, use_traffic_policy=True, stack_name=f"p{unique}",
+                      table_name=f"dry-{unique}", hosted_zone=f"p{unique}.test", domain_name=f"api.p{unique}.test",
+                      run_dir=str(tmp_path))
+    clients = Clients(dry)
+    lambdas.deploy_functions(dry, clients)
+    apigateway.deploy_regional_apis(dry, clients)
+    domains.ensure_hosted_zone(dry, clients)
+    domains.request_certificates(dry, clients)
+    domains.create_custom_domains(dry, clients)
+    healthchecks.create_health_checks(dry, clients)
+    targets = route53.routing_targets(domains.custom_domain_targets(dry, clients), healthchecks.health_check_ids(dry, clients))
+    assert set(targets) == set(dry.regions), "the routing sees the domains and checks the dry run would have created"
+
+    route53.apply_routing(dry, clients, targets)
+
+    calls = clients.dry_run.frame()
+    planned = calls[calls["step"] == "apply_routing"]
+    assert {"CreateTrafficPolicy", "CreateTrafficPolicyInstance"} <= set(planned["operation"]), planned
+    assert "ChangeResourceRecordSets" not in set(planned["operation"]), "a traffic policy replaces the routing records"
+    real = Clients(make_config(localcloud_status))
+    assert route53.stack_traffic_policies(dataclasses.replace(dry, dry_run=False), real) == []
+    assert nothing_of(dry, real) == {}
