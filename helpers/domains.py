@@ -445,7 +445,11 @@ def delete_certificates(cfg: Config, clients: Clients) -> pd.DataFrame:
     rows, records = [], {}
     for region in cfg.regions:
         acm = clients.client("acm", region)
+        asked: set[str] = set()
         while (certificate := find_certificate(cfg, clients, region)) is not None:
+            if certificate["CertificateArn"] in asked:  # a dry run records the deletion without making it
+                break
+            asked.add(certificate["CertificateArn"])
             for record in _validation_records(certificate):
                 records[(_fqdn(record["Name"]), record["Type"])] = record
             try:

@@ -89,6 +89,14 @@ def _count_synthesized() -> None:
     _local.synthesized = synthesized_reads() + 1
 
 
+def pretended_changes() -> int:
+    """How many mutating calls the running step recorded instead of sending (a wait for their effect never ends).
+
+    Counted per outermost ``skippable`` helper and thread; 0 outside of one.
+    """
+    return getattr(_local, "pretended", 0) if current_step() else 0
+
+
 def current_step() -> str:
     """The notebook-facing helper this thread is running (what the dry-run report calls a step)."""
     return getattr(_local, "step", "") or ""
@@ -145,6 +153,7 @@ def skippable(function: Callable) -> Callable:
         _local.depth = depth + 1
         if depth == 0:
             _local.step = function.__name__
+            _local.pretended = 0
         try:
             return function(*args, **kwargs)
         except DryRunSkip as skip:
@@ -416,6 +425,7 @@ class DryRun:
                                         ("service", "region", "operation", "params", "response", "shapes", "step")},
                                        default=str) + "\n")
         context["dryrun_synthesized"] = True
+        _local.pretended = pretended_changes() + 1
         response["ResponseMetadata"] = {"HTTPStatusCode": 200, "RequestId": MARKER, "HTTPHeaders": {}, "RetryAttempts": 0}
         return AWSResponse(f"https://{MARKER}.invalid/", 200, {}, None), response
 

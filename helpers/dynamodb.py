@@ -377,8 +377,8 @@ def delete_global_table(cfg: Config, clients: Clients, timeout: float | None = N
             _wait_idle(cfg, clients, anchor, timeout)
     doomed = [r for r in cfg.regions if owned.get(r)]
     for region in doomed:  # the anchor, and any table of ours that was never (or no longer) a replica
-        if _describe(clients, cfg.table_name, region) is None:
-            continue
+        if actions[region] == "replica deleted" or _describe(clients, cfg.table_name, region) is None:
+            continue  # a deleted replica goes by itself (the wait below sees it gone)
         _wait_idle(cfg, clients, region, timeout)
         try:
             clients.client("dynamodb", region).delete_table(TableName=cfg.table_name)

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from tqdm.auto import tqdm
 
-from helpers.dryrun import DryRunSkip, synthesized_reads
+from helpers.dryrun import DryRunSkip, pretended_changes, synthesized_reads
 
 
 def wait_until(what: str, check: Callable[[], tuple[bool, Any]], timeout: float, *, total: int | None = None,
@@ -18,6 +18,8 @@ def wait_until(what: str, check: Callable[[], tuple[bool, Any]], timeout: float,
     seconds a ``TimeoutError`` names ``what`` and the last thing seen. In a dry
     run, a check that is not done and looked at resources the dry run only
     pretended to create would never be done: ``DryRunSkip`` instead of polling.
+    The same once the dry run has pretended a change (say a DeleteTable): a
+    real resource that is not yet in the awaited state never will be.
     """
     deadline = time.monotonic() + timeout
     delay = interval
@@ -27,6 +29,8 @@ def wait_until(what: str, check: Callable[[], tuple[bool, Any]], timeout: float,
             done, seen = check()
             if not done and synthesized_reads() > synthesized:
                 raise DryRunSkip(f"waiting for {what} needs resources the dry run did not create (last seen: {seen})")
+            if not done and pretended_changes():
+                raise DryRunSkip(f"waiting for {what}: the dry run only recorded the change (last seen: {seen})")
             if progress is not None:
                 bar.n = progress(seen)
                 bar.refresh()

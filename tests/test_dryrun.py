@@ -115,9 +115,12 @@ def test_dry_run_of_the_build_notebooks_lists_the_calls_and_creates_nothing(dry,
 
     out, overrides = tmp_path / "run", tmp_path / "dry.yaml"
     overrides.write_text(yaml.safe_dump({k: v for k, v in dry.public_params().items() if k != "run_dir"}))
-    result = run([PROJECT_ROOT / "parameters" / "local.yaml", overrides], notebooks=["00", "01", "02", "03", "04", "05"],
-                 out=out, echo=lambda *a, **k: None)
+    said: list[str] = []
+    result = run([PROJECT_ROOT / "parameters" / "local.yaml", overrides], out=out, echo=lambda *a, **k: said.append(str(a)))
     assert result.ok, [(n.name, n.error) for n in result.notebooks]
+    ran = [n.name for n in result.notebooks]
+    assert "06_chaos" not in ran and ran[-1] == "07_teardown", "a dry run plans the build and the teardown, not the chaos"
+    assert any("not running 06_chaos" in line for line in said)
     calls = pd.read_csv(out / CALLS_FILE)
     recorded = set(zip(calls["service"], calls["operation"]))
     assert BUILD_OPERATIONS <= recorded, f"missing: {BUILD_OPERATIONS - recorded}"
@@ -155,3 +158,46 @@ def test_traffic_policy_routing_is_planned_and_never_created(localcloud_status, 
     real = Clients(make_config(localcloud_status))
     assert route53.stack_traffic_policies(dataclasses.replace(dry, dry_run=False), real) == []
     assert nothing_of(dry, real) == {}
+
+
+def test_a_wait_after_a_recorded_change_is_skipped_only_within_that_step(dry):
+    from helpers.waiting import wait_until
+
+    @skippable
+    def delete_and_wait(clients):
+        clients.client("dynamodb", dry.primary_region).delete_table(TableName=dry.table_name)  # recorded, not sent
+        return wait_until(f"table {dry.table_name} to be gone", lambda: (False, "still there"), timeout=60)
+
+    result = delete_and_wait(Clients(dry))
+    assert isinstance(result, Skipped) and "only recorded the change" in result.reason
+    with pytest.raises(TimeoutError):  # outside that step nothing was pretended: a wait polls as usual
+        wait_until("something else", lambda: (False, None), timeout=0.2)
+
+
+def test_teardown_of_a_real_stack_in_a_dry_run_records_the_deletions_and_deletes_nothing(cfg, localcloud_status, tmp_path):
+    import dataclasses
+
+    from helpers import teardown
+
+    dynamodb.create_global_table(cfg, Clients(cfg))
+    lambdas.deploy_functions(cfg, Clients(cfg))
+    before = teardown.inventory(cfg, Clients(cfg))
+    dry = dataclasses.replace(cfg, dry_run=True, run_dir=str(tmp_path))
+    clients = Clients(dry)
+
+    steps = teardown.teardown(dry, clients)
+
+    assert steps["ok"].all(), steps.to_dict("records")
+    table_step = steps.set_index("step").loc["global table (replicas, then the table)", "detail"]
+    assert table_step.startswith("dry run:"), "the wait for the table to go is skipped, not timed out"
+    recorded = set(clients.dry_run.frame()["operation"])
+    assert {"DeleteFunction", "DeleteRole", "UpdateTable", "DeleteTable"} <= recorded
+    assert teardown.inventory(cfg, Clients(cfg)).equals(before), "a dry run deletes nothing"
+    teardown.teardown(cfg, Clients(cfg))
+
+
+def test_the_chaos_experiment_refuses_a_dry_run_with_a_reason(dry):
+    from helpers import chaos
+
+    with pytest.raises(ValueError, match="has no dry run"):
+        chaos.run_experiment(dry, Clients(dry), progress=False)
