@@ -13,9 +13,10 @@ API Gateway's data plane for the local cloud:
   path segment, or a custom domain name of this region whose base path mapping
   names the API and stage; then the resource whose path template matches
   (literal segments before ``{param}`` before ``{proxy+}``) and its method (or
-  ``ANY``). A stage must exist (be deployed) to answer; the routes served are
-  the API's current ones rather than the deployment's snapshot, and Lambda
-  resource policies are not checked (on AWS a missing permission gives 500);
+  ``ANY``). A stage must exist (be deployed) to answer, and it serves the
+  routes its deployment froze (edits are live after the next CreateDeployment,
+  as on AWS). Lambda resource policies are not checked (on AWS a missing
+  permission gives 500);
 * an ``AWS_PROXY`` integration becomes a payload-1.0 Lambda proxy event, sent
   to the ``lambda`` component; the function's answer (statusCode, headers,
   multiValueHeaders, body, isBase64Encoded) becomes the HTTP response.
@@ -32,10 +33,12 @@ Performance (DESIGN.md, "performance traps"): HTTP/1.1 keep-alive, TCP_NODELAY
 on every socket, and every response written in one ``sendall``, so no request
 waits on the Nagle / delayed-ACK stall.
 
-The one control-plane override here is ``apigateway:CreateDomainName``: moto
+Two control-plane overrides live here. ``apigateway:CreateDomainName``: moto
 reports a CloudFront hosted zone ID for every domain; we store the region's
 real API Gateway ``regionalHostedZoneId`` (``hosted_zone_id_for``) on moto's
 model, so ``GetDomainName``/``GetDomainNames`` report it too.
+``apigateway:CreateDeployment``: moto keeps no copy of what was deployed; we
+freeze the API's resources, methods and integrations for the new deployment.
 """
 
 from __future__ import annotations
@@ -162,12 +165,13 @@ def _segments(path: str) -> list[str]:
     return [unquote(s) for s in path.split("/") if s]
 
 
-def _build_tree(api: Any) -> _Node:
+def _build_tree(resources: dict[str, Any]) -> _Node:
+    """The routing tree of an API's resources (moto's, or a deployment's frozen copies)."""
     root = _Node()
-    paths = {rid: r.get_path() for rid, r in list(api.resources.items())}
+    paths = {rid: r.get_path() for rid, r in list(resources.items())}
     for rid, path in paths.items():
         node = root
-        resource = api.resources.get(rid)
+        resource = resources.get(rid)
         parts = [s for s in path.split("/") if s]
         for index, part in enumerate(parts):
             if part.startswith("{") and part.endswith("+}") and index == len(parts) - 1:
@@ -209,6 +213,47 @@ def _find(node: _Node, segments: list[str], params: dict[str, str]) -> tuple[Any
         params[name] = "/".join(segments)
         return resource, path
     return None
+
+
+@dataclass(frozen=True)
+class _DeployedIntegration:
+    integration_type: str | None
+    uri: str | None
+
+
+@dataclass(frozen=True)
+class _DeployedMethod:
+    method_integration: _DeployedIntegration | None
+
+
+@dataclass(frozen=True)
+class _DeployedResource:
+    """A resource as a deployment froze it: its id, path, and methods with their integrations."""
+
+    id: str
+    path: str
+    resource_methods: dict[str, _DeployedMethod]
+
+    def get_path(self) -> str:
+        return self.path
+
+
+def _freeze(api: Any) -> _Node:
+    """The routing tree of the API as it is now, copied, so later edits do not reach it.
+
+    AWS: "After creating your API, you must deploy it"; a stage serves the
+    snapshot its deployment took, and changes to resources, methods or
+    integrations are live only after a new deployment (CreateDeployment).
+    """
+    frozen = {}
+    for rid, resource in list(api.resources.items()):
+        methods = {}
+        for verb, method in list(resource.resource_methods.items()):
+            integration = method.method_integration
+            methods[verb] = _DeployedMethod(None if integration is None else _DeployedIntegration(
+                getattr(integration, "integration_type", None), getattr(integration, "uri", None)))
+        frozen[rid] = _DeployedResource(resource.id, resource.get_path(), methods)
+    return _build_tree(frozen)
 
 
 def _fingerprint(api: Any) -> tuple:
@@ -485,9 +530,11 @@ class Gateway(Component):
         self._threads: dict[str, threading.Thread] = {}
         self._down: set[str] = set()
         self._routes: dict[tuple[str, str], _RouteTable] = {}
+        self._deployed: dict[tuple[str, str, str], _Node] = {}  # (region, API id, deployment id) -> routes
         self._lock = threading.RLock()
         self._running = False
         cloud.controlplane.register("apigateway", "CreateDomainName", self._create_domain_name)
+        cloud.controlplane.register("apigateway", "CreateDeployment", self._create_deployment)
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -566,7 +613,21 @@ class Gateway(Component):
             domain.endpoint_configuration = {"types": ["REGIONAL" if regional else "EDGE"]}
         return domain.to_json()
 
+    def _create_deployment(self, call: Any) -> dict[str, Any]:
+        """CreateDeployment, plus the snapshot of the API's routes that the deployment serves from now on."""
+        api = self.cloud.backend("apigateway", call.region).apis.get(call.params.get("restApiId"))
+        routes = _freeze(api) if api is not None else None  # before moto answers: what is deployed is what was there
+        created = call.forward_json()
+        if routes is not None:
+            self._deployed[(call.region, api.id, created["id"])] = routes
+        return created
+
     # --------------------------------------------------------------- routing
+    def _routes_of(self, region: str, api: Any, stage: Any) -> _Node:
+        """The routes a stage serves: its deployment's snapshot (the live API only for a deployment made elsewhere)."""
+        deployed = self._deployed.get((region, api.id, stage.deployment_id or ""))
+        return deployed if deployed is not None else self._route_table(region, api)
+
     def _route_table(self, region: str, api: Any) -> _Node:
         key = (region, api.id)
         now = time.monotonic()
@@ -575,7 +636,7 @@ class Gateway(Component):
                 fingerprint = _fingerprint(api)
                 table = self._routes.get(key)
                 if table is None or table.fingerprint != fingerprint or now - table.built_at > ROUTE_TTL_S:
-                    table = _RouteTable(_build_tree(api), fingerprint, now)
+                    table = _RouteTable(_build_tree(api.resources), fingerprint, now)
                     self._routes[key] = table
                 return table.root
             except RuntimeError:
@@ -617,7 +678,7 @@ class Gateway(Component):
                 return _missing_token()
             event_path = "/" + "/".join(segments)  # with a custom domain, "path" keeps the base path
         params: dict[str, str] = {}
-        found = _find(self._route_table(region, api), rest, params)
+        found = _find(self._routes_of(region, api, stage), rest, params)
         if found is None:
             return _missing_token()
         resource, resource_path = found

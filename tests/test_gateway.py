@@ -264,6 +264,27 @@ def test_new_deployment_and_stage_are_served_at_once(cloud, api):
     assert json.loads(body)["stageVariables"] == {"color": "blue"}
 
 
+def test_a_stage_serves_its_deployments_snapshot_until_the_next_deployment(cloud):
+    api_id = make_api(cloud, stage="snap", routes={"/item": ("GET", "echo")})
+    apigw = _client(cloud, "apigateway")
+    item = next(r["id"] for r in apigw.get_resources(restApiId=api_id)["items"] if r["path"] == "/item")
+    root = next(r["id"] for r in apigw.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
+    # Edits without a deployment: the integration points elsewhere and a new resource appears.
+    apigw.put_integration(restApiId=api_id, resourceId=item, httpMethod="GET", type="AWS_PROXY",
+                          integrationHttpMethod="POST", uri=_uri(REGION, "crash"))
+    fresh = apigw.create_resource(restApiId=api_id, parentId=root, pathPart="fresh")["id"]
+    apigw.put_method(restApiId=api_id, resourceId=fresh, httpMethod="GET", authorizationType="NONE")
+    apigw.put_integration(restApiId=api_id, resourceId=fresh, httpMethod="GET", type="AWS_PROXY",
+                          integrationHttpMethod="POST", uri=_uri(REGION, "echo"))
+
+    assert request(cloud, api_host(api_id), "GET", "/snap/item")[0] == 200, "still the deployed echo function"
+    assert request(cloud, api_host(api_id), "GET", "/snap/fresh")[0] == 403, "not deployed yet"
+
+    apigw.create_deployment(restApiId=api_id, stageName="snap")
+    assert request(cloud, api_host(api_id), "GET", "/snap/item")[0] == 502, "now the crashing function"
+    assert request(cloud, api_host(api_id), "GET", "/snap/fresh")[0] == 200
+
+
 def test_keep_alive_serves_many_requests_on_one_connection(cloud, api):
     conn = _connect(cloud)
     request(cloud, api_host(api), "GET", "/test/echo/1", conn=conn)
