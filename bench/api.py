@@ -52,7 +52,10 @@ def run(status: dict[str, Any], seconds_per_case: float = SECONDS_PER_CASE) -> d
     https = [HttpClient(cfg, resolver) for _ in range(max(CONCURRENCY))]
     ddb = clients.client("dynamodb", region)
     seed = f"seed-{cfg.stack_name}"
-    stored = https[0].request("POST", f"{url}/item", json_body={"item_id": seed, "note": "x"}).json()
+    seeded = https[0].request("POST", f"{url}/item", json_body={"item_id": seed, "note": "x"})
+    if seeded.status != 201:
+        raise RuntimeError(f"POST /item answered {seeded.status}: {seeded.body[:200]!r}")
+    stored = seeded.json()
     # What the POST function writes for {"item_id", "note"}: the same item shape for raw moto.
     extra = {"origin_region": {"S": stored["origin_region"]}, "written_at": {"S": stored["written_at"]}}
 
