@@ -24,9 +24,10 @@ determines whether a health check is healthy"):
   Inverted is the documented way to force a check unhealthy); a CALCULATED
   check is healthy when at least ``HealthThreshold`` children are.
 
-The rules live in small pure functions and classes (``CheckerState``,
-``aggregate``, ``judge_http``, ``probe``) that the tests exercise directly;
-``HealthChecker`` only schedules probes on a small thread pool and keeps state.
+The rules live in small pure functions and classes that the tests exercise
+directly (``CheckerState`` and ``aggregate`` in ``localcloud.health_rules``,
+``judge_http``, ``probe``); ``HealthChecker`` only schedules probes on a small
+thread pool and keeps state.
 
 Overrides (control plane): route53 ``GetHealthCheckStatus`` (the per-checker
 observations) and ``GetHealthCheckLastFailureReason`` (each checker's last
@@ -49,9 +50,10 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from localcloud.cloud import Component
+from localcloud.health_rules import CheckerState, Observation, aggregate
 from localcloud.controlplane import AwsError, Call
 
 log = logging.getLogger(__name__)
@@ -68,7 +70,6 @@ CHECKER_REGIONS: dict[str, str] = {
     "ap-northeast-1": "54.248.220.1",
     "sa-east-1": "54.232.40.65",
 }
-HEALTHY_FRACTION = 0.18  # healthy while MORE than 18% of checkers say so
 SEARCH_LIMIT = 5120  # bytes of the body searched for SearchString
 CONNECT_TIMEOUT_S = 4.0  # AWS seconds to establish the TCP connection
 RESPONSE_TIMEOUT_S = 2.0  # AWS seconds for the status after connecting
@@ -83,51 +84,7 @@ FIREWALL_HINT = ("The endpoint or the internet connection is down, or requests a
 
 
 # ------------------------------------------------------------- pure rules
-@dataclass(frozen=True)
-class Observation:
-    """One probe's outcome, as a StatusReport shows it."""
-
-    ok: bool
-    status: str  # e.g. "Success: HTTP Status Code 200, OK"
-    checked_time: datetime.datetime
-
-
-@dataclass
-class CheckerState:
-    """What one checker region believes about one endpoint (FailureThreshold in both directions)."""
-
-    healthy: bool = True  # a new health check starts healthy
-    streak: int = 0  # consecutive observations contradicting ``healthy``
-    last: Observation | None = None
-    last_failure: Observation | None = None
-
-    def observe(self, ok: bool, failure_threshold: int) -> bool:
-        """Record one probe result; flip only after ``failure_threshold`` contrary results in a row."""
-        if ok == self.healthy:
-            self.streak = 0
-        else:
-            self.streak += 1
-            if self.streak >= max(1, failure_threshold):
-                self.healthy = ok
-                self.streak = 0
-        return self.healthy
-
-
-def aggregate(checker_views: Iterable[bool], *, inverted: bool = False, disabled: bool = False) -> bool:
-    """Route 53's verdict from its checkers' views: healthy while more than 18% say healthy.
-
-    No view yet counts as healthy (a new check starts healthy). Disabled means
-    healthy; Inverted flips whatever the result would otherwise be.
-    """
-    views = list(checker_views)
-    if disabled:
-        healthy = True
-    elif not views:
-        healthy = True
-    else:
-        healthy = sum(views) / len(views) > HEALTHY_FRACTION
-    return not healthy if inverted else healthy
-
+# Observation, CheckerState and aggregate are in localcloud.health_rules (the helpers replay them too).
 
 def judge_http(status: int, reason: str, body: bytes | None = None, search_string: str | None = None) -> tuple[bool, str]:
     """(ok, StatusReport text) for an HTTP answer: 2xx/3xx, and SearchString in the first 5,120 bytes."""

@@ -13,7 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import boto3
 import pytest
 
-from localcloud.healthchecker import CheckerState, Target, aggregate, judge_http, probe
+from localcloud.health_rules import CheckerState, aggregate
+from localcloud.healthchecker import Target, judge_http, probe
 from localcloud.regions import RegionRegistry
 
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
