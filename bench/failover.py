@@ -51,6 +51,7 @@ import uuid
 from typing import Any
 
 from bench import common
+from localcloud.health_rules import HEALTHY_FRACTION
 
 INTERVAL_S = 10  # Route 53 RequestInterval (AWS seconds): the fast one, as the runbook uses
 TTL_S = 10  # the runbook's record_ttl (AWS seconds)
@@ -58,7 +59,6 @@ THRESHOLDS = (1, 3)  # the runbook's FailureThreshold and Route 53's default
 TRIALS = 3
 POLL_S = 0.01
 CHECKERS = 8  # Route 53's default checker regions, as the local cloud simulates them
-HEALTHY_SHARE = 0.18
 PRIMARY, SECONDARY = "192.0.2.1", "192.0.2.2"  # TEST-NET-1 (RFC 5737): never reached, only compared
 TIME_SCALES = (0.1, 0.05)
 
@@ -103,7 +103,7 @@ class _Endpoint:
 
 def model_s(threshold: int, interval_s: float, checkers: int = CHECKERS) -> float:
     """Mean time to unhealthy with staggered checkers (see the module docstring)."""
-    k = checkers - math.floor(HEALTHY_SHARE * checkers)
+    k = checkers - math.floor(HEALTHY_FRACTION * checkers)
     return (threshold - 1) * interval_s + (k - 0.5) * interval_s / checkers
 
 

@@ -26,7 +26,7 @@ from helpers import faults
 from helpers.clients import CachingResolver, Clients, HttpClient, authoritative_server, resolve
 from helpers.config import Config
 from helpers.domains import custom_domain_targets
-from helpers.healthchecks import health_check_ids, healthy_by_region
+from helpers.healthchecks import HealthReplay, health_check_ids, healthy_by_region
 from helpers.route53 import hosted_zone_id
 
 # Faults after which Route 53 should take the region out of DNS (replication_pause leaves it serving).
@@ -185,12 +185,13 @@ def _lag_prober(cfg: Config, clients: Clients, t0: float, stop: threading.Event,
 
 def _sampler(cfg: Config, clients: Clients, ids: dict[str, str], regions: RegionMap, t0: float,
              stop: threading.Event, rows: list[dict[str, Any]]) -> None:
-    every = max(0.1, cfg.scaled(cfg.health_check_interval) / 4)
+    every = max(0.1, cfg.scaled(cfg.health_check_interval) / 4)  # sees every probe: HealthReplay needs them all
     server = zone_server(cfg, clients)
+    replay = HealthReplay(cfg.health_check_failure_threshold)
     while not stop.is_set():
         t = time.time() - t0
         try:
-            for region, healthy in healthy_by_region(clients, ids).items():
+            for region, healthy in healthy_by_region(clients, ids, replay).items():
                 rows.append({"t": t, "kind": "health", "region": region, "value": int(healthy)})
             answer = dns_regions(cfg, regions, server)
             for region in cfg.regions:

@@ -34,8 +34,8 @@ from helpers.clients import Clients
 from helpers.config import Config
 from helpers.dryrun import skippable
 from helpers.waiting import wait_until
+from localcloud.health_rules import HEALTHY_FRACTION, CheckerState, aggregate
 
-HEALTHY_FRACTION = 0.18  # Route 53: healthy while more than 18% of checkers report healthy
 # AWS seconds for a new check's first observations (Route 53 takes a minute or two), on top of interval x threshold.
 FIRST_OBSERVATIONS_S = 120.0
 
@@ -141,12 +141,46 @@ def _healthy(observations: list[dict[str, Any]]) -> bool:
     return ok / len(observations) > HEALTHY_FRACTION
 
 
-def healthy_by_region(clients: Clients, ids: dict[str, str]) -> dict[str, bool]:
-    """Each region's health as Route 53's checkers report it now (GetHealthCheckStatus, the >18% rule).
+class HealthReplay:
+    """Route 53's verdict from repeated GetHealthCheckStatus polls, with FailureThreshold applied.
 
-    Observations are each checker's latest probe: with a FailureThreshold above 1
-    this turns before Route 53's routing does (which waits for that many in a row).
+    GetHealthCheckStatus shows each checker's latest probe only; Route 53 changes
+    a checker's view after ``failure_threshold`` probes in a row disagree with
+    it, and calls the check healthy while more than 18% of the views say so.
+    Polled at least once per RequestInterval, each probe is seen (told apart by
+    its CheckedTime) and replayed through those rules (``localcloud.health_rules``),
+    so the verdict turns when Route 53's routing does, whatever the threshold.
     """
+
+    def __init__(self, failure_threshold: int):
+        self.failure_threshold = failure_threshold
+        self._views: dict[tuple[str, str, str], CheckerState] = {}
+        self._checked: dict[tuple[str, str, str], Any] = {}
+
+    def update(self, check_id: str, observations: list[dict[str, Any]]) -> bool:
+        """Feed one poll of ``check_id``'s observations; the check's verdict afterwards."""
+        views = []
+        for observation in observations:
+            key = (check_id, observation.get("Region", ""), observation.get("IPAddress", ""))
+            view = self._views.setdefault(key, CheckerState())  # a new check starts healthy
+            report = observation["StatusReport"]
+            if report.get("CheckedTime") != self._checked.get(key):  # a probe not seen yet
+                self._checked[key] = report.get("CheckedTime")
+                view.observe(report["Status"].startswith("Success"), self.failure_threshold)
+            views.append(view.healthy)
+        return aggregate(views)
+
+
+def healthy_by_region(clients: Clients, ids: dict[str, str], replay: HealthReplay | None = None) -> dict[str, bool]:
+    """Each region's health from Route 53's checkers now (GetHealthCheckStatus, the >18% rule).
+
+    Without ``replay`` the observations are each checker's latest probe: with a
+    FailureThreshold above 1 this turns before Route 53's routing does (which
+    waits for that many in a row). A ``HealthReplay`` fed by every poll applies
+    the threshold, as Route 53 does.
+    """
+    if replay is not None:
+        return {region: replay.update(check_id, _observations(clients, check_id)) for region, check_id in ids.items()}
     return {region: _healthy(_observations(clients, check_id)) for region, check_id in ids.items()}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import time
 
 import pytest
@@ -9,9 +10,8 @@ import pytest
 from conftest import make_config
 from helpers.clients import Clients
 from helpers.healthchecks import (
-    check_name, create_health_checks, delete_health_checks, health_check_ids, health_check_metric, health_status,
-    health_summary,
-    wait_until_healthy,
+    HealthReplay, check_name, create_health_checks, delete_health_checks, health_check_ids, health_check_metric,
+    health_status, health_summary, healthy_by_region, wait_until_healthy,
 )
 from stand_in import deploy_stand_in_backend
 
@@ -108,3 +108,53 @@ def test_the_health_check_status_metric_reaches_cloudwatch_in_us_east_1(hcfg, hc
     metric = health_check_metric(hcfg, hclients)
     assert set(metric["region"]) == set(hcfg.regions)
     assert (metric["minimum"] == 1.0).all(), "healthy checks publish HealthCheckStatus 1"
+
+
+def _poll(healthy_checkers: int, probe: int) -> list[dict]:
+    """One GetHealthCheckStatus answer of 8 checkers, the first ``healthy_checkers`` saying Success."""
+    when = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc) + datetime.timedelta(seconds=10 * probe)
+    return [{"Region": f"checker-{i}", "IPAddress": f"192.0.2.{i}", "StatusReport": {
+        "Status": "Success: HTTP Status Code 200, OK" if i < healthy_checkers else "Failure: HTTP Status Code 503",
+        "CheckedTime": when}} for i in range(8)]
+
+
+def test_health_replay_applies_the_failure_threshold_and_the_18_percent_rule():
+    replay = HealthReplay(failure_threshold=3)
+    assert replay.update("hc", _poll(8, 0))
+    assert replay.update("hc", _poll(0, 1)) and replay.update("hc", _poll(0, 1)), "one failed probe, polled twice"
+    assert replay.update("hc", _poll(0, 2)), "two failures in a row: still healthy with threshold 3"
+    assert not replay.update("hc", _poll(0, 3)), "the third failure in a row turns every checker"
+    for probe in (4, 5, 6):  # one checker of eight recovers: 12.5% is not more than 18%
+        assert not replay.update("hc", _poll(1, probe))
+    assert not replay.update("hc", _poll(2, 7)) and not replay.update("hc", _poll(2, 8))
+    assert replay.update("hc", _poll(2, 9)), "a second checker after three successes: 25% > 18%"
+    assert HealthReplay(failure_threshold=1).update("hc", _poll(1, 0)) is False
+
+
+def test_with_a_threshold_of_three_the_replay_turns_intervals_after_the_latest_observations(
+        localcloud_status, unique):
+    cfg = make_config(localcloud_status, stack_name=f"t{unique}", table_name=f"table-{unique}",
+                      regions=["eu-west-1", "eu-central-1"], health_check_failure_threshold=3)
+    clients = Clients(cfg)
+    deploy_stand_in_backend(cfg, clients)
+    try:
+        create_health_checks(cfg, clients)
+        wait_until_healthy(cfg, clients)
+        ids = {"eu-west-1": health_check_ids(cfg, clients)["eu-west-1"]}
+        replay = HealthReplay(cfg.health_check_failure_threshold)
+        interval = cfg.scaled(cfg.health_check_interval)
+        assert healthy_by_region(clients, ids, replay) == {"eu-west-1": True}
+        clients.client("lambda", "eu-west-1").update_function_configuration(
+            FunctionName=cfg.resource_name("health"), Environment={"Variables": {"STATUS": "503"}})
+        began, latest_turned, replay_turned = time.monotonic(), None, None
+        while replay_turned is None and time.monotonic() - began < 10 * interval + 10:
+            now = time.monotonic() - began
+            if latest_turned is None and not healthy_by_region(clients, ids)["eu-west-1"]:
+                latest_turned = now
+            if not healthy_by_region(clients, ids, replay)["eu-west-1"]:
+                replay_turned = now
+            time.sleep(interval / 8)
+        assert latest_turned is not None and replay_turned is not None
+        assert replay_turned - latest_turned >= interval, (latest_turned, replay_turned, interval)
+    finally:
+        delete_health_checks(cfg, clients)
