@@ -37,7 +37,7 @@ import pandas as pd
 from botocore.exceptions import ClientError
 from tqdm.auto import tqdm
 
-from helpers.clients import Clients, HttpClient, HttpResponse
+from helpers.clients import Clients, HttpClient, HttpResponse, error_code, tolerating
 from helpers.config import Config
 from helpers.dryrun import DryRunSkip, skippable
 from helpers.lambdas import function_name
@@ -103,7 +103,7 @@ def _function_arn(cfg: Config, clients: Clients, region: str, suffix: str) -> st
     try:
         return clients.client("lambda", region).get_function(FunctionName=name)["Configuration"]["FunctionArn"]
     except ClientError as error:
-        if error.response["Error"]["Code"] == "ResourceNotFoundException":
+        if error_code(error) == "ResourceNotFoundException":
             raise LookupError(
                 f"Lambda function {name!r} does not exist in {region}: deploy the functions first "
                 "(helpers.lambdas.deploy_functions, step 1 of notebook 02)"
@@ -146,7 +146,7 @@ def _ensure_method(clients: Clients, region: str, api_id: str, resource: dict[st
     try:
         integration = apigw.get_integration(restApiId=api_id, resourceId=resource["id"], httpMethod=route.method)
     except ClientError as error:
-        if error.response["Error"]["Code"] != "NotFoundException":
+        if error_code(error) != "NotFoundException":
             raise
         integration = {}
     if integration.get("type") != "AWS_PROXY" or integration.get("uri") != uri:
@@ -162,7 +162,7 @@ def _policy_statement_ids(clients: Clients, region: str, function: str) -> set[s
     try:
         policy = json.loads(clients.client("lambda", region).get_policy(FunctionName=function)["Policy"])
     except ClientError as error:
-        if error.response["Error"]["Code"] == "ResourceNotFoundException":
+        if error_code(error) == "ResourceNotFoundException":
             return set()
         raise
     return {statement.get("Sid", "") for statement in policy.get("Statement", [])}
@@ -192,7 +192,7 @@ def _allow_invoke(clients: Clients, region: str, function_arn: str, api_id: str,
         )
         return True
     except ClientError as error:
-        if error.response["Error"]["Code"] == "ResourceConflictException":  # added meanwhile
+        if error_code(error) == "ResourceConflictException":  # added meanwhile
             return False
         raise
 
@@ -358,7 +358,7 @@ def delete_regional_apis(cfg: Config, clients: Clients) -> pd.DataFrame:
                 apigw.delete_rest_api(restApiId=api["id"])
                 deleted = True
             except ClientError as error:
-                if error.response["Error"]["Code"] != "NotFoundException":
+                if error_code(error) != "NotFoundException":
                     raise
                 deleted = False
             rows.append({"region": region, "api_id": api["id"], "deleted": deleted, "permissions_removed": removed})
@@ -373,10 +373,7 @@ def _remove_permissions(cfg: Config, clients: Clients, region: str, api_id: str)
         for sid in sorted(_policy_statement_ids(clients, region, name)):
             if not sid.startswith(f"apigateway-{api_id}-"):
                 continue
-            try:
+            with tolerating("ResourceNotFoundException"):
                 lam.remove_permission(FunctionName=name, StatementId=sid)
                 removed += 1
-            except ClientError as error:
-                if error.response["Error"]["Code"] != "ResourceNotFoundException":
-                    raise
     return removed

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 
-from helpers.clients import Clients
+from helpers.clients import Clients, error_code
 from helpers.config import Config, ConfigError, validate
 
 # ------------------------------------------------------------------ checks
@@ -45,7 +45,7 @@ def region_status(clients: Clients, regions: tuple[str, ...]) -> dict[str, str]:
     try:
         answer = clients.client("ec2").describe_regions(AllRegions=True)["Regions"]
     except (ClientError, BotoCoreError) as error:
-        code = error.response["Error"]["Code"] if isinstance(error, ClientError) else type(error).__name__
+        code = error_code(error) if isinstance(error, ClientError) else type(error).__name__
         return {region: f"not checked ({code})" for region in regions}
     known = {r["RegionName"]: r.get("OptInStatus", "opt-in-not-required") for r in answer}
     return {region: known.get(region, "unknown") for region in regions}

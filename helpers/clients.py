@@ -8,16 +8,18 @@ the regional APIs (443 on AWS).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 import boto3
 import botocore.config
+from botocore.exceptions import ClientError
 import dns.edns
 import dns.exception
 import dns.message
@@ -30,6 +32,21 @@ from helpers.config import Config
 from helpers.dryrun import DryRun, DryRunSkip, is_placeholder
 
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def error_code(error: ClientError) -> str:
+    """The AWS error code of a botocore ``ClientError`` (e.g. ``ResourceNotFoundException``), or ''."""
+    return error.response.get("Error", {}).get("Code", "")
+
+
+@contextlib.contextmanager
+def tolerating(*codes: str) -> Iterator[None]:
+    """Let an AWS call fail with one of ``codes`` (say, a resource already gone); any other error is raised."""
+    try:
+        yield
+    except ClientError as error:
+        if error_code(error) not in codes:
+            raise
 
 
 class Clients:

@@ -36,7 +36,7 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from helpers.apigateway import find_rest_api
-from helpers.clients import Clients
+from helpers.clients import Clients, error_code, tolerating
 from helpers.config import Config
 from helpers.dryrun import skippable
 from helpers.waiting import wait_until
@@ -69,9 +69,6 @@ class HostedZone:
 def _tag_list(cfg: Config, extra: dict[str, str] | None = None) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in {**cfg.tags, **(extra or {})}.items()]
 
-
-def _code(error: ClientError) -> str:
-    return error.response.get("Error", {}).get("Code", "")
 
 
 def _zone_id(raw: str) -> str:
@@ -280,7 +277,7 @@ def _domain(clients: Clients, region: str, name: str) -> dict[str, Any] | None:
     try:
         return clients.client("apigateway", region).get_domain_name(domainName=name)
     except ClientError as error:
-        if _code(error) == "NotFoundException":
+        if error_code(error) == "NotFoundException":
             return None
         raise
 
@@ -289,7 +286,7 @@ def _mappings(clients: Clients, region: str, name: str) -> list[dict[str, Any]]:
     try:
         return clients.client("apigateway", region).get_base_path_mappings(domainName=name).get("items", [])
     except ClientError as error:
-        if _code(error) == "NotFoundException":
+        if error_code(error) == "NotFoundException":
             return []
         raise
 
@@ -426,16 +423,10 @@ def delete_custom_domains(cfg: Config, clients: Clients) -> pd.DataFrame:
             rows.append({"region": region, "deleted": False, "reason": "not created by this stack"})
             continue
         for mapping in _mappings(clients, region, cfg.domain_name):
-            try:
+            with tolerating("NotFoundException"):
                 apigw.delete_base_path_mapping(domainName=cfg.domain_name, basePath=mapping.get("basePath", BASE_PATH_NONE))
-            except ClientError as error:
-                if _code(error) != "NotFoundException":
-                    raise
-        try:
+        with tolerating("NotFoundException"):
             apigw.delete_domain_name(domainName=cfg.domain_name)
-        except ClientError as error:
-            if _code(error) != "NotFoundException":
-                raise
         rows.append({"region": region, "deleted": True, "reason": ""})
     return pd.DataFrame(rows).set_index("region")
 
@@ -455,10 +446,10 @@ def delete_certificates(cfg: Config, clients: Clients) -> pd.DataFrame:
             try:
                 acm.delete_certificate(CertificateArn=certificate["CertificateArn"])
             except ClientError as error:
-                if _code(error) == "ResourceInUseException":
+                if error_code(error) == "ResourceInUseException":
                     raise RuntimeError(f"certificate {certificate['CertificateArn']} in {region} is still in use: "
                                        "run delete_custom_domains first") from error
-                if _code(error) != "ResourceNotFoundException":
+                if error_code(error) != "ResourceNotFoundException":
                     raise
             rows.append({"region": region, "certificate_arn": certificate["CertificateArn"], "deleted": True})
     zone = find_hosted_zone(cfg, clients)
@@ -474,12 +465,9 @@ def _delete_records(clients: Clients, zone_id: str, select: Callable[[dict[str, 
     for page in route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone_id):
         doomed += [r for r in page["ResourceRecordSets"] if r["Type"] not in ("NS", "SOA") and select(r)]
     for rrset in doomed:  # one change each: a record already gone must not fail the others
-        try:
+        with tolerating("InvalidChangeBatch", "InvalidInput"):
             route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={
                 "Changes": [{"Action": "DELETE", "ResourceRecordSet": rrset}]})
-        except ClientError as error:
-            if _code(error) not in ("InvalidChangeBatch", "InvalidInput"):
-                raise
     return len(doomed)
 
 
@@ -491,9 +479,6 @@ def delete_hosted_zone_if_created(cfg: Config, clients: Clients) -> dict[str, An
     if not zone.created_by_runbook:
         return {"hosted_zone": cfg.hosted_zone, "deleted": False, "reason": "not created by this stack: kept"}
     removed = _delete_records(clients, zone.id, lambda rrset: True)
-    try:
+    with tolerating("NoSuchHostedZone"):
         clients.client("route53").delete_hosted_zone(Id=zone.id)
-    except ClientError as error:
-        if _code(error) != "NoSuchHostedZone":
-            raise
     return {"hosted_zone": cfg.hosted_zone, "deleted": True, "records_deleted": removed, "reason": ""}

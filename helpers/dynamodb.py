@@ -25,7 +25,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from tqdm.auto import tqdm
 
-from helpers.clients import Clients
+from helpers.clients import Clients, error_code, tolerating
 from helpers.config import Config
 from helpers.dryrun import skippable
 from helpers.waiting import wait_until
@@ -62,7 +62,7 @@ def _describe(clients: Clients, table: str, region: str) -> dict[str, Any] | Non
     try:
         return clients.client("dynamodb", region).describe_table(TableName=table)["Table"]
     except ClientError as error:
-        if error.response["Error"]["Code"] == "ResourceNotFoundException":
+        if error_code(error) == "ResourceNotFoundException":
             return None
         raise
 
@@ -118,7 +118,7 @@ def create_global_table(cfg: Config, clients: Clients, timeout: float | None = N
             )
             created = True
         except ClientError as error:
-            if error.response["Error"]["Code"] != "ResourceInUseException":  # created meanwhile: fine
+            if error_code(error) != "ResourceInUseException":  # created meanwhile: fine
                 raise
     description = _wait_idle(cfg, clients, primary, timeout)
     if not created and not _owned(cfg, clients, primary, description):
@@ -380,11 +380,8 @@ def delete_global_table(cfg: Config, clients: Clients, timeout: float | None = N
         if actions[region] == "replica deleted" or _describe(clients, cfg.table_name, region) is None:
             continue  # a deleted replica goes by itself (the wait below sees it gone)
         _wait_idle(cfg, clients, region, timeout)
-        try:
+        with tolerating("ResourceNotFoundException"):
             clients.client("dynamodb", region).delete_table(TableName=cfg.table_name)
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ResourceNotFoundException":
-                raise
         actions[region] = "table deleted"
 
     def check() -> tuple[bool, list[str]]:

@@ -30,7 +30,7 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from helpers.apigateway import regional_endpoints
-from helpers.clients import Clients
+from helpers.clients import Clients, error_code
 from helpers.config import Config
 from helpers.dryrun import skippable
 from helpers.waiting import wait_until
@@ -39,9 +39,6 @@ from localcloud.health_rules import HEALTHY_FRACTION, CheckerState, aggregate
 # AWS seconds for a new check's first observations (Route 53 takes a minute or two), on top of interval x threshold.
 FIRST_OBSERVATIONS_S = 120.0
 
-
-def _code(error: ClientError) -> str:
-    return error.response.get("Error", {}).get("Code", "")
 
 
 def _prefix(cfg: Config, region: str) -> str:
@@ -278,10 +275,10 @@ def delete_health_checks(cfg: Config, clients: Clients) -> pd.DataFrame:
             try:
                 route53.delete_health_check(HealthCheckId=check["Id"])
             except ClientError as error:
-                if _code(error) == "HealthCheckInUse":
+                if error_code(error) == "HealthCheckInUse":
                     raise RuntimeError(f"health check {check['Id']} ({region}) is still used by a DNS record: "
                                        "delete the routing records (step 5 teardown) first") from error
-                if _code(error) != "NoSuchHealthCheck":
+                if error_code(error) != "NoSuchHealthCheck":
                     raise
             rows.append({"region": region, "health_check_id": check["Id"], "deleted": True})
     return pd.DataFrame(rows, columns=["region", "health_check_id", "deleted"])

@@ -32,7 +32,7 @@ import pandas as pd
 from botocore.exceptions import ClientError
 from tqdm.auto import tqdm
 
-from helpers.clients import Clients
+from helpers.clients import Clients, error_code
 from helpers.config import PROJECT_ROOT, Config
 from helpers.dryrun import skippable
 from helpers.waiting import wait_until
@@ -199,7 +199,7 @@ def ensure_role(cfg: Config, clients: Clients) -> RoleInfo:
     try:
         role = iam.get_role(RoleName=name)["Role"]
     except ClientError as error:
-        if error.response["Error"]["Code"] != "NoSuchEntity":
+        if error_code(error) != "NoSuchEntity":
             raise
         role = iam.create_role(
             RoleName=name,
@@ -212,7 +212,7 @@ def ensure_role(cfg: Config, clients: Clients) -> RoleInfo:
     try:
         current = _policy_dict(iam.get_role_policy(RoleName=name, PolicyName=POLICY_NAME)["PolicyDocument"])
     except ClientError as error:
-        if error.response["Error"]["Code"] != "NoSuchEntity":
+        if error_code(error) != "NoSuchEntity":
             raise
         current = None
     updated = current != wanted
@@ -232,7 +232,7 @@ def delete_role(cfg: Config, clients: Clients) -> bool:
             iam.detach_role_policy(RoleName=name, PolicyArn=attached["PolicyArn"])
         iam.delete_role(RoleName=name)
     except ClientError as error:
-        if error.response["Error"]["Code"] == "NoSuchEntity":
+        if error_code(error) == "NoSuchEntity":
             return False
         raise
     return True
@@ -273,7 +273,7 @@ def wait_for_functions(cfg: Config, clients: Clients, timeout: float | None = No
                 c = clients.client("lambda", region).get_function_configuration(FunctionName=name)
                 seen[(region, name)] = f"{c.get('State')}/{c.get('LastUpdateStatus', '-')}"
             except ClientError as error:
-                if error.response["Error"]["Code"] != "ResourceNotFoundException":
+                if error_code(error) != "ResourceNotFoundException":
                     raise
                 seen[(region, name)] = "missing"
         return all(v == "Active/Successful" for v in seen.values()), seen
@@ -319,7 +319,7 @@ def _create_function(cfg: Config, clients: Clients, region: str, name: str, conf
                                        Publish=False, **configuration)
         except ClientError as error:
             message = error.response["Error"].get("Message", "")
-            if error.response["Error"]["Code"] == "InvalidParameterValueException" and "cannot be assumed" in message \
+            if error_code(error) == "InvalidParameterValueException" and "cannot be assumed" in message \
                     and time.monotonic() < deadline:
                 time.sleep(2)  # "The role defined for the function cannot be assumed by Lambda": IAM propagation
                 continue
@@ -336,7 +336,7 @@ def deploy_function(cfg: Config, clients: Clients, region: str, spec: FunctionSp
     try:
         current = lam.get_function_configuration(FunctionName=name)
     except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+        if error_code(error) != "ResourceNotFoundException":
             raise
         current = None
     actions: list[str] = []
@@ -398,7 +398,7 @@ def describe_functions(cfg: Config, clients: Clients) -> pd.DataFrame:
             try:
                 function = lam.get_function(FunctionName=name)
             except ClientError as error:
-                if error.response["Error"]["Code"] != "ResourceNotFoundException":
+                if error_code(error) != "ResourceNotFoundException":
                     raise
                 rows.append({"region": region, "function": spec.key, "name": name, "state": "missing"})
                 continue
@@ -459,7 +459,7 @@ def _delete_per_function(cfg: Config, clients: Clients, service: str, column: st
                 delete(client, name)
                 outcome = "deleted"
             except ClientError as error:
-                if error.response["Error"]["Code"] != "ResourceNotFoundException":
+                if error_code(error) != "ResourceNotFoundException":
                     raise
                 outcome = "absent"
             rows.append({"region": region, "function": spec.key, column: name, "outcome": outcome})

@@ -44,7 +44,7 @@ import pandas as pd
 from botocore.exceptions import ClientError
 from tqdm.auto import tqdm
 
-from helpers.clients import Clients, HttpClient, resolve
+from helpers.clients import Clients, HttpClient, error_code, resolve, tolerating
 from helpers.config import Config
 from helpers.dryrun import skippable
 from helpers.domains import find_hosted_zone
@@ -316,7 +316,7 @@ def _instances_in_zone(clients: Clients, zone_id: str) -> list[dict[str, Any]]:
     try:
         return clients.client("route53").list_traffic_policy_instances_by_hosted_zone(HostedZoneId=zone_id)["TrafficPolicyInstances"]
     except ClientError as error:
-        if error.response["Error"]["Code"] in ("NoSuchTrafficPolicyInstance", "NoSuchHostedZone"):
+        if error_code(error) in ("NoSuchTrafficPolicyInstance", "NoSuchHostedZone"):
             return []
         raise
 
@@ -365,11 +365,8 @@ def _delete_policy_instances(cfg: Config, clients: Clients, zone_id: str) -> lis
     deleted = []
     for instance in _instances_in_zone(clients, zone_id):
         if instance["TrafficPolicyId"] == summary["Id"] and _fqdn(instance["Name"]) == _fqdn(cfg.domain_name):
-            try:
+            with tolerating("NoSuchTrafficPolicyInstance"):
                 clients.client("route53").delete_traffic_policy_instance(Id=instance["Id"])
-            except ClientError as error:
-                if error.response["Error"]["Code"] != "NoSuchTrafficPolicyInstance":
-                    raise
             deleted.append(instance["Id"])
     return deleted
 
@@ -387,11 +384,8 @@ def delete_traffic_policy(cfg: Config, clients: Clients) -> pd.DataFrame:
     if summary is not None:
         route53 = clients.client("route53")
         for version in route53.list_traffic_policy_versions(Id=summary["Id"])["TrafficPolicies"]:
-            try:
+            with tolerating("NoSuchTrafficPolicy"):
                 route53.delete_traffic_policy(Id=summary["Id"], Version=version["Version"])
-            except ClientError as error:
-                if error.response["Error"]["Code"] != "NoSuchTrafficPolicy":
-                    raise
             rows.append({"resource": "traffic policy", "id": f"{summary['Id']} v{version['Version']}"})
     return pd.DataFrame(rows, columns=["resource", "id"])
 
