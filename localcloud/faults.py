@@ -92,6 +92,8 @@ class Faults(Component):
                 raise AwsError("ValidationException",
                                f"action {name!r}: {action.get('actionId')!r} is not supported by the local cloud "
                                f"(supported: {', '.join(SUPPORTED_ACTIONS)})")
+            if "duration" in (action.get("parameters") or {}):
+                parse_duration(action["parameters"]["duration"])  # a bad one is refused here, not once a fault is on
         status, headers, body = call.forward()
         if status >= 300:
             return Raw(status, headers, body)

@@ -68,6 +68,17 @@ def test_unsupported_fis_action_is_refused_before_anything_happens(cfg, clients)
         clients.client("fis", region).start_experiment(clientToken=str(uuid.uuid4()), experimentTemplateId=template)
 
 
+def test_a_bad_duration_is_refused_before_the_fault_starts(cfg, clients, localcloud_status):
+    region = "sa-east-1"
+    template = _template(clients, cfg, region,
+                         {"actionId": REGION_OUTAGE, "parameters": {"region": region, "duration": "5m"}}, {})
+    fis = clients.client("fis", region)
+    with pytest.raises(fis.exceptions.ValidationException, match="invalid duration"):
+        fis.start_experiment(clientToken=str(uuid.uuid4()), experimentTemplateId=template)
+    assert region not in _outages(localcloud_status), "nothing was broken"
+    assert fis.list_experiments()["experiments"] == [], "no experiment was started"
+
+
 def test_region_outage_refuses_connections_until_stopped(cfg, clients, localcloud_status):
     region = "ap-south-1"
     clients.client("dynamodb", region).list_tables()  # the region is in use: its gateway listens
@@ -87,6 +98,12 @@ def _regions(status):
     from localcloud import daemon
 
     return daemon.status(status["state_dir"]).get("regions", {})
+
+
+def _outages(status):
+    from localcloud import daemon
+
+    return daemon.status(status["state_dir"]).get("gateway_outages", [])
 
 
 def _connects(address, port) -> bool:
