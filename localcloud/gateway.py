@@ -126,7 +126,6 @@ def hosted_zone_id_for(region: str) -> str:
 EXECUTE_API_RE = re.compile(r"^([a-z0-9]{10})\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$")
 LAMBDA_URI_RE = re.compile(r"^arn:[^:]+:apigateway:[^:]+:lambda:path/[^/]+/functions/(?P<arn>.+)/invocations$")
 PROXY_RESPONSE_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
-ROUTE_TTL_S = 1.0  # a cached route table is rebuilt at least this often (deployments invalidate it at once)
 IDLE_TIMEOUT_S = 60.0  # an idle keep-alive connection is closed after this long
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit: 10 MB
 
@@ -141,13 +140,6 @@ class _Node:
     greedy: tuple[str, Any, str] | None = None  # ({proxy+} name, resource, its path)
     resource: Any = None
     path: str = ""  # the resource's path template, e.g. /item/{item_id}
-
-
-@dataclass
-class _RouteTable:
-    root: _Node
-    fingerprint: tuple
-    built_at: float
 
 
 @dataclass
@@ -166,7 +158,7 @@ def _segments(path: str) -> list[str]:
 
 
 def _build_tree(resources: dict[str, Any]) -> _Node:
-    """The routing tree of an API's resources (moto's, or a deployment's frozen copies)."""
+    """The routing tree of an API's resources (a deployment's frozen copies)."""
     root = _Node()
     paths = {rid: r.get_path() for rid, r in list(resources.items())}
     for rid, path in paths.items():
@@ -254,16 +246,6 @@ def _freeze(api: Any) -> _Node:
                 getattr(integration, "integration_type", None), getattr(integration, "uri", None)))
         frozen[rid] = _DeployedResource(resource.id, resource.get_path(), methods)
     return _build_tree(frozen)
-
-
-def _fingerprint(api: Any) -> tuple:
-    """Cheap summary of an API's state: changes on a new deployment, resource or method."""
-    return (
-        id(api),
-        len(api.resources),
-        sum(len(r.resource_methods) for r in list(api.resources.values())),
-        tuple(sorted((name, s.deployment_id or "") for name, s in list(api.stages.items()))),
-    )
 
 
 # --------------------------------------------------------------- responses
@@ -529,7 +511,6 @@ class Gateway(Component):
         self._servers: dict[str, _Server] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._down: set[str] = set()
-        self._routes: dict[tuple[str, str], _RouteTable] = {}
         self._deployed: dict[tuple[str, str, str], _Node] = {}  # (region, API id, deployment id) -> routes
         self._lock = threading.RLock()
         self._running = False
@@ -576,10 +557,7 @@ class Gateway(Component):
                 return
             address = (self.cloud.regions.address(region), self.cloud.settings.api_port)
             certificates = self.cloud.component("certificates")
-            try:  # the region's own certificates for custom domains, as on AWS
-                context = certificates.server_context(region)
-            except TypeError:
-                context = certificates.server_context()
+            context = certificates.server_context(region)  # the region's own certificates, as on AWS
             server = _Server(self, region, address, context)
             thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                       name=f"gateway-{region}", daemon=True)
@@ -624,24 +602,16 @@ class Gateway(Component):
 
     # --------------------------------------------------------------- routing
     def _routes_of(self, region: str, api: Any, stage: Any) -> _Node:
-        """The routes a stage serves: its deployment's snapshot (the live API only for a deployment made elsewhere)."""
-        deployed = self._deployed.get((region, api.id, stage.deployment_id or ""))
-        return deployed if deployed is not None else self._route_table(region, api)
+        """The routes a stage serves: what its deployment froze.
 
-    def _route_table(self, region: str, api: Any) -> _Node:
-        key = (region, api.id)
-        now = time.monotonic()
-        for _ in range(3):  # moto's dicts may change under us while the control plane writes
-            try:
-                fingerprint = _fingerprint(api)
-                table = self._routes.get(key)
-                if table is None or table.fingerprint != fingerprint or now - table.built_at > ROUTE_TTL_S:
-                    table = _RouteTable(_build_tree(api.resources), fingerprint, now)
-                    self._routes[key] = table
-                return table.root
-            except RuntimeError:
-                continue
-        raise RuntimeError(f"API {api.id} kept changing while its routes were read")
+        A deployment made without the gateway seeing it (say, straight in
+        moto's backend) is frozen at its first request instead.
+        """
+        key = (region, api.id, stage.deployment_id or "")
+        routes = self._deployed.get(key)
+        if routes is None:
+            routes = self._deployed[key] = _freeze(api)
+        return routes
 
     def route(self, region: str, host: str, path: str, method: str) -> _Match | _Response:
         """Find the API, stage, resource and path parameters for a request, or API Gateway's error answer."""
