@@ -142,8 +142,9 @@ def _certificate_tags(clients: Clients, region: str, arn: str) -> dict[str, str]
     return {t["Key"]: t.get("Value", "") for t in tags}
 
 
-def find_certificate(cfg: Config, clients: Clients, region: str) -> dict[str, Any] | None:
-    """The runbook's pending or issued certificate for ``cfg.domain_name`` in ``region`` (described), or None."""
+def stack_certificates(cfg: Config, clients: Clients, region: str) -> list[dict[str, Any]]:
+    """The runbook's pending or issued certificates for ``cfg.domain_name`` in ``region`` (described), best first:
+    an issued one, then the oldest."""
     acm = clients.client("acm", region)
     candidates = []
     for page in acm.get_paginator("list_certificates").paginate(CertificateStatuses=list(LIVE_STATUSES)):
@@ -153,9 +154,13 @@ def find_certificate(cfg: Config, clients: Clients, region: str) -> dict[str, An
             if _certificate_tags(clients, region, summary["CertificateArn"]).get("runbook:stack") != cfg.stack_name:
                 continue
             candidates.append(acm.describe_certificate(CertificateArn=summary["CertificateArn"])["Certificate"])
-    # an issued one first, then the oldest
     candidates.sort(key=lambda c: (c["Status"] != "ISSUED", str(c.get("CreatedAt", ""))))
-    return candidates[0] if candidates else None
+    return candidates
+
+
+def find_certificate(cfg: Config, clients: Clients, region: str) -> dict[str, Any] | None:
+    """The runbook's pending or issued certificate for ``cfg.domain_name`` in ``region`` (described), or None."""
+    return next(iter(stack_certificates(cfg, clients, region)), None)
 
 
 def _validation_records(certificate: dict[str, Any]) -> list[dict[str, str]]:
@@ -436,11 +441,7 @@ def delete_certificates(cfg: Config, clients: Clients) -> pd.DataFrame:
     rows, records = [], {}
     for region in cfg.regions:
         acm = clients.client("acm", region)
-        asked: set[str] = set()
-        while (certificate := find_certificate(cfg, clients, region)) is not None:
-            if certificate["CertificateArn"] in asked:  # a dry run records the deletion without making it
-                break
-            asked.add(certificate["CertificateArn"])
+        for certificate in stack_certificates(cfg, clients, region):
             for record in _validation_records(certificate):
                 records[(_fqdn(record["Name"]), record["Type"])] = record
             try:

@@ -81,14 +81,18 @@ def _idle(description: dict[str, Any] | None) -> bool:
 
 
 def _wait_idle(cfg: Config, clients: Clients, region: str, timeout: float) -> dict[str, Any]:
+    """Wait until the table in ``region`` and its replicas are ACTIVE; its last description."""
+    last: list[dict[str, Any]] = [{}]
+
     def check() -> tuple[bool, Any]:
         description = _describe(clients, cfg.table_name, region)
         if description is None:
             return False, f"no table {cfg.table_name} in {region}"
+        last[0] = description
         return _idle(description), {"TableStatus": description["TableStatus"], "Replicas": _replica_statuses(description)}
 
     wait_until(f"table {cfg.table_name} in {region} to be ACTIVE", check, timeout)
-    return _describe(clients, cfg.table_name, region) or {}
+    return last[0]
 
 
 # ---------------------------------------------------------------- creating
