@@ -398,9 +398,8 @@ def apply_routing(cfg: Config, clients: Clients, targets: Targets) -> pd.DataFra
     """
     if cfg.use_traffic_policy:
         create_traffic_policy(cfg, clients, targets)
-    else:
-        create_routing_records(cfg, clients, targets)
-    return routing_records(cfg, clients)
+        return routing_records(cfg, clients)
+    return create_routing_records(cfg, clients, targets)  # it answers with routing_records already
 
 
 # ------------------------------------------------------------- DNS checks

@@ -376,11 +376,11 @@ class Authority:
         """The choices of ``rule`` Route 53 answers with now (one, or several for multivalue)."""
         if not rule.choices:
             return []
+        kind = rule.kind
+        if kind == "simple":  # no health checks on simple records: nothing to evaluate
+            return [rule.choices[0]]
         healthy = [c for c in rule.choices if self._choice_healthy(c, depth)]
         pool = healthy or list(rule.choices)  # all unhealthy: Route 53 treats all as healthy
-        kind = rule.kind
-        if kind == "simple":
-            return [rule.choices[0]]
         if kind == "weighted":
             weighted = [c for c in pool if (c.weight or 0) > 0]
             if not weighted:
