@@ -53,7 +53,6 @@ from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
 from localcloud.cloud import Component
 from localcloud.controlplane import AwsError, Call
-from localcloud.regions import known_regions
 from localcloud.routing import (
     DEFAULT_CLIENT_REGION,
     Answer,
@@ -114,7 +113,6 @@ class Dns(Component):
         self._lock = threading.Lock()
         self._fingerprint: Any = None
         self._zones: list[Zone] = []
-        self._known_regions = frozenset(known_regions())
         self._servers: list[DNSServer] = []
         cloud.controlplane.register("route53", "TestDNSAnswer", self._test_dns_answer)
 
@@ -167,7 +165,7 @@ class Dns(Component):
         if match is None:
             return None
         region = match.group(2)
-        if region not in self._known_regions and region not in self.cloud.regions.active:
+        if not self.cloud.regions.is_known(region) and region not in self.cloud.regions.active:
             return None
         return {"A": Values("A", (self.cloud.regions.address(region),), EXECUTE_API_TTL)}
 

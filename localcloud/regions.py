@@ -38,17 +38,21 @@ class RegionRegistry:
 
     def __init__(self) -> None:
         self._known = known_regions()
+        self._index = {name: i for i, name in enumerate(self._known)}
         self._extra: list[str] = []
         self._active: set[str] = set()
         self._listeners: list[Callable[[str], None]] = []
         self._lock = threading.RLock()
 
+    def is_known(self, region: str) -> bool:
+        """True for a region name botocore knows (``known_regions``)."""
+        return region in self._index
+
     def address(self, region: str) -> str:
         """The loopback address of ``region`` (stable for known regions)."""
         with self._lock:
-            if region in self._known:
-                index = self._known.index(region)
-            else:
+            index = self._index.get(region)
+            if index is None:
                 if region not in self._extra:
                     self._extra.append(region)
                 index = len(self._known) + self._extra.index(region)
@@ -60,8 +64,10 @@ class RegionRegistry:
             index = int(ipaddress.IPv4Address(address)) - int(BASE)
         except ValueError:
             return None
-        names = self._known + self._extra
-        return names[index] if 0 <= index < len(names) else None
+        if 0 <= index < len(self._known):
+            return self._known[index]
+        index -= len(self._known)
+        return self._extra[index] if 0 <= index < len(self._extra) else None
 
     def subscribe(self, callback: Callable[[str], None]) -> None:
         """Call ``callback(region)`` for every active region, now and when new ones appear."""
