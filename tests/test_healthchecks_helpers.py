@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import time
 
@@ -131,30 +132,23 @@ def test_health_replay_applies_the_failure_threshold_and_the_18_percent_rule():
     assert HealthReplay(failure_threshold=1).update("hc", _poll(1, 0)) is False
 
 
-def test_with_a_threshold_of_three_the_replay_turns_intervals_after_the_latest_observations(
-        localcloud_status, unique):
-    cfg = make_config(localcloud_status, stack_name=f"t{unique}", table_name=f"table-{unique}",
-                      regions=["eu-west-1", "eu-central-1"], health_check_failure_threshold=3)
-    clients = Clients(cfg)
-    deploy_stand_in_backend(cfg, clients)
-    try:
-        create_health_checks(cfg, clients)
-        wait_until_healthy(cfg, clients)
-        ids = {"eu-west-1": health_check_ids(cfg, clients)["eu-west-1"]}
-        replay = HealthReplay(cfg.health_check_failure_threshold)
-        interval = cfg.scaled(cfg.health_check_interval)
-        assert healthy_by_region(clients, ids, replay) == {"eu-west-1": True}
-        clients.client("lambda", "eu-west-1").update_function_configuration(
-            FunctionName=cfg.resource_name("health"), Environment={"Variables": {"STATUS": "503"}})
-        began, latest_turned, replay_turned = time.monotonic(), None, None
-        while replay_turned is None and time.monotonic() - began < 10 * interval + 10:
-            now = time.monotonic() - began
-            if latest_turned is None and not healthy_by_region(clients, ids)["eu-west-1"]:
-                latest_turned = now
-            if not healthy_by_region(clients, ids, replay)["eu-west-1"]:
-                replay_turned = now
-            time.sleep(interval / 8)
-        assert latest_turned is not None and replay_turned is not None
-        assert replay_turned - latest_turned >= interval, (latest_turned, replay_turned, interval)
-    finally:
-        delete_health_checks(cfg, clients)
+def test_with_a_threshold_of_three_the_replay_turns_intervals_after_the_latest_observations(hcfg, hclients):
+    cfg = dataclasses.replace(hcfg, health_check_failure_threshold=3)
+    create_health_checks(cfg, hclients)
+    wait_until_healthy(cfg, hclients)
+    ids = {"eu-west-1": health_check_ids(cfg, hclients)["eu-west-1"]}
+    replay = HealthReplay(cfg.health_check_failure_threshold)
+    interval = cfg.scaled(cfg.health_check_interval)
+    assert healthy_by_region(hclients, ids, replay) == {"eu-west-1": True}
+    hclients.client("lambda", "eu-west-1").update_function_configuration(
+        FunctionName=cfg.resource_name("health"), Environment={"Variables": {"STATUS": "503"}})
+    began, latest_turned, replay_turned = time.monotonic(), None, None
+    while replay_turned is None and time.monotonic() - began < 10 * interval + 10:
+        now = time.monotonic() - began
+        if latest_turned is None and not healthy_by_region(hclients, ids)["eu-west-1"]:
+            latest_turned = now
+        if not healthy_by_region(hclients, ids, replay)["eu-west-1"]:
+            replay_turned = now
+        time.sleep(interval / 8)
+    assert latest_turned is not None and replay_turned is not None
+    assert replay_turned - latest_turned >= interval, (latest_turned, replay_turned, interval)
