@@ -33,10 +33,10 @@ TINY = "def handler(event, context):\n    return {'ok': True}\n"
 
 
 def _stats(prefix: str, samples_s: list[float]) -> dict[str, float]:
-    ms = sorted(s * 1000 for s in samples_s)
+    ms = [s * 1000 for s in samples_s]
     return {
-        f"{prefix}_p50_ms": round(ms[len(ms) // 2], 3),
-        f"{prefix}_p99_ms": round(ms[min(len(ms) - 1, int(len(ms) * 0.99))], 3),
+        f"{prefix}_p50_ms": common.rounded(common.percentile(ms, 0.50), 3),
+        f"{prefix}_p99_ms": common.rounded(common.percentile(ms, 0.99), 3),
         f"{prefix}_mean_ms": round(statistics.fmean(ms), 3),
         f"{prefix}_n": len(ms),
     }
