@@ -19,6 +19,7 @@ from helpers.clients import Clients
 from helpers.config import Config
 from helpers.lambdas import (
     FUNCTIONS,
+    delete_iam_role,
     delete_reserved_concurrency,
     function_name,
     set_function_environment,
@@ -134,13 +135,7 @@ def delete_fault_resources(cfg: Config, clients: Clients) -> list[str]:
             if template.get("tags", {}).get("runbook:stack") == cfg.stack_name:
                 fis.delete_experiment_template(id=template["id"])
                 deleted.append(f"fis experiment template {template['id']} ({region})")
-    iam = clients.client("iam")
     name = cfg.resource_name(FIS_ROLE_SUFFIX)
-    try:
-        for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
-            iam.delete_role_policy(RoleName=name, PolicyName=policy)
-        iam.delete_role(RoleName=name)
+    if delete_iam_role(clients, name):
         deleted.append(f"iam role {name}")
-    except iam.exceptions.NoSuchEntityException:
-        pass
     return deleted

@@ -223,8 +223,12 @@ def ensure_role(cfg: Config, clients: Clients) -> RoleInfo:
 
 def delete_role(cfg: Config, clients: Clients) -> bool:
     """Delete the execution role and its policies. False if it did not exist."""
+    return delete_iam_role(clients, role_name(cfg))
+
+
+def delete_iam_role(clients: Clients, name: str) -> bool:
+    """Delete the IAM role ``name`` with its inline and attached policies. False if it did not exist."""
     iam = clients.client("iam")
-    name = role_name(cfg)
     try:
         for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
             iam.delete_role_policy(RoleName=name, PolicyName=policy)
