@@ -11,11 +11,17 @@ from pathlib import Path
 import boto3
 import pytest
 
+from helpers.clients import LOCAL_CREDENTIALS
 from localcloud.certificates import name_matches, validation_record
 from localcloud.cloud import LocalCloud
 from localcloud.settings import Settings
 
-CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def _acm_and_route53(endpoint: str, region: str):
+    """ACM in ``region`` and Route 53 (global, us-east-1) on the local cloud at ``endpoint``."""
+    return (boto3.client("acm", region_name=region, endpoint_url=endpoint, **LOCAL_CREDENTIALS),
+            boto3.client("route53", region_name="us-east-1", endpoint_url=endpoint, **LOCAL_CREDENTIALS))
 
 
 # ------------------------------------------------------------------ pure facts
@@ -42,9 +48,7 @@ def _validation_cname(description: dict) -> dict:
 
 
 def test_certificate_stays_pending_until_its_validation_cname_exists_then_is_issued(localcloud_status, unique):
-    endpoint = localcloud_status["aws_endpoint"]
-    acm = boto3.client("acm", region_name="eu-west-1", endpoint_url=endpoint, **CREDENTIALS)
-    route53 = boto3.client("route53", region_name="us-east-1", endpoint_url=endpoint, **CREDENTIALS)
+    acm, route53 = _acm_and_route53(localcloud_status["aws_endpoint"], "eu-west-1")
     domain = f"api.{unique}.test"
     arn = acm.request_certificate(DomainName=domain, ValidationMethod="DNS")["CertificateArn"]
 
@@ -72,9 +76,7 @@ def test_certificate_stays_pending_until_its_validation_cname_exists_then_is_iss
 
 
 def test_a_wrong_validation_value_does_not_issue_the_certificate(localcloud_status, unique):
-    endpoint = localcloud_status["aws_endpoint"]
-    acm = boto3.client("acm", region_name="eu-central-1", endpoint_url=endpoint, **CREDENTIALS)
-    route53 = boto3.client("route53", region_name="us-east-1", endpoint_url=endpoint, **CREDENTIALS)
+    acm, route53 = _acm_and_route53(localcloud_status["aws_endpoint"], "eu-central-1")
     domain = f"api.{unique}.test"
     arn = acm.request_certificate(DomainName=domain, ValidationMethod="DNS")["CertificateArn"]
     record = _validation_cname(acm.describe_certificate(CertificateArn=arn)["Certificate"])
@@ -169,9 +171,7 @@ def test_unknown_names_get_a_certificate_that_fails_host_name_verification(certi
 
 
 def test_custom_domain_is_served_with_its_acm_certificate_once_issued(certificates, tls_server):
-    kw = {"endpoint_url": certificates.controlplane.endpoint, **CREDENTIALS}
-    acm = boto3.client("acm", region_name="eu-west-1", **kw)
-    route53 = boto3.client("route53", region_name="us-east-1", **kw)
+    acm, route53 = _acm_and_route53(certificates.controlplane.endpoint, "eu-west-1")
     context = ssl.create_default_context(cafile=str(certificates.settings.ca_bundle))
     arn = acm.request_certificate(DomainName="api.custom.test", ValidationMethod="DNS")["CertificateArn"]
     record = _validation_cname(acm.describe_certificate(CertificateArn=arn)["Certificate"])

@@ -215,30 +215,17 @@ def test_function_response_becomes_status_headers_and_body(cloud, api):
     assert headers["x-one"] == "1"
 
 
-def test_handler_crash_gives_502_internal_server_error(cloud, api):
-    status, _, body = request(cloud, api_host(api), "GET", "/test/crash")
-    assert (status, json.loads(body)) == (502, {"message": "Internal server error"})
-
-
-def test_malformed_proxy_response_gives_502(cloud, api):
-    status, _, body = request(cloud, api_host(api), "GET", "/test/malformed")
-    assert (status, json.loads(body)) == (502, {"message": "Internal server error"})
-
-
-def test_function_timeout_gives_504(cloud, api):
-    status, _, body = request(cloud, api_host(api), "GET", "/test/slow")
-    assert (status, json.loads(body)) == (504, {"message": "Endpoint request timed out"})
-
-
-def test_throttled_function_gives_500_as_api_gateway_does(cloud, api):
+@pytest.mark.parametrize("path, status, message", [
+    ("/test/crash", 502, "Internal server error"),  # the handler raised
+    ("/test/malformed", 502, "Internal server error"),  # not a proxy response
+    ("/test/slow", 504, "Endpoint request timed out"),  # the function timed out
     # API Gateway does not forward Lambda's 429 through a proxy integration: INTEGRATION_FAILURE, 500.
-    status, _, body = request(cloud, api_host(api), "GET", "/test/throttled")
-    assert (status, json.loads(body)) == (500, {"message": "Internal server error"})
-
-
-def test_missing_function_gives_500(cloud, api):
-    status, _, body = request(cloud, api_host(api), "GET", "/test/missing")
-    assert (status, json.loads(body)) == (500, {"message": "Internal server error"})
+    ("/test/throttled", 500, "Internal server error"),
+    ("/test/missing", 500, "Internal server error"),  # the function does not exist
+], ids=["crash-502", "malformed-502", "timeout-504", "throttled-500", "missing-function-500"])
+def test_function_failures_give_api_gateways_answers(cloud, api, path, status, message):
+    answered, _, body = request(cloud, api_host(api), "GET", path)
+    assert (answered, json.loads(body)) == (status, {"message": message})
 
 
 @pytest.mark.parametrize("method, path", [
