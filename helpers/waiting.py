@@ -11,10 +11,11 @@ from helpers.dryrun import DryRunSkip, pretended_changes, synthesized_reads
 
 
 def wait_until(what: str, check: Callable[[], tuple[bool, Any]], timeout: float, *, total: int | None = None,
-               progress: Callable[[Any], int] | None = None, interval: float = 0.05) -> Any:
+               progress: Callable[[Any], int] | None = None, interval: float = 0.05,
+               max_interval: float = 2.0) -> Any:
     """Poll ``check`` (returning (done, last seen)) until done, and return what it last saw.
 
-    The delay between polls grows from ``interval`` to 2 s. After ``timeout``
+    The delay between polls grows from ``interval`` to ``max_interval``. After ``timeout``
     seconds a ``TimeoutError`` names ``what`` and the last thing seen. In a dry
     run, a check that is not done and looked at resources the dry run only
     pretended to create would never be done: ``DryRunSkip`` instead of polling.
@@ -39,4 +40,4 @@ def wait_until(what: str, check: Callable[[], tuple[bool, Any]], timeout: float,
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}; last seen: {seen}")
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-            delay = min(delay * 1.5, 2.0)
+            delay = min(delay * 1.5, max(interval, max_interval))

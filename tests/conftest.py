@@ -10,6 +10,7 @@ import pytest
 
 from helpers.clients import Clients
 from helpers.config import Config, validate, with_backend_settings
+from helpers.waiting import wait_until
 from localcloud import daemon
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +24,19 @@ def localcloud_status(tmp_path_factory):
     status = daemon.start(state_dir, time_scale=CI_TIME_SCALE)
     yield status
     daemon.stop(state_dir)
+
+
+def eventually(predicate, timeout: float = 20.0, interval: float = 0.05) -> bool:
+    """Poll ``predicate`` every ``interval`` until it holds (True) or ``timeout`` passes (False).
+
+    Generous by default: a loaded CI machine may be slow.
+    """
+    try:
+        wait_until("a test condition", lambda: (bool(predicate()), None), timeout, interval=interval,
+                   max_interval=interval)
+        return True
+    except TimeoutError:
+        return False
 
 
 @pytest.fixture

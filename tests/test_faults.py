@@ -8,18 +8,10 @@ import uuid
 
 import pytest
 
+from conftest import eventually
 from helpers import dynamodb
 from helpers.faults import PAUSE_REPLICATION, REGION_OUTAGE, ensure_fis_role
 from localcloud.faults import parse_duration
-
-
-def _wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def _template(clients, cfg, region, action, targets):
@@ -47,7 +39,7 @@ def test_fis_pause_replication_holds_writes_until_the_experiment_stops(cfg, clie
     # How long replication takes on this machine right now: the quiet wait below is several times that.
     began = time.monotonic()
     dynamodb.put_item(cfg, clients, {"item_id": "before-pause"}, region=second)
-    assert _wait_for(lambda: dynamodb.get_item(cfg, clients, "before-pause", region=first) is not None)
+    assert eventually(lambda: dynamodb.get_item(cfg, clients, "before-pause", region=first) is not None)
     replication_s = time.monotonic() - began
     experiment = fis.start_experiment(clientToken=str(uuid.uuid4()), experimentTemplateId=template)["experiment"]["id"]
 
@@ -56,7 +48,7 @@ def test_fis_pause_replication_holds_writes_until_the_experiment_stops(cfg, clie
     assert dynamodb.get_item(cfg, clients, "during-pause", region=first) is None, "paused: nothing arrives"
 
     fis.stop_experiment(id=experiment)
-    assert _wait_for(lambda: dynamodb.get_item(cfg, clients, "during-pause", region=first) is not None), \
+    assert eventually(lambda: dynamodb.get_item(cfg, clients, "during-pause", region=first) is not None), \
         "after the experiment stops the queued write arrives"
     dynamodb.delete_global_table(cfg, clients)
 
@@ -83,7 +75,7 @@ def test_region_outage_refuses_connections_until_stopped(cfg, clients, localclou
     region = "ap-south-1"
     clients.client("dynamodb", region).list_tables()  # the region is in use: its gateway listens
     status_regions = {}
-    assert _wait_for(lambda: status_regions.update(_regions(localcloud_status)) or region in status_regions)
+    assert eventually(lambda: status_regions.update(_regions(localcloud_status)) or region in status_regions)
     address, port = status_regions[region], localcloud_status["api_port"]
     assert _connects(address, port)
     template = _template(clients, cfg, region, {"actionId": REGION_OUTAGE, "parameters": {"region": region}}, {})
@@ -91,7 +83,7 @@ def test_region_outage_refuses_connections_until_stopped(cfg, clients, localclou
     experiment = fis.start_experiment(clientToken=str(uuid.uuid4()), experimentTemplateId=template)["experiment"]["id"]
     assert not _connects(address, port), "during the outage the region's gateway is unreachable"
     fis.stop_experiment(id=experiment)
-    assert _wait_for(lambda: _connects(address, port)), "after the experiment the gateway answers again"
+    assert eventually(lambda: _connects(address, port)), "after the experiment the gateway answers again"
 
 
 def _regions(status):

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import boto3
 import pytest
 
+from conftest import eventually
 from localcloud.health_rules import CheckerState, aggregate
 from localcloud.healthchecker import Target, judge_http, probe
 from localcloud.regions import RegionRegistry
@@ -218,12 +219,8 @@ def _route53(endpoint_url: str):
 
 
 def _wait(predicate, timeout=15.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    if not eventually(predicate, timeout):
+        raise AssertionError(f"timed out waiting for {what}")
 
 
 def _create_check(route53, endpoint: Endpoint, **config) -> str:

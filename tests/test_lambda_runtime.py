@@ -17,6 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from conftest import eventually
 from helpers.lambdas import package_functions
 from stand_in import zip_of
 
@@ -247,15 +248,16 @@ def test_invocation_logs_reach_cloudwatch_logs(clients, lam, make_function):
     name = make_function()
     _, result = invoke(lam, name)
     logs = clients.client("logs", REGION)
-    deadline = time.monotonic() + 5
     messages: list[str] = []
-    while time.monotonic() < deadline and not any(result["request_id"] in m for m in messages):
-        time.sleep(0.05)
+
+    def logged() -> bool:
         try:
-            events = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
-        except ClientError:
-            continue
-        messages = [e["message"] for e in events]
+            messages[:] = [e["message"] for e in logs.filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]]
+        except ClientError:  # the log group appears with the first batch
+            return False
+        return any(result["request_id"] in m for m in messages)
+
+    eventually(logged, timeout=5)
     assert f"END RequestId: {result['request_id']}" in messages
 
 
@@ -323,9 +325,7 @@ def test_stopping_the_local_cloud_kills_every_worker():
 
         for _ in range(3):  # the two warm environments and a new one, all busy
             threading.Thread(target=stuck, daemon=True).start()
-        deadline = time.monotonic() + 10
-        while len(runtime.worker_pids()) < 3 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        eventually(lambda: len(runtime.worker_pids()) >= 3, timeout=10, interval=0.02)
         pids = runtime.worker_pids()
         assert len(pids) == 3
     finally:

@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from helpers.clients import Clients
 from helpers.dynamodb import create_global_table, describe_global_table
-from conftest import make_config
+from conftest import eventually, make_config
 
 THREE_REGIONS = ["eu-west-1", "eu-central-1", "us-east-1"]
 
@@ -58,16 +58,6 @@ def _run_all(functions) -> None:
         t.join()
     if errors:
         raise errors[0]
-
-
-def _eventually(predicate, timeout: float = 20.0) -> bool:
-    """Poll ``predicate`` until it holds or ``timeout`` passes (a loaded CI machine may be slow)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def _wait_converged(clients: Clients, table: str, regions: list[str], timeout: float = 20.0) -> list[dict]:
@@ -289,7 +279,7 @@ def test_a_failed_transaction_replicates_nothing(cfg, clients, localcloud_status
                      "ConditionExpression": "attribute_not_exists(item_id)"}},
         ])
     other = clients.client("dynamodb", cfg.regions[1])
-    assert _eventually(lambda: "guard" in _items(other, cfg.table_name)), "the committed write replicates"
+    assert eventually(lambda: "guard" in _items(other, cfg.table_name)), "the committed write replicates"
     time.sleep(_settle_s(localcloud_status))  # anything of the failed transaction would have followed it
 
     assert set(_items(other, cfg.table_name)) == {"guard"}
@@ -341,8 +331,7 @@ def _inprocess_global_table(cloud, name: str, regions: list[str]):
         AttributeDefinitions=[{"AttributeName": "item_id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
     )
     for region in regions[1:]:
-        while first.describe_table(TableName=name)["Table"]["TableStatus"] != "ACTIVE":
-            time.sleep(0.05)
+        assert eventually(lambda: first.describe_table(TableName=name)["Table"]["TableStatus"] == "ACTIVE")
         first.update_table(TableName=name, ReplicaUpdates=[{"Create": {"RegionName": region}}])
     return [_local_client(cloud, r) for r in regions]
 
@@ -358,7 +347,7 @@ def test_paused_region_receives_everything_on_resume(inprocess, unique):
         a.put_item(TableName=f"pause-{unique}", Item={"item_id": {"S": f"a{i}"}})
         b.put_item(TableName=f"pause-{unique}", Item={"item_id": {"S": f"b{i}"}})
     everything_from_a = {f"a{i}" for i in range(20)}
-    assert _eventually(lambda: set(_items(c, f"pause-{unique}")) == everything_from_a), "unpaused regions replicate"
+    assert eventually(lambda: set(_items(c, f"pause-{unique}")) == everything_from_a), "unpaused regions replicate"
     time.sleep(settle)
     held_in_b = set(_items(b, f"pause-{unique}"))
     held_in_c = set(_items(c, f"pause-{unique}"))
@@ -368,7 +357,7 @@ def test_paused_region_receives_everything_on_resume(inprocess, unique):
     assert held_in_b == {f"b{i}" for i in range(20)}, "nothing should reach a paused region"
     assert held_in_c == everything_from_a, "nothing should leave a paused region"
     everything = {f"{p}{i}" for p in "ab" for i in range(20)}
-    assert _eventually(lambda: all(set(_items(x, f"pause-{unique}")) == everything for x in (a, b, c)))
+    assert eventually(lambda: all(set(_items(x, f"pause-{unique}")) == everything for x in (a, b, c)))
 
 
 def test_restarting_the_replicator_while_writes_continue_loses_nothing(inprocess, unique):
@@ -391,5 +380,5 @@ def test_restarting_the_replicator_while_writes_continue_loses_nothing(inprocess
     replication.start()
     thread.join()
 
-    assert _eventually(lambda: set(_items(b, f"restart-{unique}")) == set(written)), "every write arrives"
-    assert _eventually(lambda: replication.pending() == 0)
+    assert eventually(lambda: set(_items(b, f"restart-{unique}")) == set(written)), "every write arrives"
+    assert eventually(lambda: replication.pending() == 0)
