@@ -40,6 +40,7 @@ traffic policies) reports a new version; health is evaluated per query.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import random
@@ -299,9 +300,15 @@ def _client_subnet(opt: Any) -> tuple[str, int, int, bytes] | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _records(zone_line: str) -> tuple[RR, ...]:
+    """dnslib's records for one zone-file line; answers repeat, and packing a reply never changes them."""
+    return tuple(RR.fromZone(zone_line))
+
+
 def _add(add: Any, name: str, rdtype: str, value: str, ttl: int) -> None:
     try:
-        for rr in RR.fromZone(f"{name} {ttl} IN {rdtype} {value}"):
+        for rr in _records(f"{name} {ttl} IN {rdtype} {value}"):
             add(rr)
     except Exception:
         log.warning("cannot encode %s %s %r on the wire; skipped", name, rdtype, value)
