@@ -12,10 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from localcloud.server import EXIT_ALREADY_RUNNING
-from localcloud.settings import DEFAULT_REPLICATION_DELAY_S
+from localcloud.settings import DEFAULT_REPLICATION_DELAY_S, Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = PROJECT_ROOT / ".localcloud"
+
+
+def _files(state_dir: Path) -> Settings:
+    """Where the local cloud of ``state_dir`` keeps its files (the server's own Settings say so)."""
+    return Settings(state_dir=Path(state_dir))
 
 
 class LocalCloudError(RuntimeError):
@@ -39,7 +44,7 @@ def _alive(pid: int) -> bool:
 def status(state_dir: str | Path = DEFAULT_STATE_DIR) -> dict[str, Any]:
     """The running local cloud's status, or ``{"running": False, ...}``."""
     state_dir = Path(state_dir).resolve()
-    path = state_dir / "status.json"
+    path = _files(state_dir).status_file
     try:
         data = json.loads(path.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
@@ -71,8 +76,8 @@ def start(state_dir: str | Path = DEFAULT_STATE_DIR, *, time_scale: float = 1.0,
             "run `localcloud stop` first, or use another --state-dir"
         )
     state_dir.mkdir(parents=True, exist_ok=True)
-    (state_dir / "status.json").unlink(missing_ok=True)
-    log_file = state_dir / "localcloud.log"
+    _files(state_dir).status_file.unlink(missing_ok=True)
+    log_file = _files(state_dir).log_file
     command = [
         sys.executable, "-m", "localcloud.server", "--state-dir", str(state_dir),
         "--time-scale", repr(float(time_scale)), "--replication-delay", repr(float(replication_delay)),
@@ -104,7 +109,7 @@ def stop(state_dir: str | Path = DEFAULT_STATE_DIR, timeout: float = 15.0) -> bo
     current = status(state_dir)
     pid = current.get("pid") or current.get("stale_pid")
     if not current["running"]:
-        (state_dir / "status.json").unlink(missing_ok=True)
+        _files(state_dir).status_file.unlink(missing_ok=True)
         return False
     try:
         os.killpg(pid, signal.SIGTERM)  # the server leads its own session: workers go with it
@@ -117,5 +122,5 @@ def stop(state_dir: str | Path = DEFAULT_STATE_DIR, timeout: float = 15.0) -> bo
         os.killpg(pid, signal.SIGKILL)  # anything left in the group (e.g. a stuck worker)
     except ProcessLookupError:
         pass
-    (state_dir / "status.json").unlink(missing_ok=True)
+    _files(state_dir).status_file.unlink(missing_ok=True)
     return True
