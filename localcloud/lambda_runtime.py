@@ -550,13 +550,10 @@ class LambdaRuntime(Component):
         if message is not None:  # ("init_error", payload, log)
             payload, output = message[1], message[2]
         elif timed_out:
-            payload = json.dumps({"errorMessage": f"{_now_iso()} {request_id} Task timed out after {INIT_TIMEOUT_S:.2f} seconds"}).encode()
+            payload = json.dumps({"errorMessage": _timed_out(request_id, INIT_TIMEOUT_S)}).encode()
             output = ""
         else:
-            payload = json.dumps({
-                "errorType": "Runtime.ExitError",
-                "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: exit status {env.process.returncode}",
-            }).encode()
+            payload = _exit_error(request_id, env.process.returncode)
             output = ""
         text = f"INIT_REPORT Init Duration: {init_ms:.2f} ms\tPhase: init\tStatus: error\n{output}"
         return None, InvokeResult(200, payload, "Unhandled", timed_out, init_ms,
@@ -577,10 +574,10 @@ class LambdaRuntime(Component):
         elapsed = (time.perf_counter() - started) * 1000
         if message is None:  # the timeout: Lambda stops the environment
             env.kill()
-            body = {"errorMessage": f"{_now_iso()} {request_id} Task timed out after {config.timeout:.2f} seconds"}
-            text = f"{_now_iso()} {request_id} Task timed out after {config.timeout:.2f} seconds\n"
-            return InvokeResult(200, json.dumps(body).encode(), "Unhandled", True, elapsed,
-                                _frame_log(request_id, config, text, elapsed, None, init_ms), request_id, init_ms, config.version)
+            text = _timed_out(request_id, config.timeout)
+            return InvokeResult(200, json.dumps({"errorMessage": text}).encode(), "Unhandled", True, elapsed,
+                                _frame_log(request_id, config, text + "\n", elapsed, None, init_ms), request_id, init_ms,
+                                config.version)
         kind = message[0]
         if kind == "result":
             _, body, error, output, duration, max_memory_mb = message
@@ -595,11 +592,7 @@ class LambdaRuntime(Component):
         except subprocess.TimeoutExpired:
             env.kill()
             code = env.process.returncode
-        body = {
-            "errorType": "Runtime.ExitError",
-            "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: exit status {code}",
-        }
-        return InvokeResult(200, json.dumps(body).encode(), "Unhandled", False, elapsed,
+        return InvokeResult(200, _exit_error(request_id, code), "Unhandled", False, elapsed,
                             _frame_log(request_id, config, "", elapsed, None, init_ms), request_id, init_ms, config.version)
 
     # ------------------------------------------------------------------ logs
@@ -699,6 +692,17 @@ class LambdaRuntime(Component):
 
 def _raw(status: int, headers: dict[str, str], body: bytes) -> Raw:
     return Raw(status, {"Content-Type": "application/json", **headers, "Content-Length": str(len(body))}, body)
+
+
+def _timed_out(request_id: str, seconds: float) -> str:
+    """The runtime's message for an invocation (or init) that ran out of time."""
+    return f"{_now_iso()} {request_id} Task timed out after {seconds:.2f} seconds"
+
+
+def _exit_error(request_id: str, code: int | None) -> bytes:
+    """The Runtime.ExitError payload of a worker that exited mid-request."""
+    return json.dumps({"errorType": "Runtime.ExitError",
+                       "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: exit status {code}"}).encode()
 
 
 def _log_stream_name() -> str:
