@@ -83,8 +83,7 @@ def find_rest_api(cfg: Config, clients: Clients, region: str) -> str | None:
 
 def endpoint_url(cfg: Config, region: str, api_id: str) -> str:
     """``https://{api-id}.execute-api.{region}.amazonaws.com[:port]/{stage}`` (the port only when not 443)."""
-    port = "" if cfg.api_port == 443 else f":{cfg.api_port}"
-    return f"https://{api_id}.execute-api.{region}.amazonaws.com{port}/{cfg.stage}"
+    return f"https://{api_id}.execute-api.{region}.amazonaws.com{cfg.port_suffix}/{cfg.stage}"
 
 
 def regional_endpoints(cfg: Config, clients: Clients) -> dict[str, str]:

@@ -27,7 +27,7 @@ from helpers.clients import CachingResolver, Clients, HttpClient, authoritative_
 from helpers.config import Config
 from helpers.domains import custom_domain_targets
 from helpers.healthchecks import HealthReplay, health_check_ids, healthy_by_region
-from helpers.route53 import hosted_zone_id
+from helpers.route53 import custom_domain_url, hosted_zone_id
 
 # Faults after which Route 53 should take the region out of DNS (replication_pause leaves it serving).
 FAILOVER_FAULTS = ("health_status", "lambda_throttle", "region_outage")
@@ -117,7 +117,7 @@ def _client_loop(cfg: Config, index: int, t0: float, end: float, stop: threading
     """One virtual client: its own resolver cache (TTL honoured) and connections; posts at a steady rate."""
     resolver = CachingResolver(cfg)
     http = HttpClient(cfg, resolver, timeout=CLIENT_TIMEOUT_S)
-    url = f"https://{cfg.domain_name}{'' if cfg.api_port == 443 else f':{cfg.api_port}'}/item"
+    url = custom_domain_url(cfg) + "/item"
     period = 1.0 / cfg.request_rate
     n = 0
     next_at = t0 + period * index / max(cfg.load_clients, 1)

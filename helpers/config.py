@@ -107,6 +107,11 @@ class Config:
         """Tags put on every resource the runbook creates; teardown finds resources by them."""
         return {"runbook:stack": self.stack_name, "runbook:project": "multi-region-active-active"}
 
+    @property
+    def port_suffix(self) -> str:
+        """``:port`` for HTTPS URLs of the APIs, or '' on 443 (AWS)."""
+        return "" if self.api_port == 443 else f":{self.api_port}"
+
     def resource_name(self, suffix: str) -> str:
         """A name for a stack resource, e.g. ``mraa-post-item``."""
         return f"{self.stack_name}-{suffix}"

@@ -75,7 +75,8 @@ def _zone_id(raw: str) -> str:
     return raw.rsplit("/", 1)[-1]
 
 
-def _fqdn(name: str) -> str:
+def fqdn(name: str) -> str:
+    """A DNS name as Route 53 lists it: lower case, with the trailing dot."""
     return name.rstrip(".").lower() + "."
 
 
@@ -85,12 +86,12 @@ def find_hosted_zone(cfg: Config, clients: Clients) -> HostedZone | None:
     route53 = clients.client("route53")
     listed = route53.list_hosted_zones_by_name(DNSName=cfg.hosted_zone)["HostedZones"]
     for zone in listed:
-        if _fqdn(zone["Name"]) == _fqdn(cfg.hosted_zone) and not zone.get("Config", {}).get("PrivateZone"):
+        if fqdn(zone["Name"]) == fqdn(cfg.hosted_zone) and not zone.get("Config", {}).get("PrivateZone"):
             zone_id = _zone_id(zone["Id"])
             tags = _zone_tags(clients, zone_id)
             created = tags.get(CREATED_MARKER[0]) == CREATED_MARKER[1] and tags.get("runbook:stack") == cfg.stack_name
             servers = route53.get_hosted_zone(Id=zone_id).get("DelegationSet", {}).get("NameServers", [])
-            return HostedZone(zone_id, _fqdn(zone["Name"]), created, False, tuple(servers))
+            return HostedZone(zone_id, fqdn(zone["Name"]), created, False, tuple(servers))
     return None
 
 
@@ -120,7 +121,7 @@ def ensure_hosted_zone(cfg: Config, clients: Clients) -> HostedZone:
     route53.change_tags_for_resource(ResourceType="hostedzone", ResourceId=zone_id,
                                      AddTags=_tag_list(cfg, {CREATED_MARKER[0]: CREATED_MARKER[1]}))
     servers = created.get("DelegationSet", {}).get("NameServers", [])
-    return HostedZone(zone_id, _fqdn(created["HostedZone"]["Name"]), True, True, tuple(servers))
+    return HostedZone(zone_id, fqdn(created["HostedZone"]["Name"]), True, True, tuple(servers))
 
 
 def created_hosted_zone(cfg: Config, clients: Clients) -> str | None:
@@ -197,7 +198,7 @@ def request_certificates(cfg: Config, clients: Clients, timeout: float | None = 
                             progress=lambda c: int(bool(_validation_records(c))))
         records = _validation_records(certificate)
         for record in records:
-            changes[(_fqdn(record["Name"]), record["Type"])] = record
+            changes[(fqdn(record["Name"]), record["Type"])] = record
         rows.append({
             "region": region, "certificate_arn": arn, "status": certificate["Status"], "requested": requested,
             "validation_record": ", ".join(r["Name"] for r in records),
@@ -257,7 +258,7 @@ def _pending_reasons(cfg: Config, clients: Clients, certificates: dict[str, dict
         for page in route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone.id):
             for rrset in page["ResourceRecordSets"]:
                 for value in rrset.get("ResourceRecords", []):
-                    present.add((_fqdn(rrset["Name"]), _fqdn(value["Value"])))
+                    present.add((fqdn(rrset["Name"]), fqdn(value["Value"])))
     reasons = []
     for region, certificate in sorted(certificates.items()):
         detail = [f"{region}: {certificate['Status']}"]
@@ -267,7 +268,7 @@ def _pending_reasons(cfg: Config, clients: Clients, certificates: dict[str, dict
             record = option.get("ResourceRecord")
             if record is None:
                 detail.append(f"{option['DomainName']} has no DNS validation record yet")
-            elif (_fqdn(record["Name"]), _fqdn(record["Value"])) in present:
+            elif (fqdn(record["Name"]), fqdn(record["Value"])) in present:
                 detail.append(f"validation CNAME {record['Name']} is in zone {cfg.hosted_zone}, "
                               "waiting for ACM to see it")
             else:
@@ -443,7 +444,7 @@ def delete_certificates(cfg: Config, clients: Clients) -> pd.DataFrame:
         acm = clients.client("acm", region)
         for certificate in stack_certificates(cfg, clients, region):
             for record in _validation_records(certificate):
-                records[(_fqdn(record["Name"]), record["Type"])] = record
+                records[(fqdn(record["Name"]), record["Type"])] = record
             try:
                 acm.delete_certificate(CertificateArn=certificate["CertificateArn"])
             except ClientError as error:
@@ -455,7 +456,7 @@ def delete_certificates(cfg: Config, clients: Clients) -> pd.DataFrame:
             rows.append({"region": region, "certificate_arn": certificate["CertificateArn"], "deleted": True})
     zone = find_hosted_zone(cfg, clients)
     if zone is not None and records:
-        _delete_records(clients, zone.id, lambda rrset: (_fqdn(rrset["Name"]), rrset["Type"]) in records)
+        _delete_records(clients, zone.id, lambda rrset: (fqdn(rrset["Name"]), rrset["Type"]) in records)
     return pd.DataFrame(rows, columns=["region", "certificate_arn", "deleted"])
 
 

@@ -146,11 +146,6 @@ def code_sha256(zip_bytes: bytes) -> str:
 
 
 # -------------------------------------------------------------------- IAM
-def account_id(clients: Clients) -> str:
-    """The AWS account the clients act in (STS GetCallerIdentity)."""
-    return clients.client("sts").get_caller_identity()["Account"]
-
-
 def table_arns(cfg: Config, account: str) -> list[str]:
     """The ARN of the table in every configured region (a global table is one table per region)."""
     return [f"arn:{_partition(r)}:dynamodb:{r}:{account}:table/{cfg.table_name}" for r in cfg.regions]

@@ -47,7 +47,7 @@ from tqdm.auto import tqdm
 from helpers.clients import Clients, HttpClient, error_code, resolve, tolerating
 from helpers.config import Config
 from helpers.dryrun import skippable
-from helpers.domains import find_hosted_zone
+from helpers.domains import find_hosted_zone, fqdn
 from helpers.waiting import wait_until
 
 # {region: (regional_domain_name, regional_hosted_zone_id, health_check_id)}
@@ -88,10 +88,6 @@ def set_identifier(cfg: Config, region: str) -> str:
     return f"{cfg.stack_name}-{region}"
 
 
-def _fqdn(name: str) -> str:
-    return name.rstrip(".").lower() + "."
-
-
 # ---------------------------------------------------------- routing records
 def routing_record_sets(cfg: Config, targets: Targets, record_type: str = "CNAME") -> list[dict[str, Any]]:
     """The ResourceRecordSets of ``cfg.routing_policy`` for ``targets`` (``record_type`` CNAME, or A for alias records)."""
@@ -106,7 +102,7 @@ def routing_record_sets(cfg: Config, targets: Targets, record_type: str = "CNAME
     records = []
     for index, region in enumerate(regions):
         domain, zone_id, health_check_id = targets[region]
-        record: dict[str, Any] = {"Name": _fqdn(cfg.domain_name), "Type": record_type, "SetIdentifier": set_identifier(cfg, region)}
+        record: dict[str, Any] = {"Name": fqdn(cfg.domain_name), "Type": record_type, "SetIdentifier": set_identifier(cfg, region)}
         if cfg.routing_policy == "weighted":
             record["Weight"] = 1
         elif cfg.routing_policy == "latency":
@@ -129,13 +125,13 @@ def routing_record_sets(cfg: Config, targets: Targets, record_type: str = "CNAME
 def _records_at(clients: Clients, zone_id: str, name: str) -> list[dict[str, Any]]:
     """Every record set named ``name`` in the zone (pages through the listing)."""
     route53 = clients.client("route53")
-    fqdn, out, kwargs = _fqdn(name), [], {"HostedZoneId": zone_id, "StartRecordName": _fqdn(name)}
+    wanted, out, kwargs = fqdn(name), [], {"HostedZoneId": zone_id, "StartRecordName": fqdn(name)}
     while True:
         page = route53.list_resource_record_sets(**kwargs)
         for record in page["ResourceRecordSets"]:
-            if _fqdn(record["Name"]) == fqdn:
+            if fqdn(record["Name"]) == wanted:
                 out.append(record)
-        if not page.get("IsTruncated") or (page.get("NextRecordName") and _fqdn(page["NextRecordName"]) != fqdn):
+        if not page.get("IsTruncated") or (page.get("NextRecordName") and fqdn(page["NextRecordName"]) != wanted):
             return out
         kwargs.update(StartRecordName=page["NextRecordName"], StartRecordType=page["NextRecordType"])
 
@@ -341,7 +337,7 @@ def create_traffic_policy(cfg: Config, clients: Clients, targets: Targets) -> pd
         if json.loads(policy["Document"]) != document:
             policy = route53.create_traffic_policy_version(Id=policy["Id"], Document=json.dumps(document))["TrafficPolicy"]
     _delete_records(cfg, clients)
-    existing = [i for i in _instances_in_zone(clients, zone_id) if _fqdn(i["Name"]) == _fqdn(cfg.domain_name)]
+    existing = [i for i in _instances_in_zone(clients, zone_id) if fqdn(i["Name"]) == fqdn(cfg.domain_name)]
     if existing:
         instance = existing[0]
         if (instance["TrafficPolicyId"], instance["TrafficPolicyVersion"], instance["TTL"]) != (policy["Id"], policy["Version"], cfg.record_ttl):
@@ -364,7 +360,7 @@ def _delete_policy_instances(cfg: Config, clients: Clients, zone_id: str) -> lis
         return []
     deleted = []
     for instance in _instances_in_zone(clients, zone_id):
-        if instance["TrafficPolicyId"] == summary["Id"] and _fqdn(instance["Name"]) == _fqdn(cfg.domain_name):
+        if instance["TrafficPolicyId"] == summary["Id"] and fqdn(instance["Name"]) == fqdn(cfg.domain_name):
             with tolerating("NoSuchTrafficPolicyInstance"):
                 clients.client("route53").delete_traffic_policy_instance(Id=instance["Id"])
             deleted.append(instance["Id"])
@@ -458,8 +454,7 @@ test_dns_answer.__test__ = False  # not a pytest test, despite the name
 
 def custom_domain_url(cfg: Config) -> str:
     """``https://{domain_name}`` (with the API port when it is not 443, as in the local cloud)."""
-    port = "" if cfg.api_port == 443 else f":{cfg.api_port}"
-    return f"https://{cfg.domain_name}{port}"
+    return f"https://{cfg.domain_name}{cfg.port_suffix}"
 
 
 @skippable
