@@ -127,6 +127,8 @@ EXECUTE_API_RE = re.compile(r"^([a-z0-9]{10})\.execute-api\.([a-z0-9-]+)\.amazon
 LAMBDA_URI_RE = re.compile(r"^arn:[^:]+:apigateway:[^:]+:lambda:path/[^/]+/functions/(?P<arn>.+)/invocations$")
 PROXY_RESPONSE_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 IDLE_TIMEOUT_S = 60.0  # an idle keep-alive connection is closed after this long
+HANDSHAKE_TIMEOUT_S = 10.0  # a client that does not finish its TLS handshake in this time is dropped
+IDLE_SWEEP_S = 1.0  # how often the listener looks for idle connections
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit: 10 MB
 
 
@@ -375,9 +377,11 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self.gateway = gateway
         self.region = region
         self.context = context
-        self.connections: set[socket.socket] = set()
+        # Open connections -> when each went idle (None while a request is being answered).
+        self.connections: dict[ssl.SSLSocket, float | None] = {}
         self.lock = threading.Lock()
         self.closed = False
+        self._swept = time.monotonic()
         super().__init__(address, _Handler)
 
     def get_request(self) -> tuple[socket.socket, Any]:
@@ -385,23 +389,53 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return sock, address
 
-    def track(self, conn: socket.socket, open_: bool) -> None:
+    def track(self, conn: ssl.SSLSocket, open_: bool) -> None:
         with self.lock:
             if open_:
-                self.connections.add(conn)
+                self.connections[conn] = time.monotonic()
             else:
-                self.connections.discard(conn)
+                self.connections.pop(conn, None)
+
+    def busy(self, conn: ssl.SSLSocket) -> None:
+        """A request was read: the connection is not idle until its answer is on the way."""
+        self.connections[conn] = None
+
+    def idle(self, conn: ssl.SSLSocket) -> None:
+        self.connections[conn] = time.monotonic()
+
+    def service_actions(self) -> None:
+        """Close keep-alive connections idle for ``IDLE_TIMEOUT_S`` (``serve_forever`` calls this each poll).
+
+        Client sockets block without a timeout once their TLS handshake is
+        done: with a timeout, CPython's ssl module polls before every write and
+        after every empty read, and each of those system calls hands the GIL
+        over, on the request path of a process that also runs moto.
+        """
+        now = time.monotonic()
+        if now - self._swept < IDLE_SWEEP_S:
+            return
+        self._swept = now
+        with self.lock:
+            stale = [conn for conn, since in self.connections.items()
+                     if since is not None and now - since > IDLE_TIMEOUT_S]
+        for conn in stale:
+            _cut(conn)
 
     def drop_connections(self) -> None:
         """Cut every open connection (a region outage)."""
         with self.lock:
             self.closed = True
             connections = list(self.connections)
-        for sock in connections:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        for conn in connections:
+            _cut(conn)
+
+
+def _cut(conn: socket.socket) -> None:
+    """End a connection from another thread: its handler's blocked read returns and it closes."""
+    try:
+        conn.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 class _Handler(socketserver.BaseRequestHandler):
@@ -411,12 +445,13 @@ class _Handler(socketserver.BaseRequestHandler):
 
     def handle(self) -> None:
         raw = self.request
-        raw.settimeout(IDLE_TIMEOUT_S)
+        raw.settimeout(HANDSHAKE_TIMEOUT_S)
         try:
             conn = self.server.context.wrap_socket(raw, server_side=True)
         except (OSError, ssl.SSLError) as error:
             log.debug("TLS handshake with %s failed: %s", self.client_address, error)
             return
+        conn.settimeout(None)  # from here on the idle sweep (service_actions) ends a silent connection
         self.server.track(conn, True)
         reader = conn.makefile("rb", buffering=65536)
         try:
@@ -461,9 +496,11 @@ class _Handler(socketserver.BaseRequestHandler):
             body = reader.read(length) if length else b""
         keep_alive = version == "HTTP/1.1" and lower.get("connection", "").lower() != "close"
         keep_alive = keep_alive or lower.get("connection", "").lower() == "keep-alive"
+        self.server.busy(conn)
         response = self.server.gateway.handle(
             self.server.region, method, target, headers, body, self.client_address[0],
         )
+        self.server.idle(conn)  # a client that does not read its answer is cut like an idle one
         conn.sendall(_serialize(response, version, keep_alive, head=method == "HEAD"))
         return keep_alive
 

@@ -57,6 +57,7 @@ import re
 import select
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -102,6 +103,10 @@ IDLE_TTL_S = 600.0
 # Invocation logs reach CloudWatch Logs in batches, at most this long after the invocation
 # (on AWS, usually within seconds). One write per batch keeps the per-request cost low.
 LOG_BATCH_S = 0.05
+# The pipe frame of multiprocessing.connection (a signed big-endian length), read in
+# chunks of this size: one read takes a whole invocation result.
+_FRAME_LENGTH = struct.Struct("!i")
+_READ_CHUNK = 64 * 1024
 
 _ARN_RE = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):function:(?P<name>[^:]+)(?::(?P<qualifier>[^:]+))?$")
 
@@ -185,9 +190,25 @@ class _Environment:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def readable(self, timeout_s: float) -> bool:
-        """Whether the worker answered (or closed the pipe) within ``timeout_s``."""
-        return bool(self._poller.poll(max(0, int(timeout_s * 1000))))
+    def receive(self, timeout_s: float) -> Any:
+        """The worker's next message, or None when it sent none within ``timeout_s``.
+
+        Raises EOFError or OSError when the worker closed its end (it ended).
+        Reads multiprocessing's frame (a 4-byte big-endian length, then the
+        pickle) in one ``read`` where ``Connection.recv_bytes`` takes two: on
+        the request path of a busy gateway every system call is also a hand-off
+        of the GIL.
+        """
+        if not self._poller.poll(max(0, int(timeout_s * 1000))):
+            return None
+        fd = self.conn.fileno()
+        data = os.read(fd, _READ_CHUNK)
+        if len(data) < 4:
+            data += _read_exactly(fd, 4 - len(data))
+        size = 4 + _FRAME_LENGTH.unpack_from(data)[0]  # the worker's messages are far below 2 GiB
+        if len(data) < size:
+            data += _read_exactly(fd, size - len(data))
+        return pickle.loads(memoryview(data)[4:])
 
     def kill(self) -> None:
         """End the worker and close the pipe; safe to call from several threads (stop() races a request)."""
@@ -200,6 +221,18 @@ class _Environment:
                 log.warning("lambda worker %s did not exit after SIGKILL", self.process.pid)
             if not self.conn.closed:  # closing twice could close a descriptor reused meanwhile
                 self.conn.close()
+
+
+def _read_exactly(fd: int, size: int) -> bytes:
+    """``size`` more bytes from the pipe ``fd``; EOFError when the worker closed its end first."""
+    parts = []
+    while size > 0:
+        part = os.read(fd, size)
+        if not part:
+            raise EOFError("the worker closed its pipe")
+        parts.append(part)
+        size -= len(part)
+    return b"".join(parts)
 
 
 class _Retired(Exception):
@@ -536,12 +569,10 @@ class LambdaRuntime(Component):
         finally:
             theirs.close()
         env = _Environment(process, Connection(ours.detach()), log_stream)
-        message = None
-        if env.conn.poll(INIT_TIMEOUT_S):
-            try:
-                message = pickle.loads(env.conn.recv_bytes())
-            except (EOFError, OSError):
-                message = None
+        try:
+            message = env.receive(INIT_TIMEOUT_S)
+        except (EOFError, OSError, pickle.UnpicklingError):
+            message = None
         init_ms = (time.perf_counter() - started) * 1000
         if message is not None and message[0] == "ready":
             return env, init_ms
@@ -566,8 +597,7 @@ class LambdaRuntime(Component):
         env.invocations += 1
         try:
             env.conn.send_bytes(pickle.dumps(("invoke", request_id, int(config.timeout * 1000), config.arn, bytes(payload))))
-            ready = env.readable(config.timeout)
-            message = pickle.loads(env.conn.recv_bytes()) if ready else None
+            message = env.receive(config.timeout)
         except (EOFError, OSError, TypeError, ValueError, pickle.UnpicklingError):
             # The worker died, or stop() killed it and closed the pipe under our feet.
             message = ("exited",)

@@ -14,6 +14,7 @@ import json
 import re
 import socket
 import ssl
+import time
 from pathlib import Path
 
 import boto3
@@ -23,6 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from localcloud import gateway as gateway_module
 from localcloud.cloud import Component, LocalCloud
 from localcloud.gateway import Gateway, hosted_zone_id_for
 from localcloud.lambda_runtime import FunctionNotFound, InvokeResult, TooManyRequests
@@ -44,6 +46,7 @@ HANDLERS = {
     "malformed": lambda e: InvokeResult(payload=json.dumps({"statusCode": 200, "body": {"not": "a string"}}).encode()),
     "slow": lambda e: InvokeResult(payload=b'{"errorMessage": "Task timed out after 3.00 seconds"}',
                                    function_error="Unhandled", timed_out=True),
+    "sleep": lambda e: time.sleep(0.6) or InvokeResult(payload=json.dumps(_echo(e)).encode()),
     "multi": lambda e: InvokeResult(payload=json.dumps({
         "statusCode": 201, "headers": {"X-One": "1"}, "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"]},
         "body": "created"}).encode()),
@@ -281,6 +284,21 @@ def test_keep_alive_serves_many_requests_on_one_connection(cloud, api):
         assert status == 200 and headers["connection"] == "keep-alive"
     assert conn.sock is sock, "the connection was reopened between requests"
     conn.close()
+
+
+def test_idle_connections_are_closed_and_a_long_request_is_not_idle(cloud, monkeypatch):
+    monkeypatch.setattr(gateway_module, "IDLE_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(gateway_module, "IDLE_SWEEP_S", 0.05)
+    api_id = make_api(cloud, stage="idle", routes={"/sleep": ("GET", "sleep")})
+    conn = _connect(cloud)
+    silent = _connect(cloud)
+    silent.connect()  # TLS is up, and no request ever comes
+    assert request(cloud, api_host(api_id), "GET", "/idle/sleep", conn=conn)[0] == 200  # 0.6 s, twice the idle limit
+    for client in (conn, silent):
+        began = time.monotonic()
+        assert client.sock.recv(1) == b"", "the server should close an idle connection"  # blocks until it does
+        assert time.monotonic() - began < 3
+        client.close()
 
 
 def test_custom_domain_routes_by_host_and_base_path_mapping(cloud, api):

@@ -109,6 +109,15 @@ def test_invoke_returns_the_handler_result_with_lambda_context_and_environment(l
     assert response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"] == result["request_id"]
 
 
+def test_a_result_of_megabytes_comes_back_whole(lam, make_function):
+    # Far more than one read of the worker's pipe: the frame is reassembled.
+    name = make_function()
+    blob = "".join(f"{i:07d}" for i in range(600_000))  # 4.2 MB, under the 6 MB payload limit
+    response, result = invoke(lam, name, {"blob": blob})
+    assert "FunctionError" not in response
+    assert result["event"]["blob"] == blob
+
+
 def test_warm_environments_are_reused_across_invocations(lam, make_function):
     name = make_function()
     results = [invoke(lam, name)[1] for _ in range(3)]
