@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     # them out of the collector (CPython's advice for long-lived servers).
     gc.collect()
     gc.freeze()
+    gc.callbacks.append(freeze_survivors)
     cloud.write_state_files()
     cloud.regions.subscribe(lambda region: cloud.write_state_files())
     logging.getLogger("localcloud").info("ready: %s", cloud.controlplane.endpoint)
@@ -72,6 +73,24 @@ def main(argv: list[str] | None = None) -> int:
         settings.status_file.unlink(missing_ok=True)
         lock.close()
     return 0
+
+
+def freeze_survivors(phase: str, info: dict[str, int]) -> None:
+    """After each full collection, take its survivors out of the collector's sight (``gc.freeze``).
+
+    The local cloud keeps every item, stream record and log event it is given,
+    and a full collection walks every object the collector tracks: measured
+    in a benchmark, full collections paused this process for 35 ms early on
+    and 230 ms a minute later, and every request, DNS answer and health probe
+    waited that long (a waiting API request even made the Lambda runtime start
+    another environment). Survivors of a full collection are long-lived; once
+    frozen, later collections walk only what was allocated since, so pauses
+    stay short however much the cloud holds. The trade-off: a frozen object
+    that later becomes garbage inside a reference cycle is not reclaimed
+    (garbage without cycles is freed by reference counting, as always).
+    """
+    if phase == "stop" and info.get("generation") == 2:
+        gc.freeze()
 
 
 if __name__ == "__main__":

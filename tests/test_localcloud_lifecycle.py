@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -94,3 +95,20 @@ def test_any_region_name_a_client_uses_is_served(clients, unique, localcloud_sta
     assert f"anywhere-{unique}" not in clients.client("dynamodb", "eu-west-1").list_tables()["TableNames"]
     status = daemon.status(localcloud_status["state_dir"])
     assert "ap-southeast-4" in status["regions"], "the region gets its own loopback address"
+
+
+def test_a_full_collection_freezes_its_survivors_and_younger_ones_do_not():
+    from localcloud.server import freeze_survivors
+
+    gc.collect()
+    gc.callbacks.append(freeze_survivors)
+    try:
+        frozen = gc.get_freeze_count()
+        survivor = [[index] for index in range(1000)]  # tracked containers that outlive the collections
+        gc.collect(1)
+        assert gc.get_freeze_count() == frozen, "a young collection must not freeze anything"
+        gc.collect(2)
+        assert gc.get_freeze_count() >= frozen + len(survivor), "the survivors of a full collection stay frozen"
+    finally:
+        gc.callbacks.remove(freeze_survivors)
+        gc.unfreeze()
