@@ -47,6 +47,7 @@ gateway) call :meth:`LambdaRuntime.invoke` directly.
 from __future__ import annotations
 
 import base64
+import collections
 import concurrent.futures
 import json
 import logging
@@ -239,6 +240,33 @@ class _Retired(Exception):
     """The pool was replaced by a newer configuration while waiting: try the new one."""
 
 
+class _Waiter:
+    """A request waiting for a slot of a pool, and how the wait ended.
+
+    ``release`` hands the slot of a finished invocation straight to the
+    longest-waiting request and, when the environment is reusable, writes that
+    request into its pipe at once (``sent_at``): the worker starts on it
+    without waiting for the waiting thread to be scheduled.
+    """
+
+    __slots__ = ("message", "outcome", "env", "sent_at", "_wake")
+
+    def __init__(self, message: bytes):
+        self.message = message
+        self.outcome: str | None = None  # "env" (an environment), "slot" (start one), "retired"
+        self.env: _Environment | None = None
+        self.sent_at: float | None = None
+        self._wake = threading.Lock()
+        self._wake.acquire()
+
+    def wait(self, timeout_s: float | None) -> bool:
+        return self._wake.acquire(timeout=-1 if timeout_s is None else max(0.0, timeout_s))
+
+    def wake(self, outcome: str, env: _Environment | None = None, sent_at: float | None = None) -> None:
+        self.outcome, self.env, self.sent_at = outcome, env, sent_at
+        self._wake.release()
+
+
 class _Pool:
     """The environments of one function version with one configuration."""
 
@@ -252,46 +280,72 @@ class _Pool:
         self.busy = 0  # environments handling a request, or starting for one
         self.progress = time.monotonic()  # when an invocation last finished
         self.retired = False
-        self.cond = threading.Condition()
+        self.waiting: collections.deque[_Waiter] = collections.deque()  # first come, first served
+        self.cond = threading.Condition()  # guards all of the above
 
-    def acquire(self, reserved: int | None, wait_s: float) -> _Environment | None:
-        """An idle environment, or None when the caller should start a new one (a slot is taken).
+    def acquire(self, reserved: int | None, wait_s: float, message: bytes) -> tuple[_Environment | None, float | None]:
+        """A slot for the request ``message``: ``(environment, sent_at)``.
 
-        Up to ``parallel`` requests run at once; when none has finished for
+        The environment is an idle one (``sent_at`` None: send the request),
+        one handed over by ``release`` with the request already sent at
+        ``sent_at``, or None when the caller should start a new one. Up to
+        ``parallel`` requests run at once; when none has finished for
         ``OVERFLOW_AFTER_S`` while this one waited, up to ``max_environments``.
         """
         began = time.monotonic()
         deadline = began + wait_s
         with self.cond:
-            while True:
-                if self.retired:
+            if self.retired:
+                raise _Retired()
+            if reserved is not None and self.busy >= reserved:
+                raise TooManyRequests(
+                    f"Rate Exceeded. {self.config.name} has reserved concurrency {reserved} and "
+                    f"{self.busy} requests in flight",
+                    "ReservedFunctionConcurrentInvocationLimitExceeded",
+                )
+            if self.busy < self.parallel and not self.waiting:
+                return self._take_slot(), None
+            waiter = _Waiter(message)
+            self.waiting.append(waiter)
+        while True:
+            now = time.monotonic()
+            overflow_at = max(began, self.progress) + OVERFLOW_AFTER_S
+            if waiter.wait(min(deadline, overflow_at) - now if now < overflow_at else deadline - now):
+                break
+            with self.cond:
+                if waiter not in self.waiting:
+                    pass  # release() or retire() took it and is about to wake it
+                elif self.retired:
+                    self.waiting.remove(waiter)
                     raise _Retired()
-                if reserved is not None and self.busy >= reserved:
-                    raise TooManyRequests(
-                        f"Rate Exceeded. {self.config.name} has reserved concurrency {reserved} and "
-                        f"{self.busy} requests in flight",
-                        "ReservedFunctionConcurrentInvocationLimitExceeded",
-                    )
-                now = time.monotonic()
-                overflow_at = max(began, self.progress) + OVERFLOW_AFTER_S
-                if self.busy < (self.parallel if now < overflow_at else self.max_environments):
-                    while self.idle:
-                        env = self.idle.pop()  # most recently used first: the others can go idle and be reaped
-                        if env.alive():
-                            self.busy += 1
-                            return env
-                        self.live.discard(env)
-                        env.kill()
-                    self.busy += 1
-                    return None
-                remaining = deadline - now
-                if remaining <= 0:
+                elif time.monotonic() >= max(began, self.progress) + OVERFLOW_AFTER_S and self.busy < self.max_environments:
+                    self.waiting.remove(waiter)  # the busy ones sleep or wait: scale out, as Lambda does
+                    return self._take_slot(), None
+                elif time.monotonic() >= deadline:
+                    self.waiting.remove(waiter)
                     raise TooManyRequests(
                         f"Rate Exceeded. {self.config.name} already runs {self.busy} environments "
                         f"(the local cloud's limit per function is {self.max_environments})",
                         "ConcurrentInvocationLimitExceeded",
                     )
-                self.cond.wait(min(remaining, overflow_at - now) if now < overflow_at else remaining)
+                else:
+                    continue
+            waiter.wait(None)
+            break
+        if waiter.outcome == "retired":
+            raise _Retired()
+        return waiter.env, waiter.sent_at
+
+    def _take_slot(self) -> _Environment | None:
+        """Under the lock: count one more busy slot; an idle environment for it, or None (start one)."""
+        self.busy += 1
+        while self.idle:
+            env = self.idle.pop()  # most recently used first: the others can go idle and be reaped
+            if env.alive():
+                return env
+            self.live.discard(env)
+            env.kill()
+        return None
 
     def started(self, env: _Environment) -> None:
         """Register a new environment (so that stopping the runtime kills it)."""
@@ -299,21 +353,39 @@ class _Pool:
             self.live.add(env)
 
     def release(self, env: _Environment | None) -> None:
-        """Give back a slot (and its environment, if it is still usable)."""
+        """Give back a slot (and its environment, if it is still usable).
+
+        With a request waiting, the slot passes to it: the environment gets
+        its request here and now, or it is told to start an environment.
+        """
         with self.cond:
-            self.busy -= 1
             self.progress = time.monotonic()
-            if env is not None:
-                # returncode is set wherever we saw the worker end (kill, or wait after a crash);
-                # acquire() still polls the process before reusing it.
-                if env.process.returncode is None and not self.retired:
+            # returncode is set wherever we saw the worker end (kill, or wait after a crash);
+            # _take_slot() still polls the process before reusing an idle one.
+            reusable = env is not None and env.process.returncode is None and not self.retired
+            waiter = self.waiting.popleft() if self.waiting and not self.retired else None
+            if waiter is None:
+                self.busy -= 1
+                if reusable:
                     env.last_used = time.monotonic()
                     self.idle.append(env)
-                    env = None
-                else:
+                elif env is not None:
                     self.live.discard(env)
-            self.cond.notify()
-        if env is not None:
+            elif not reusable and env is not None:
+                self.live.discard(env)
+        if waiter is not None and reusable:
+            try:
+                env.conn.send_bytes(waiter.message)
+            except (OSError, ValueError):  # the worker ended since its answer: the waiter starts another
+                with self.cond:
+                    self.live.discard(env)
+                reusable = False
+            else:
+                waiter.wake("env", env, time.perf_counter())
+                return
+        if waiter is not None:
+            waiter.wake("slot")
+        if env is not None and not reusable:
             env.kill()
 
     def retire(self, kill_busy: bool = False) -> None:
@@ -323,7 +395,9 @@ class _Pool:
             doomed = list(self.live) if kill_busy else self.idle
             self.live.difference_update(self.idle)
             self.idle = []
-            self.cond.notify_all()
+            waiting, self.waiting = list(self.waiting), collections.deque()
+        for waiter in waiting:
+            waiter.wake("retired")
         for env in doomed:
             env.kill()
 
@@ -417,8 +491,9 @@ class LambdaRuntime(Component):
                     "ReservedFunctionConcurrentInvocationLimitExceeded",
                 )
             pool = self._pool(config)
+            request = pickle.dumps(("invoke", request_id, int(config.timeout * 1000), config.arn, bytes(payload)))
             try:
-                env = pool.acquire(reserved, wait_s=config.timeout + INIT_TIMEOUT_S)
+                env, sent_at = pool.acquire(reserved, config.timeout + INIT_TIMEOUT_S, request)
             except _Retired:
                 continue
             break
@@ -435,7 +510,7 @@ class LambdaRuntime(Component):
                     env = None
                     raise TooManyRequests(f"Rate Exceeded. the local cloud is stopping ({config.name})", "ServiceStopping")
                 init_ms = init
-            result = self._run(env, config, request_id, payload, init_ms)
+            result = self._run(env, config, request_id, request, init_ms, sent_at)
             self._publish_log(config, env.log_stream, result.log)
             return result
         finally:
@@ -590,14 +665,16 @@ class LambdaRuntime(Component):
         return None, InvokeResult(200, payload, "Unhandled", timed_out, init_ms,
                                   _frame_log(request_id, config, text, init_ms, None, init_ms), request_id, init_ms, config.version)
 
-    def _run(self, env: _Environment, config: FunctionConfig, request_id: str, payload: bytes,
-             init_ms: float | None = None) -> InvokeResult:
-        """Send one request to a warm environment and wait for the answer, at most the function timeout."""
-        started = time.perf_counter()
+    def _run(self, env: _Environment, config: FunctionConfig, request_id: str, request: bytes,
+             init_ms: float | None = None, sent_at: float | None = None) -> InvokeResult:
+        """Send one request to a warm environment (unless it was, at ``sent_at``) and wait for the
+        answer, at most the function timeout."""
+        started = sent_at or time.perf_counter()
         env.invocations += 1
         try:
-            env.conn.send_bytes(pickle.dumps(("invoke", request_id, int(config.timeout * 1000), config.arn, bytes(payload))))
-            message = env.receive(config.timeout)
+            if sent_at is None:
+                env.conn.send_bytes(request)
+            message = env.receive(config.timeout - (time.perf_counter() - started))
         except (EOFError, OSError, TypeError, ValueError, pickle.UnpicklingError):
             # The worker died, or stop() killed it and closed the pipe under our feet.
             message = ("exited",)

@@ -9,6 +9,7 @@ import os
 import tempfile
 import threading
 import time
+import types
 from pathlib import Path
 
 import boto3
@@ -374,3 +375,95 @@ def test_moto_keeps_the_function_zip_and_configuration_on_its_function_object():
         with pytest.raises(LambdaClientError) as raised:
             backend.get_function("missing", None)
         assert raised.value.code == 404
+
+
+# ------------------------------------------------------------ the pool's hand-off
+class FakeEnvironment:
+    """Stands in for a worker: records what is sent into its pipe."""
+
+    def __init__(self):
+        self.sent: list[bytes] = []
+        self.process = types.SimpleNamespace(returncode=None)
+        self.conn = self
+        self.killed = False
+
+    def send_bytes(self, data: bytes) -> None:
+        if self.process.returncode is not None:
+            raise OSError("the worker's end of the pipe is closed")
+        self.sent.append(data)
+
+    def alive(self) -> bool:
+        return self.process.returncode is None
+
+    def kill(self) -> None:
+        self.killed = True
+        self.process.returncode = -9
+
+
+def one_environment_pool():
+    """A pool of at most one environment, already busy with a first request."""
+    from localcloud.lambda_runtime import _Pool
+
+    pool = _Pool(types.SimpleNamespace(name="fn"), max_environments=1, parallel=1)
+    assert pool.acquire(None, 5, b"first") == (None, None)  # no environment yet: the caller starts one
+    env = FakeEnvironment()
+    pool.started(env)
+    return pool, env
+
+
+def wait_in(pool, name: str, outcomes: dict, wait_s: float = 5.0) -> threading.Thread:
+    """Acquire for request ``name`` in a thread, once the requests before it are queued."""
+    queued = len(pool.waiting)
+
+    def acquire():
+        try:
+            outcomes[name] = pool.acquire(None, wait_s, name.encode())
+        except Exception as error:  # noqa: BLE001 - the test inspects it
+            outcomes[name] = error
+
+    thread = threading.Thread(target=acquire, daemon=True)
+    thread.start()
+    assert eventually(lambda: len(pool.waiting) == queued + 1 or name in outcomes, timeout=5)
+    return thread
+
+
+def test_a_finished_invocation_sends_the_longest_waiting_request_to_its_environment():
+    pool, env = one_environment_pool()
+    outcomes: dict = {}
+    second, third = wait_in(pool, "second", outcomes), wait_in(pool, "third", outcomes)
+    pool.release(env)  # "first" is answered
+    second.join(5)
+    handed, sent_at = outcomes["second"]
+    assert handed is env and sent_at is not None, "the slot passes with the request already sent"
+    assert env.sent == [b"second"] and "third" not in outcomes
+    pool.release(env)
+    third.join(5)
+    assert outcomes["third"][0] is env and env.sent == [b"second", b"third"]
+    pool.release(env)
+    assert (pool.busy, pool.idle) == (0, [env])
+
+
+def test_a_waiting_request_gets_a_fresh_slot_when_the_environment_ended_and_is_told_when_the_pool_retires():
+    from localcloud.lambda_runtime import _Retired
+
+    pool, env = one_environment_pool()
+    outcomes: dict = {}
+    second = wait_in(pool, "second", outcomes)
+    env.process.returncode = 1  # the worker crashed during "first"
+    pool.release(env)
+    second.join(5)
+    assert outcomes["second"] == (None, None) and env.sent == [] and env.killed  # start a new environment
+    third = wait_in(pool, "third", outcomes)
+    pool.retire()  # the function's configuration changed
+    third.join(5)
+    assert isinstance(outcomes["third"], _Retired)
+
+
+def test_a_request_that_waits_past_its_deadline_is_throttled():
+    from localcloud.lambda_runtime import TooManyRequests
+
+    pool, env = one_environment_pool()
+    outcomes: dict = {}
+    wait_in(pool, "late", outcomes, wait_s=0.3).join(5)
+    assert isinstance(outcomes["late"], TooManyRequests) and outcomes["late"].reason == "ConcurrentInvocationLimitExceeded"
+    assert not pool.waiting and env.sent == []
