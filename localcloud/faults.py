@@ -16,12 +16,18 @@ carry out the experiment's actions:
   the ``region`` parameter's gateway refuses connections and its replica stops
   replicating, as if the whole region were unreachable.
 
+Each action ends after its own ``duration``, or when its experiment is
+stopped (an action without a duration runs until then), as on FIS. A region
+held by actions of several experiments stays paused, or down, until the last
+of them ends.
+
 The other faults of the runbook (a Lambda environment change, reserved
 concurrency 0) are plain Lambda API calls and need nothing here.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import re
@@ -51,23 +57,29 @@ def parse_duration(text: str) -> float:
 
 
 @dataclass
-class _Running:
-    """What one experiment did, so that stopping it (or its end) undoes exactly that."""
+class _Action:
+    """What one action of a running experiment holds: ("pause" | "outage", region) pairs, and its timer."""
 
-    paused_regions: list[str] = field(default_factory=list)
-    outage_regions: list[str] = field(default_factory=list)
-    timers: list[threading.Timer] = field(default_factory=list)
+    holds: list[tuple[str, str]] = field(default_factory=list)
+    timer: threading.Timer | None = None
 
 
 class Faults(Component):
-    """Carries out FIS experiments' actions on the local cloud's data plane."""
+    """Carries out FIS experiments' actions on the local cloud's data plane.
+
+    Each action ends on its own (its ``duration``) or with its experiment
+    (StopExperiment), as on FIS. Actions of overlapping experiments may hold the
+    same region: the region is paused, or down, while any of them holds it.
+    """
 
     name = "faults"
 
     def __init__(self, cloud):
         super().__init__(cloud)
         self._lock = threading.Lock()
-        self._running: dict[str, _Running] = {}
+        self._running: dict[str, list[_Action]] = {}  # experiment id -> its actions still in effect
+        self._holds: collections.Counter[tuple[str, str]] = collections.Counter()  # how many actions hold each
+        self._switching = threading.Lock()
         cloud.controlplane.register("fis", "StartExperiment", self._start_experiment)
         cloud.controlplane.register("fis", "StopExperiment", self._stop_experiment)
 
@@ -75,7 +87,7 @@ class Faults(Component):
         with self._lock:
             ids = list(self._running)
         for experiment_id in ids:
-            self._undo(experiment_id)
+            self._end(experiment_id)
 
     def status(self) -> dict[str, Any]:
         with self._lock:
@@ -98,52 +110,83 @@ class Faults(Component):
         if status >= 300:
             return Raw(status, headers, body)
         experiment_id = json.loads(body)["experiment"]["id"]
-        running = _Running()
         with self._lock:
-            self._running[experiment_id] = running
+            self._running[experiment_id] = []
         for action in actions.values():
-            self._apply(experiment_id, running, action, targets)
+            self._apply(experiment_id, action, targets)
         return Raw(status, headers, body)
 
     def _stop_experiment(self, call: Call) -> Raw:
         status, headers, body = call.forward()
         if status < 300:
-            self._undo(call.params["id"])
+            self._end(call.params["id"])
         return Raw(status, headers, body)
 
     # -------------------------------------------------------------- actions
-    def _apply(self, experiment_id: str, running: _Running, action: dict[str, Any], targets: dict[str, Any]) -> None:
+    def _apply(self, experiment_id: str, action: dict[str, Any], targets: dict[str, Any]) -> None:
         parameters = action.get("parameters") or {}
         action_id = action["actionId"]
+        running = _Action()
         if action_id == PAUSE_REPLICATION:
             arns = [arn for target in (action.get("targets") or {}).values()
                     for arn in (targets.get(target, {}).get("resourceArns") or [])]
-            for arn in arns:
-                region = arn.split(":")[3]
-                self.cloud.component("replication").pause(region)
-                running.paused_regions.append(region)
+            running.holds = [("pause", arn.split(":")[3]) for arn in arns]
         elif action_id == REGION_OUTAGE:
             region = parameters.get("region", "")
-            self.cloud.component("gateway").set_outage(region, True)
-            self.cloud.component("replication").pause(region)
-            running.outage_regions.append(region)
-            running.paused_regions.append(region)
+            running.holds = [("outage", region), ("pause", region)]
         if "duration" in parameters:
-            timer = threading.Timer(self.cloud.scaled(parse_duration(parameters["duration"])), self._undo, (experiment_id,))
-            timer.daemon = True
-            timer.start()
-            running.timers.append(timer)
+            running.timer = threading.Timer(self.cloud.scaled(parse_duration(parameters["duration"])),
+                                            self._end_action, (experiment_id, running))
+            running.timer.daemon = True
+        with self._lock:
+            self._running[experiment_id].append(running)
+        for kind, region in running.holds:
+            self._hold(kind, region)
+        if running.timer is not None:
+            running.timer.start()
         log.info("experiment %s: %s applied", experiment_id, action_id)
 
-    def _undo(self, experiment_id: str) -> None:
+    def _end_action(self, experiment_id: str, action: _Action) -> None:
+        """The action's duration is over: undo what it holds (its experiment may go on)."""
         with self._lock:
-            running = self._running.pop(experiment_id, None)
-        if running is None:
-            return
-        for timer in running.timers:
-            timer.cancel()
-        for region in running.outage_regions:
-            self.cloud.component("gateway").set_outage(region, False)
-        for region in running.paused_regions:
-            self.cloud.component("replication").resume(region)
+            actions = self._running.get(experiment_id, [])
+            if action not in actions:
+                return  # the experiment was stopped meanwhile
+            actions.remove(action)
+            if not actions:
+                del self._running[experiment_id]
+        self._release(action)
+        log.info("experiment %s: an action ended", experiment_id)
+
+    def _end(self, experiment_id: str) -> None:
+        """Stop the experiment: undo what its remaining actions hold."""
+        with self._lock:
+            actions = self._running.pop(experiment_id, [])
+        for action in actions:
+            if action.timer is not None:
+                action.timer.cancel()
+            self._release(action)
         log.info("experiment %s: undone", experiment_id)
+
+    def _hold(self, kind: str, region: str) -> None:
+        with self._switching:  # a count and the state it implies change together
+            self._holds[kind, region] += 1
+            if self._holds[kind, region] == 1:
+                self._set(kind, region, True)
+
+    def _release(self, action: _Action) -> None:
+        with self._switching:
+            for kind, region in action.holds:
+                self._holds[kind, region] -= 1
+                if self._holds[kind, region] == 0:
+                    del self._holds[kind, region]
+                    self._set(kind, region, False)
+
+    def _set(self, kind: str, region: str, on: bool) -> None:
+        if kind == "outage":
+            self.cloud.component("gateway").set_outage(region, on)
+        elif on:
+            self.cloud.component("replication").pause(region)
+        else:
+            self.cloud.component("replication").resume(region)
+        self.cloud.write_state_files()  # `localcloud status` shows outages and pauses as they are

@@ -73,17 +73,62 @@ def test_a_bad_duration_is_refused_before_the_fault_starts(cfg, clients, localcl
 
 def test_region_outage_refuses_connections_until_stopped(cfg, clients, localcloud_status):
     region = "ap-south-1"
-    clients.client("dynamodb", region).list_tables()  # the region is in use: its gateway listens
-    status_regions = {}
-    assert eventually(lambda: status_regions.update(_regions(localcloud_status)) or region in status_regions)
-    address, port = status_regions[region], localcloud_status["api_port"]
-    assert _connects(address, port)
+    address, port = _listening(clients, localcloud_status, region)
     template = _template(clients, cfg, region, {"actionId": REGION_OUTAGE, "parameters": {"region": region}}, {})
     fis = clients.client("fis", region)
     experiment = fis.start_experiment(clientToken=str(uuid.uuid4()), experimentTemplateId=template)["experiment"]["id"]
     assert not _connects(address, port), "during the outage the region's gateway is unreachable"
     fis.stop_experiment(id=experiment)
     assert eventually(lambda: _connects(address, port)), "after the experiment the gateway answers again"
+
+
+def test_overlapping_experiments_keep_a_region_down_until_the_last_one_ends(cfg, clients, localcloud_status):
+    region = "ap-northeast-2"
+    address, port = _listening(clients, localcloud_status, region)
+    template = _template(clients, cfg, region, {"actionId": REGION_OUTAGE, "parameters": {"region": region}}, {})
+    fis = clients.client("fis", region)
+    first, second = (fis.start_experiment(clientToken=str(uuid.uuid4()), experimentTemplateId=template)["experiment"]["id"]
+                     for _ in range(2))
+    assert region in _outages(localcloud_status) and region in _paused(localcloud_status)
+    fis.stop_experiment(id=first)
+    assert region in _outages(localcloud_status) and region in _paused(localcloud_status), "the second still holds it"
+    assert not _connects(address, port)
+    fis.stop_experiment(id=second)
+    assert region not in _outages(localcloud_status) and region not in _paused(localcloud_status)
+    assert eventually(lambda: _connects(address, port))
+
+
+def test_each_action_ends_after_its_own_duration(cfg, clients, localcloud_status):
+    brief, lasting = "ca-central-1", "eu-north-1"
+    _listening(clients, localcloud_status, brief)
+    fis = clients.client("fis", brief)
+    template = fis.create_experiment_template(
+        clientToken=str(uuid.uuid4()), description="test", roleArn=ensure_fis_role(cfg, clients),
+        stopConditions=[{"source": "none"}], targets={}, tags=cfg.tags,
+        actions={"brief": {"actionId": REGION_OUTAGE, "parameters": {"region": brief, "duration": "PT2S"}},
+                 "lasting": {"actionId": REGION_OUTAGE, "parameters": {"region": lasting}}},
+    )["experimentTemplate"]["id"]
+    experiment = fis.start_experiment(clientToken=str(uuid.uuid4()), experimentTemplateId=template)["experiment"]["id"]
+    assert {brief, lasting} <= set(_outages(localcloud_status))
+    assert eventually(lambda: brief not in _outages(localcloud_status), timeout=cfg.scaled(2) + 10)
+    assert lasting in _outages(localcloud_status), "an action without a duration runs until the experiment stops"
+    fis.stop_experiment(id=experiment)
+    assert lasting not in _outages(localcloud_status)
+
+
+def _listening(clients, status, region):
+    """Put ``region`` in use (its gateway listens) and return the gateway's address and port."""
+    clients.client("dynamodb", region).list_tables()
+    regions = {}
+    assert eventually(lambda: regions.update(_regions(status)) or region in regions)
+    assert eventually(lambda: _connects(regions[region], status["api_port"]))
+    return regions[region], status["api_port"]
+
+
+def _paused(status):
+    from localcloud import daemon
+
+    return daemon.status(status["state_dir"]).get("replication_paused", [])
 
 
 def _regions(status):
