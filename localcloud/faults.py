@@ -19,7 +19,10 @@ carry out the experiment's actions:
 Each action ends after its own ``duration``, or when its experiment is
 stopped (an action without a duration runs until then), as on FIS. A region
 held by actions of several experiments stays paused, or down, until the last
-of them ends.
+of them ends. The experiment's state (GetExperiment) follows its actions:
+``running`` while any is in effect, ``completed`` once the last has ended on
+its own, ``stopped`` after StopExperiment (which answers ``stopping``, as on
+AWS). moto alone would call it completed after a few reads.
 
 The other faults of the runbook (a Lambda environment change, reserved
 concurrency 0) are plain Lambda API calls and need nothing here.
@@ -31,9 +34,12 @@ import collections
 import json
 import logging
 import re
+import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+
+from moto.moto_api import state_manager
 
 from localcloud.cloud import Component
 from localcloud.controlplane import AwsError, Call, Raw
@@ -43,6 +49,7 @@ log = logging.getLogger(__name__)
 PAUSE_REPLICATION = "aws:dynamodb:global-table-pause-replication"
 REGION_OUTAGE = "localcloud:region:outage"
 SUPPORTED_ACTIONS = (PAUSE_REPLICATION, REGION_OUTAGE)
+EXPERIMENT_MODEL = "fis::experiment"  # moto's state-machine name for experiments
 
 _DURATION_RE = re.compile(r"^PT(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?$")
 
@@ -78,16 +85,23 @@ class Faults(Component):
         super().__init__(cloud)
         self._lock = threading.Lock()
         self._running: dict[str, list[_Action]] = {}  # experiment id -> its actions still in effect
+        self._regions: dict[str, str] = {}  # experiment id -> the region it was started in
         self._holds: collections.Counter[tuple[str, str]] = collections.Counter()  # how many actions hold each
         self._switching = threading.Lock()
         cloud.controlplane.register("fis", "StartExperiment", self._start_experiment)
         cloud.controlplane.register("fis", "StopExperiment", self._stop_experiment)
+
+    def start(self) -> None:
+        # moto moves an experiment to "completed" after a few reads, whatever its actions do.
+        # Here its state follows the actions: set by this component, never by moto's clock.
+        state_manager.set_transition(EXPERIMENT_MODEL, {"progression": "manual", "times": sys.maxsize})
 
     def stop(self) -> None:
         with self._lock:
             ids = list(self._running)
         for experiment_id in ids:
             self._end(experiment_id)
+        state_manager.unset_transition(EXPERIMENT_MODEL)
 
     def status(self) -> dict[str, Any]:
         with self._lock:
@@ -110,20 +124,26 @@ class Faults(Component):
         if status >= 300:
             return Raw(status, headers, body)
         experiment_id = json.loads(body)["experiment"]["id"]
+        applied = [self._apply(experiment_id, action, targets) for action in actions.values()]
         with self._lock:
-            self._running[experiment_id] = []
-        for action in actions.values():
-            self._apply(experiment_id, action, targets)
+            self._running[experiment_id] = applied
+            self._regions[experiment_id] = call.region
+        self._set_state(experiment_id, "running" if applied else "completed")
+        for action in applied:  # only now may an action end: the experiment is fully recorded
+            if action.timer is not None:
+                action.timer.start()
         return Raw(status, headers, body)
 
     def _stop_experiment(self, call: Call) -> Raw:
         status, headers, body = call.forward()
-        if status < 300:
-            self._end(call.params["id"])
+        if status < 300 and self._end(call.params["id"]):
+            # StopExperiment answers "stopping", as on AWS; once the actions are undone it is "stopped".
+            self._set_state(call.params["id"], "stopped")
         return Raw(status, headers, body)
 
     # -------------------------------------------------------------- actions
-    def _apply(self, experiment_id: str, action: dict[str, Any], targets: dict[str, Any]) -> None:
+    def _apply(self, experiment_id: str, action: dict[str, Any], targets: dict[str, Any]) -> _Action:
+        """Take the holds an action asks for; its timer (for a ``duration``) is started by the caller."""
         parameters = action.get("parameters") or {}
         action_id = action["actionId"]
         running = _Action()
@@ -138,13 +158,10 @@ class Faults(Component):
             running.timer = threading.Timer(self.cloud.scaled(parse_duration(parameters["duration"])),
                                             self._end_action, (experiment_id, running))
             running.timer.daemon = True
-        with self._lock:
-            self._running[experiment_id].append(running)
         for kind, region in running.holds:
             self._hold(kind, region)
-        if running.timer is not None:
-            running.timer.start()
         log.info("experiment %s: %s applied", experiment_id, action_id)
+        return running
 
     def _end_action(self, experiment_id: str, action: _Action) -> None:
         """The action's duration is over: undo what it holds (its experiment may go on)."""
@@ -153,20 +170,34 @@ class Faults(Component):
             if action not in actions:
                 return  # the experiment was stopped meanwhile
             actions.remove(action)
-            if not actions:
+            finished = not actions
+            if finished:
                 del self._running[experiment_id]
         self._release(action)
         log.info("experiment %s: an action ended", experiment_id)
+        if finished:
+            self._set_state(experiment_id, "completed")
 
-    def _end(self, experiment_id: str) -> None:
-        """Stop the experiment: undo what its remaining actions hold."""
+    def _end(self, experiment_id: str) -> bool:
+        """Stop the experiment: undo what its remaining actions hold. False if it was not running."""
         with self._lock:
-            actions = self._running.pop(experiment_id, [])
-        for action in actions:
+            actions = self._running.pop(experiment_id, None)
+        for action in actions or []:
             if action.timer is not None:
                 action.timer.cancel()
             self._release(action)
         log.info("experiment %s: undone", experiment_id)
+        return actions is not None
+
+    def _set_state(self, experiment_id: str, state: str) -> None:
+        """The experiment's state as GetExperiment shows it: running, then completed or stopped."""
+        with self._lock:
+            region = self._regions.get(experiment_id)
+            if state != "running":
+                self._regions.pop(experiment_id, None)
+        experiment = self.cloud.backend("fis", region).experiments.get(experiment_id) if region else None
+        if experiment is not None:
+            experiment.status = state
 
     def _hold(self, kind: str, region: str) -> None:
         with self._switching:  # a count and the state it implies change together

@@ -105,15 +105,33 @@ def test_each_action_ends_after_its_own_duration(cfg, clients, localcloud_status
     template = fis.create_experiment_template(
         clientToken=str(uuid.uuid4()), description="test", roleArn=ensure_fis_role(cfg, clients),
         stopConditions=[{"source": "none"}], targets={}, tags=cfg.tags,
-        actions={"brief": {"actionId": REGION_OUTAGE, "parameters": {"region": brief, "duration": "PT2S"}},
+        actions={"brief": {"actionId": REGION_OUTAGE, "parameters": {"region": brief, "duration": "PT20S"}},
                  "lasting": {"actionId": REGION_OUTAGE, "parameters": {"region": lasting}}},
     )["experimentTemplate"]["id"]
     experiment = fis.start_experiment(clientToken=str(uuid.uuid4()), experimentTemplateId=template)["experiment"]["id"]
     assert {brief, lasting} <= set(_outages(localcloud_status))
-    assert eventually(lambda: brief not in _outages(localcloud_status), timeout=cfg.scaled(2) + 10)
+    assert eventually(lambda: brief not in _outages(localcloud_status), timeout=cfg.scaled(20) + 10)
     assert lasting in _outages(localcloud_status), "an action without a duration runs until the experiment stops"
-    fis.stop_experiment(id=experiment)
+    assert _state(fis, experiment) == "running"
+    assert fis.stop_experiment(id=experiment)["experiment"]["state"]["status"] == "stopping"
     assert lasting not in _outages(localcloud_status)
+    assert _state(fis, experiment) == "stopped"
+
+
+def test_an_experiment_runs_while_its_actions_do_and_then_completes(cfg, clients, localcloud_status):
+    region = "eu-west-3"
+    fis = clients.client("fis", region)
+    template = _template(clients, cfg, region,
+                         {"actionId": REGION_OUTAGE, "parameters": {"region": region, "duration": "PT30S"}}, {})
+    experiment = fis.start_experiment(clientToken=str(uuid.uuid4()), experimentTemplateId=template)["experiment"]["id"]
+    states = [_state(fis, experiment) for _ in range(4)]  # moto alone would have moved on by the 3rd read
+    assert states == ["running"] * 4 and region in _outages(localcloud_status)
+    assert eventually(lambda: _state(fis, experiment) == "completed", timeout=cfg.scaled(30) + 10)
+    assert region not in _outages(localcloud_status)
+
+
+def _state(fis, experiment_id):
+    return fis.get_experiment(id=experiment_id)["experiment"]["state"]["status"]
 
 
 def _listening(clients, status, region):
