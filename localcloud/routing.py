@@ -171,7 +171,7 @@ def latency(client_region: str, region: str | None) -> float:
 _NAME_VALUED = {"CNAME", "NS", "PTR"}
 
 
-def _value(rdtype: str, value: str) -> str:
+def wire_value(rdtype: str, value: str) -> str:
     """Route 53 treats names in values as absolute; make them so for the wire."""
     value = value.strip()
     if rdtype in _NAME_VALUED:
@@ -204,7 +204,7 @@ def choice_from_record_set(rrset: Mapping[str, Any]) -> Choice:
         node: Node = Alias(normalize(alias["DNSName"]), bool(alias.get("EvaluateTargetHealth")))
     else:
         values = tuple(
-            _value(rdtype, r["Value"] if isinstance(r, Mapping) else str(r)) for r in rrset.get("ResourceRecords") or ()
+            wire_value(rdtype, r["Value"] if isinstance(r, Mapping) else str(r)) for r in rrset.get("ResourceRecords") or ()
         )
         node = Values(rdtype, values, int(rrset.get("TTL") or 0))
     geo = rrset.get("GeoLocation") or {}

@@ -37,7 +37,7 @@ from typing import Any, Mapping
 
 from localcloud.cloud import Component
 from localcloud.controlplane import AwsError, Call
-from localcloud.routing import Alias, Choice, Node, Rule, Values, normalize
+from localcloud.routing import Alias, Choice, Node, Rule, Values, normalize, wire_value
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ def compile_document(doc: Mapping[str, Any], ttl: int) -> Node:
     def endpoint(name: str) -> Node:
         spec = endpoints[name]
         if spec["Type"] == "value":
-            return Values(record_type, (_wire_value(record_type, spec["Value"]),), ttl)
+            return Values(record_type, (wire_value(record_type, spec["Value"]),), ttl)
         return Alias(normalize(spec["Value"]), evaluate_target_health=False)
 
     def rule(name: str) -> Node:
@@ -175,10 +175,6 @@ def compile_document(doc: Mapping[str, Any], ttl: int) -> Node:
     if "StartEndpoint" in doc:
         return Rule("simple", (Choice(endpoint(doc["StartEndpoint"])),))
     return rule(doc["StartRule"])
-
-
-def _wire_value(record_type: str, value: str) -> str:
-    return normalize(value) if record_type in ("CNAME", "PTR") else value
 
 
 # ----------------------------------------------------------------------- state

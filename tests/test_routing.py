@@ -290,6 +290,13 @@ def test_traffic_policy_cname_endpoints_point_at_regional_domains():
     assert values(policy_authority(doc)) == ["d-1.execute-api.eu-west-1.amazonaws.com.", REGION_ADDRESS["eu-west-1"]]
 
 
+def test_traffic_policy_values_name_absolute_targets_as_record_sets_do():
+    doc = policy({"RuleType": "weighted", "Items": [{"Weight": 1, "EndpointReference": "mx"}]}, record_type="MX",
+                 endpoints={"mx": {"Type": "value", "Value": "10 mail.example.test"}})
+    answer = policy_authority(doc).answer("www.example.test", "MX")
+    assert [r.value for r in answer.records] == ["10 mail.example.test."]
+
+
 @pytest.mark.parametrize("mutate, message", [
     (lambda d: d.update(AWSPolicyFormatVersion="2014-01-01"), "AWSPolicyFormatVersion"),
     (lambda d: d.update(RecordType="BOGUS"), "RecordType"),
