@@ -56,6 +56,7 @@ from moto.backends import get_backend
 
 from localcloud.cloud import Component
 from localcloud.controlplane import AwsError, Call
+from localcloud.regions import execute_api_name
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,6 @@ CA_VALIDITY = datetime.timedelta(days=3650)
 # ACM certificates are valid for 13 months (395 days).
 LEAF_VALIDITY = datetime.timedelta(days=395)
 DEFAULT_NAME = "no-certificate.localcloud.invalid"
-EXECUTE_API_SUFFIX = ".amazonaws.com"
 # moto issues AMAZON_ISSUED certificates after this many seconds; we issue them on validation instead.
 NEVER = 10**9
 
@@ -253,7 +253,7 @@ class Certificates(Component):
     def context_for(self, server_name: str, region: str | None = None) -> ssl.SSLContext | None:
         """The SSLContext holding the certificate for ``server_name``, or None (the default certificate)."""
         name = _norm(server_name)
-        api_region = _execute_api_region(name)
+        api_region = (execute_api_name(name) or (None, None))[1]
         if api_region is not None:
             key = ("execute-api", api_region)
             with self._lock:
@@ -436,13 +436,3 @@ def _cert_names(cert: Any) -> list[str]:
     names = [str(cert.common_name)] if cert.common_name else []
     names += [str(n) for n in cert.sans if str(n) not in names]
     return names
-
-
-def _execute_api_region(name: str) -> str | None:
-    """``eu-west-1`` for ``<anything>.execute-api.eu-west-1.amazonaws.com`` (one label before), else None."""
-    if not name.endswith(EXECUTE_API_SUFFIX):
-        return None
-    labels = name[: -len(EXECUTE_API_SUFFIX)].split(".")
-    if len(labels) == 3 and labels[0] and labels[1] == "execute-api" and labels[2]:
-        return labels[2]
-    return None

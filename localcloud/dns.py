@@ -44,7 +44,6 @@ import functools
 import ipaddress
 import logging
 import random
-import re
 import struct
 import threading
 from typing import Any, Mapping, Protocol
@@ -54,6 +53,7 @@ from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
 from localcloud.cloud import Component
 from localcloud.controlplane import AwsError, Call
+from localcloud.regions import execute_api_name
 from localcloud.routing import (
     DEFAULT_CLIENT_REGION,
     Answer,
@@ -69,7 +69,6 @@ log = logging.getLogger(__name__)
 ROUTE53_PARTITION = "aws"  # moto keeps Route 53 (a global service) per partition
 EXECUTE_API_TTL = 60  # the TTL AWS gives execute-api and regional custom-domain names
 ECS_OPTION = 8  # EDNS option code of Client Subnet (RFC 7871)
-_EXECUTE_API_RE = re.compile(r"^([a-z0-9-]+)\.execute-api\.([a-z0-9-]+)\.amazonaws\.com\.$")
 
 
 class RecordSource(Protocol):
@@ -162,10 +161,10 @@ class Dns(Component):
 
     # ------------------------------------------------------- execute-api names
     def _external(self, name: str) -> dict[str, Node] | None:
-        match = _EXECUTE_API_RE.match(name)
-        if match is None:
+        parsed = execute_api_name(name)
+        if parsed is None:
             return None
-        region = match.group(2)
+        region = parsed[1]
         if not self.cloud.regions.is_known(region) and region not in self.cloud.regions.active:
             return None
         return {"A": Values("A", (self.cloud.regions.address(region),), EXECUTE_API_TTL)}

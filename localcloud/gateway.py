@@ -65,6 +65,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from localcloud.cloud import Component
 from localcloud.controlplane import moto_backend
 from localcloud.lambda_runtime import FunctionNotFound, TooManyRequests
+from localcloud.regions import execute_api_name
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,6 @@ def hosted_zone_id_for(region: str) -> str:
     return "Z" + "".join(c for c in digest if c in string.ascii_uppercase + string.digits)[:13]
 
 
-EXECUTE_API_RE = re.compile(r"^([a-z0-9]{10})\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$")
 LAMBDA_URI_RE = re.compile(r"^arn:[^:]+:apigateway:[^:]+:lambda:path/[^/]+/functions/(?P<arn>.+)/invocations$")
 PROXY_RESPONSE_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 IDLE_TIMEOUT_S = 60.0  # an idle keep-alive connection is closed after this long
@@ -654,9 +654,9 @@ class Gateway(Component):
         """Find the API, stage, resource and path parameters for a request, or API Gateway's error answer."""
         backend = moto_backend("apigateway", region, self.cloud.account_id)
         segments = _segments(path)
-        match = EXECUTE_API_RE.match(host)
-        if match:
-            api_id, host_region = match.groups()
+        execute_api = execute_api_name(host)
+        if execute_api:
+            api_id, host_region = execute_api
             api = backend.apis.get(api_id)
             if host_region != region or api is None or api.disableExecuteApiEndpoint:
                 return _json_error(403, "Forbidden", "ForbiddenException")
@@ -691,7 +691,7 @@ class Gateway(Component):
         resource, resource_path = found
         if method not in resource.resource_methods and "ANY" not in resource.resource_methods:
             return _missing_token()
-        return _Match(api, stage, resource, resource_path, params, event_path, match is not None)
+        return _Match(api, stage, resource, resource_path, params, event_path, execute_api is not None)
 
     # -------------------------------------------------------------- requests
     def handle(self, region: str, method: str, target: str, headers: list[tuple[str, str]], body: bytes,

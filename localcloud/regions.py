@@ -14,12 +14,24 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import threading
 from typing import Callable
 
 log = logging.getLogger(__name__)
 
 BASE = ipaddress.IPv4Address("127.10.0.1")
+_EXECUTE_API_RE = re.compile(r"^([a-z0-9-]+)\.execute-api\.([a-z0-9-]+)\.amazonaws\.com\.?$")
+
+
+def execute_api_name(name: str) -> tuple[str, str] | None:
+    """``(label, region)`` of ``{label}.execute-api.{region}.amazonaws.com``, else None.
+
+    The label is an API id, or a custom domain's regional target (``d-…``); a
+    trailing dot (a DNS name) and any letter case are accepted.
+    """
+    match = _EXECUTE_API_RE.match(name.lower())
+    return (match.group(1), match.group(2)) if match else None
 
 
 def known_regions() -> list[str]:

@@ -16,7 +16,7 @@ import dns.rdatatype
 import pytest
 
 from localcloud.cloud import Component, LocalCloud
-from localcloud.regions import RegionRegistry
+from localcloud.regions import RegionRegistry, execute_api_name
 from localcloud.settings import Settings
 
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -122,6 +122,18 @@ def test_execute_api_names_resolve_to_their_regions_address(server):
     for name, region in (("abc123.execute-api.eu-west-1.amazonaws.com", "eu-west-1"),
                          ("d-0123abc.execute-api.eu-central-1.amazonaws.com", "eu-central-1")):
         assert answers(query(server, name)) == [ADDRESS[region]]
+
+
+@pytest.mark.parametrize(("name", "parsed"), [
+    ("abc123defg.execute-api.eu-west-1.amazonaws.com", ("abc123defg", "eu-west-1")),
+    ("d-0123abc.execute-api.eu-central-1.amazonaws.com.", ("d-0123abc", "eu-central-1")),  # a DNS name
+    ("ABC123DEFG.Execute-API.EU-WEST-1.amazonaws.com", ("abc123defg", "eu-west-1")),  # a Host header's case
+    ("a.b.execute-api.eu-west-1.amazonaws.com", None),
+    ("abc.execute-api.eu-west-1.amazonaws.com.example", None),
+    ("execute-api.eu-west-1.amazonaws.com", None),
+])
+def test_one_reading_of_execute_api_names_for_dns_gateway_and_certificates(name, parsed):
+    assert execute_api_name(name) == parsed
 
 
 def test_weighted_cname_is_answered_with_the_regions_address_from_both_regions(server, zone):
