@@ -319,7 +319,7 @@ class Certificates(Component):
 
     def _public_records(self) -> set[tuple[str, str]]:
         """(name, value) of every CNAME in this local cloud's public hosted zones."""
-        route53 = self.cloud.backend("route53", "aws")
+        route53 = self.cloud.route53()
         found = set()
         for zone in list(route53.zones.values()):
             if zone.private_zone:

@@ -23,6 +23,8 @@ from localcloud.settings import Settings, free_port
 
 log = logging.getLogger(__name__)
 
+ROUTE53_PARTITION = "aws"  # moto keeps Route 53, a global service, per partition
+
 # module:Class, in start order. Later components may use earlier ones through ``cloud.component(name)``.
 COMPONENTS: list[str] = [
     "localcloud.certificates:Certificates",
@@ -90,6 +92,10 @@ class LocalCloud:
     def backend(self, service: str, region: str) -> Any:
         """moto's in-memory backend of ``service`` in ``region`` (the control-plane state)."""
         return moto_backend(service, region, self.account_id)
+
+    def route53(self) -> Any:
+        """moto's Route 53 backend (one for the whole partition: Route 53 is a global service)."""
+        return self.backend("route53", ROUTE53_PARTITION)
 
     def scaled(self, aws_seconds: float) -> float:
         return self.settings.scaled(aws_seconds)

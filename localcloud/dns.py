@@ -61,12 +61,12 @@ from localcloud.routing import (
     Node,
     Values,
     Zone,
+    hosted_zone_id,
     scale_ttl,
 )
 
 log = logging.getLogger(__name__)
 
-ROUTE53_PARTITION = "aws"  # moto keeps Route 53 (a global service) per partition
 EXECUTE_API_TTL = 60  # the TTL AWS gives execute-api and regional custom-domain names
 ECS_OPTION = 8  # EDNS option code of Client Subnet (RFC 7871)
 
@@ -122,7 +122,7 @@ class Dns(Component):
         self._sources.append(source)
 
     def _route53(self) -> Any:
-        return self.cloud.backend("route53", ROUTE53_PARTITION)
+        return self.cloud.route53()
 
     def authority(self) -> Authority:
         """The current zones, rebuilt only when moto's records or a source changed."""
@@ -225,7 +225,7 @@ class Dns(Component):
     def _test_dns_answer(self, call: Call) -> dict[str, Any]:
         """Route 53 ``TestDNSAnswer``: what the zone's name servers answer now, from the same evaluation."""
         params = call.params
-        zone_id = params["HostedZoneId"].split("/")[-1]
+        zone_id = hosted_zone_id(params["HostedZoneId"])
         authority = self.authority()
         zone = next((z for z in authority.zones if z.zone_id == zone_id), None)
         if zone is None:

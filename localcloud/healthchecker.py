@@ -242,7 +242,7 @@ class HealthChecker(Component):
 
     # -------------------------------------------------------------- internals
     def _route53(self) -> Any:
-        return self.cloud.backend("route53", "aws")
+        return self.cloud.route53()
 
     def _config(self, health_check_id: str) -> Any | None:
         return self._route53().health_checks.get(health_check_id)

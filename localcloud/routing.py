@@ -171,6 +171,11 @@ def latency(client_region: str, region: str | None) -> float:
 _NAME_VALUED = {"CNAME", "NS", "PTR"}
 
 
+def hosted_zone_id(value: str) -> str:
+    """The bare id in a ``HostedZoneId`` parameter, which may come as ``/hostedzone/Z1`` or ``Z1``."""
+    return value.rsplit("/", 1)[-1]
+
+
 def wire_value(rdtype: str, value: str) -> str:
     """Route 53 treats names in values as absolute; make them so for the wire."""
     value = value.strip()

@@ -37,7 +37,7 @@ from typing import Any, Mapping
 
 from localcloud.cloud import Component
 from localcloud.controlplane import AwsError, Call
-from localcloud.routing import Alias, Choice, Node, Rule, Values, normalize, wire_value
+from localcloud.routing import Alias, Choice, Node, Rule, Values, hosted_zone_id, normalize, wire_value
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,6 @@ ENDPOINT_TYPES = (
     "network-load-balancer", "elastic-beanstalk", "s3-website",
 )
 RULE_TYPES = ("failover", "latency", "weighted", "geo", "multivalue", "geoproximity")
-ROUTE53_PARTITION = "aws"
 
 
 class PolicyDocumentError(ValueError):
@@ -341,7 +340,7 @@ class TrafficPolicies(Component):
 
     # ----------------------------------------------------------- instances
     def _zone(self, zone_id: str) -> Any:
-        zone = self.cloud.backend("route53", ROUTE53_PARTITION).zones.get(zone_id.split("/")[-1])
+        zone = self.cloud.route53().zones.get(hosted_zone_id(zone_id))
         if zone is None:
             raise AwsError("NoSuchHostedZone", f"No hosted zone found with ID: {zone_id}")
         return zone
@@ -354,7 +353,7 @@ class TrafficPolicies(Component):
 
     def _create_instance(self, call: Call) -> dict[str, Any]:
         p = call.params
-        zone_id = p["HostedZoneId"].split("/")[-1]
+        zone_id = hosted_zone_id(p["HostedZoneId"])
         name = normalize(p["Name"])
         with self._lock:
             zone = self._zone(zone_id)
@@ -421,7 +420,7 @@ class TrafficPolicies(Component):
             return self._listing(call, list(self._instances.values()))
 
     def _list_instances_by_zone(self, call: Call) -> dict[str, Any]:
-        zone_id = call.params["HostedZoneId"].split("/")[-1]
+        zone_id = hosted_zone_id(call.params["HostedZoneId"])
         with self._lock:
             self._zone(zone_id)
             return self._listing(call, [i for i in self._instances.values() if i.hosted_zone_id == zone_id])

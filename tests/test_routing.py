@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from localcloud.routing import Authority, Values, Zone, latency, scale_ttl
+from localcloud.routing import Authority, Values, Zone, hosted_zone_id, latency, scale_ttl
 from localcloud.traffic_policies import PolicyDocumentError, compile_document, parse_document
 
 ZONE = "example.test."
@@ -315,3 +315,8 @@ def test_invalid_traffic_policy_documents_are_rejected_with_the_reason(mutate, m
     mutate(doc)
     with pytest.raises(PolicyDocumentError, match=message):
         parse_document(json.dumps(doc))
+
+
+def test_a_hosted_zone_id_parameter_is_read_with_or_without_its_prefix():
+    # Route 53 returns "/hostedzone/Z1" in Id fields and accepts either form as HostedZoneId.
+    assert hosted_zone_id("/hostedzone/Z0123456789ABC") == hosted_zone_id("Z0123456789ABC") == "Z0123456789ABC"
