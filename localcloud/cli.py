@@ -7,7 +7,7 @@ import json
 import sys
 
 from localcloud import daemon
-from localcloud.settings import DEFAULT_REPLICATION_DELAY_S
+from localcloud.settings import add_start_options
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,12 +19,7 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name, help=text)
         p.add_argument("--state-dir", default=str(daemon.DEFAULT_STATE_DIR), help="default: .localcloud/ in the project")
         if name == "start":
-            p.add_argument("--time-scale", type=float, default=1.0, help="multiplies every AWS-defined duration (default 1.0)")
-            p.add_argument("--replication-delay", type=float, default=DEFAULT_REPLICATION_DELAY_S,
-                           help="global-table replication delay in AWS seconds, before scaling")
-            p.add_argument("--port", type=int, default=0, help="control-plane (AWS endpoint) port; 0 picks a free one")
-            p.add_argument("--dns-port", type=int, default=0)
-            p.add_argument("--api-port", type=int, default=0, help="HTTPS port of every regional gateway")
+            add_start_options(p)
     args = parser.parse_args(argv)
 
     try:

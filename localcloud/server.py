@@ -11,7 +11,7 @@ import sys
 import threading
 from pathlib import Path
 
-from localcloud.settings import DEFAULT_REPLICATION_DELAY_S, Settings
+from localcloud.settings import Settings, add_start_options
 
 EXIT_ALREADY_RUNNING = 3
 
@@ -19,12 +19,8 @@ EXIT_ALREADY_RUNNING = 3
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m localcloud.server")
     parser.add_argument("--state-dir", required=True, type=Path)
-    parser.add_argument("--time-scale", type=float, default=1.0)
-    parser.add_argument("--replication-delay", type=float, default=DEFAULT_REPLICATION_DELAY_S)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="control-plane port (0: any free port)")
-    parser.add_argument("--dns-port", type=int, default=0)
-    parser.add_argument("--api-port", type=int, default=0)
+    add_start_options(parser)
     args = parser.parse_args(argv)
 
     logging.basicConfig(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,3 +62,13 @@ def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
                 continue
             return port
     raise RuntimeError(f"no free port on {host}")
+
+
+def add_start_options(parser: argparse.ArgumentParser) -> None:
+    """The options a local cloud starts with, shared by ``localcloud start`` and its server process."""
+    parser.add_argument("--time-scale", type=float, default=1.0, help="multiplies every AWS-defined duration (default 1.0)")
+    parser.add_argument("--replication-delay", type=float, default=DEFAULT_REPLICATION_DELAY_S,
+                        help="global-table replication delay in AWS seconds, before scaling")
+    parser.add_argument("--port", type=int, default=0, help="control-plane (AWS endpoint) port; 0 picks a free one")
+    parser.add_argument("--dns-port", type=int, default=0, help="DNS port (UDP and TCP); 0 picks a free one")
+    parser.add_argument("--api-port", type=int, default=0, help="HTTPS port of every regional gateway; 0 picks a free one")
