@@ -233,6 +233,12 @@ def path_parameter(event: dict[str, Any], name: str) -> str:
     return value
 
 
+def check_key_length(name: str, value: str) -> None:
+    """A 400 ClientError when the key ``value`` is longer than DynamoDB's partition key limit."""
+    if len(value.encode("utf-8")) > MAX_PARTITION_KEY_BYTES:
+        raise bad_request(f"{name} is longer than DynamoDB's {MAX_PARTITION_KEY_BYTES}-byte partition key limit")
+
+
 def _number_size(value: decimal.Decimal) -> int:
     # "Numbers are variable length, with up to 38 significant digits. Leading and
     # trailing zeroes are trimmed. The size of a number is approximately

@@ -11,10 +11,9 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 
 from backend_common import (
-    MAX_PARTITION_KEY_BYTES,
     ClientError,
     api_handler,
-    bad_request,
+    check_key_length,
     dynamodb,
     json_response,
     path_parameter,
@@ -28,8 +27,7 @@ _deserializer = TypeDeserializer()
 @api_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     item_id = path_parameter(event, "item_id")
-    if len(item_id.encode("utf-8")) > MAX_PARTITION_KEY_BYTES:
-        raise bad_request(f"item_id is longer than DynamoDB's {MAX_PARTITION_KEY_BYTES}-byte partition key limit")
+    check_key_length("item_id", item_id)
     response = dynamodb().get_item(TableName=table_name(), Key={"item_id": {"S": item_id}})
     attributes = response.get("Item")
     if not attributes:

@@ -17,11 +17,11 @@ from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError as AwsClientError
 
 from backend_common import (
-    MAX_PARTITION_KEY_BYTES,
     ClientError,
     api_handler,
     bad_request,
     check_item_size,
+    check_key_length,
     dynamodb,
     json_response,
     json_type,
@@ -47,8 +47,7 @@ def build_item(body: Any) -> dict[str, Any]:
             raise bad_request(f"item_id must be a string, got {json_type(item_id)}")
         if not item_id:
             raise bad_request("item_id must not be empty: leave it out to have one generated")
-        if len(item_id.encode("utf-8")) > MAX_PARTITION_KEY_BYTES:
-            raise bad_request(f"item_id is longer than DynamoDB's {MAX_PARTITION_KEY_BYTES}-byte partition key limit")
+        check_key_length("item_id", item_id)
     else:
         item["item_id"] = str(uuid.uuid4())
     item["origin_region"] = region()
