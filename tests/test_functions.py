@@ -176,8 +176,10 @@ def test_post_answers_400_with_dynamodbs_reason_when_dynamodb_rejects_the_item(t
     assert answer["message"] == "DynamoDB refused the item: Nested levels have exceeded supported limits"
 
 
-def test_post_rejects_an_item_id_longer_than_the_partition_key_limit_with_400(table):
+def test_post_and_get_reject_an_item_id_longer_than_the_partition_key_limit_with_400(table):
     status, answer = post(json.dumps({"item_id": "x" * 2049}))
+    assert status == 400 and "2048-byte" in answer["message"]
+    status, answer = get("é" * 1025)  # 2,050 bytes in UTF-8: the limit counts bytes, not characters
     assert status == 400 and "2048-byte" in answer["message"]
 
 
