@@ -202,14 +202,12 @@ def _ensure_localcloud(cfg, echo) -> bool:
     """Start the local cloud for a local run when none is running; True if this run started it."""
     if not cfg.uses_local_cloud:
         return False
-    from localcloud import daemon
+    from helpers.setup import start_local_cloud
 
-    current = daemon.status(cfg.localcloud_state_dir)
-    if current["running"]:
-        return False
-    info = daemon.start(cfg.localcloud_state_dir, time_scale=cfg.time_scale)
-    echo(f"local cloud started: {info['aws_endpoint']} (time scale {info['time_scale']})")
-    return True
+    info = start_local_cloud(cfg)
+    if info["started"]:
+        echo(f"local cloud started: {info['aws_endpoint']} (time scale {info['time_scale']})")
+    return info["started"]
 
 
 @contextlib.contextmanager

@@ -28,13 +28,16 @@ def environment_report() -> pd.DataFrame:
 
 
 def start_local_cloud(cfg: Config) -> dict:
-    """Start the local cloud with the run's time scale, or find the one already running."""
+    """Start the local cloud with the run's time scale, or find the one already running.
+
+    Its status, with ``"started": True`` when this call started it.
+    """
     from localcloud import daemon
 
     status = daemon.status(cfg.localcloud_state_dir)
-    if not status["running"]:
-        status = daemon.start(cfg.localcloud_state_dir, time_scale=cfg.time_scale)
-    return status
+    if status["running"]:
+        return {**status, "started": False}
+    return {**daemon.start(cfg.localcloud_state_dir, time_scale=cfg.time_scale), "started": True}
 
 
 def connect(cfg: Config) -> Config:

@@ -112,3 +112,17 @@ def test_a_full_collection_freezes_its_survivors_and_younger_ones_do_not():
     finally:
         gc.callbacks.remove(freeze_survivors)
         gc.unfreeze()
+
+
+def test_the_setup_step_starts_a_local_cloud_once_and_says_which_call_did(tmp_path):
+    from helpers.config import validate
+    from helpers.setup import start_local_cloud
+
+    cfg = validate({"localcloud_state_dir": str(tmp_path / "cloud"), "time_scale": 0.1})
+    try:
+        first = start_local_cloud(cfg)
+        again = start_local_cloud(cfg)
+        assert first["started"] and not again["started"]
+        assert first["running"] and again["pid"] == first["pid"] and first["time_scale"] == 0.1
+    finally:
+        daemon.stop(cfg.localcloud_state_dir)
