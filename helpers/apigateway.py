@@ -41,6 +41,7 @@ from helpers.clients import Clients, HttpClient, HttpResponse, error_code, toler
 from helpers.config import Config
 from helpers.dryrun import DryRunSkip, skippable
 from helpers.lambdas import function_name
+from helpers.waiting import wait_until
 
 
 @dataclass(frozen=True)
@@ -287,29 +288,27 @@ def wait_for_endpoints(cfg: Config, clients: Clients, http: HttpClient | None = 
     if missing:
         raise LookupError(f"no REST API {api_name(cfg)!r} in {', '.join(missing)}: run deploy_regional_apis first")
     timeout = timeout if timeout is not None else max(15.0, cfg.scaled(ENDPOINT_TIMEOUT_S))
-    deadline = time.monotonic() + timeout
     rows, last = {}, {}
-    with tqdm(total=len(endpoints), desc="regional endpoints answering", leave=False) as bar:
-        while len(rows) < len(endpoints):
-            for region, url in endpoints.items():
-                if region in rows:
-                    continue
-                try:
-                    response = http.request("GET", f"{url}/health")
-                    last[region] = f"HTTP {response.status} {response.body[:120]!r}"
-                    if response.status == 200:
-                        rows[region] = {"region": region, "endpoint": url, "status": response.status,
-                                        "served_by": _served_by(response), "address": response.address}
-                        bar.update(1)
-                except DryRunSkip:
-                    raise
-                except Exception as error:  # DNS not yet there, connection refused, TLS: keep trying
-                    last[region] = f"{type(error).__name__}: {error}"
-            if len(rows) < len(endpoints):
-                if time.monotonic() >= deadline:
-                    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for GET /health to answer 200 "
-                                       f"through every regional endpoint; last seen: {last}")
-                time.sleep(0.2)
+
+    def check() -> tuple[bool, dict]:
+        for region, url in endpoints.items():
+            if region in rows:
+                continue
+            try:
+                response = http.request("GET", f"{url}/health")
+                last[region] = f"HTTP {response.status} {response.body[:120]!r}"
+                if response.status == 200:
+                    rows[region] = {"region": region, "endpoint": url, "status": response.status,
+                                    "served_by": _served_by(response), "address": response.address}
+            except DryRunSkip:
+                raise
+            except Exception as error:  # DNS not yet there, connection refused, TLS: keep trying
+                last[region] = f"{type(error).__name__}: {error}"
+        waiting = {region: last.get(region) for region in endpoints if region not in rows}
+        return not waiting, {"answering": sorted(rows), "not yet": waiting}
+
+    wait_until("regional endpoints answering GET /health with 200", check, timeout, total=len(endpoints),
+               progress=lambda seen: len(seen["answering"]), interval=0.2, max_interval=1.0)
     return pd.DataFrame(list(rows.values())).set_index("region")
 
 
