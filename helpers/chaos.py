@@ -28,6 +28,7 @@ from helpers.config import Config
 from helpers.domains import custom_domain_targets
 from helpers.healthchecks import HealthReplay, health_check_ids, healthy_by_region
 from helpers.route53 import custom_domain_url, hosted_zone_id
+from helpers.waiting import wait_until
 
 # Faults after which Route 53 should take the region out of DNS (replication_pause leaves it serving).
 FAILOVER_FAULTS = ("health_status", "lambda_throttle", "region_outage")
@@ -268,19 +269,24 @@ def _scan_ids(clients: Clients, cfg: Config, region: str) -> dict[str, dict[str,
 def verify_replicas(cfg: Config, clients: Clients, acknowledged: list[str], timeout: float | None = None) -> dict[str, Any]:
     """Wait until replication converges, then check every acknowledged write is in every replica."""
     timeout = timeout if timeout is not None else max(10.0, cfg.scaled(60))
-    deadline = time.time() + timeout
     wanted = set(acknowledged)
-    while True:
+    last: dict[str, Any] = {}
+
+    def check() -> tuple[bool, dict[str, Any]]:
         scans = {region: _scan_ids(clients, cfg, region) for region in cfg.regions}
         missing = {region: sorted(wanted - set(items)) for region, items in scans.items()}
-        first = scans[cfg.regions[0]]
-        identical = all(items == first for items in scans.values())
-        if (identical and not any(missing.values())) or time.time() >= deadline:
-            break
-        time.sleep(0.2)
-    lost = sorted(set().union(*missing.values()))
-    return {"identical": identical, "lost": lost, "counts": {r: len(s) for r, s in scans.items()},
-            "items": first}
+        identical = all(items == scans[cfg.regions[0]] for items in scans.values())
+        last.update(scans=scans, missing=missing, identical=identical)
+        return identical and not any(missing.values()), {"identical": identical,
+                                                         "missing": {r: len(m) for r, m in missing.items()}}
+
+    try:
+        wait_until("replicas identical, with every acknowledged write", check, timeout, interval=0.2, max_interval=1.0)
+    except TimeoutError:
+        pass  # what is still missing now is lost: the result says so
+    scans = last["scans"]
+    return {"identical": last["identical"], "lost": sorted(set().union(*last["missing"].values())),
+            "counts": {r: len(s) for r, s in scans.items()}, "items": scans[cfg.regions[0]]}
 
 
 def _items_frame(items: dict[str, dict[str, Any]], t0: float) -> pd.DataFrame:

@@ -86,3 +86,18 @@ def test_global_table_notebook_runs_and_records_the_lag(localcloud_status, uniqu
 
     lag = pd.read_csv(run_dir / "replication_lag.csv")
     assert len(lag) == 10 and (lag["lag_ms"] > 0).all()
+
+
+def test_the_chaos_run_counts_an_acknowledged_write_missing_from_a_replica_as_lost(cfg, clients):
+    from helpers.chaos import verify_replicas
+
+    dynamodb.create_global_table(cfg, clients)
+    dynamodb.wait_for_replicas(cfg, clients)
+    dynamodb.put_item(cfg, clients, {"item_id": "kept"}, cfg.regions[0])
+
+    converged = verify_replicas(cfg, clients, ["kept"])  # waits for replication to bring it everywhere
+    assert converged["identical"] and converged["lost"] == []
+    assert converged["counts"] == {region: 1 for region in cfg.regions}
+
+    ghost = verify_replicas(cfg, clients, ["kept", "acknowledged-but-never-stored"], timeout=0.5)
+    assert ghost["lost"] == ["acknowledged-but-never-stored"] and ghost["identical"]
