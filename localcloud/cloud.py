@@ -60,7 +60,8 @@ class Component:
 class LocalCloud:
     """Control plane + data plane, in this process."""
 
-    def __init__(self, settings: Settings, components: list[str] | None = None):
+    def __init__(self, settings: Settings, components: list[Any] | None = None):
+        """``components``: ``module:Class`` specs or Component classes, in start order (default ``COMPONENTS``)."""
         if not settings.api_port or not settings.dns_port or not settings.control_port:
             from dataclasses import replace
 
@@ -76,9 +77,10 @@ class LocalCloud:
         self.controlplane = ControlPlane(settings.host, settings.control_port, on_region=self.regions.ensure)
         self.components: list[Component] = []
         for spec in COMPONENTS if components is None else components:
-            module_name, _, class_name = spec.partition(":")
-            cls = getattr(importlib.import_module(module_name), class_name)
-            self.components.append(cls(self))
+            if isinstance(spec, str):
+                module_name, _, class_name = spec.partition(":")
+                spec = getattr(importlib.import_module(module_name), class_name)
+            self.components.append(spec(self))
         self.started_at: float | None = None
 
     # ------------------------------------------------------------- access

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
@@ -24,6 +26,21 @@ def localcloud_status(tmp_path_factory):
     status = daemon.start(state_dir, time_scale=CI_TIME_SCALE)
     yield status
     daemon.stop(state_dir)
+
+
+@contextlib.contextmanager
+def in_process_cloud(state_dir: Path | str, *components: Any, time_scale: float = 0.1) -> Iterator[Any]:
+    """A local cloud in the test process with only ``components`` (``module:Class`` specs or classes,
+    fakes included), started, and stopped afterwards: its components' objects are at hand."""
+    from localcloud.cloud import LocalCloud
+    from localcloud.settings import Settings
+
+    cloud = LocalCloud(Settings(state_dir=Path(state_dir), time_scale=time_scale), components=list(components))
+    cloud.start()
+    try:
+        yield cloud
+    finally:
+        cloud.stop()
 
 
 def eventually(predicate, timeout: float = 20.0, interval: float = 0.05) -> bool:

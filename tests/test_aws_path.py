@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import in_process_cloud
 from helpers import apigateway, domains, dynamodb, faults, healthchecks, lambdas, route53, teardown
 from helpers.aws_account import (AccountCheckFailed, check_account, cost_estimate, iam_action, policy_actions,
                                  required_policy)
@@ -58,15 +59,13 @@ def plain_moto(tmp_path_factory):
     """An in-process moto server with no local-cloud components; ACM issues at once (its fixed wait set to 0)."""
     import moto.settings
 
-    from localcloud.cloud import LocalCloud
-    from localcloud.settings import Settings
 
     saved, moto.settings.ACM_VALIDATION_WAIT = moto.settings.ACM_VALIDATION_WAIT, 0
-    cloud = LocalCloud(Settings(state_dir=tmp_path_factory.mktemp("plain-moto"), time_scale=1.0), components=[])
-    cloud.start()
-    yield cloud.controlplane.endpoint
-    cloud.stop()
-    moto.settings.ACM_VALIDATION_WAIT = saved
+    try:
+        with in_process_cloud(tmp_path_factory.mktemp("plain-moto"), time_scale=1.0) as cloud:
+            yield cloud.controlplane.endpoint
+    finally:
+        moto.settings.ACM_VALIDATION_WAIT = saved
 
 
 def aws_config(endpoint: str, **params) -> Config:

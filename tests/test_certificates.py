@@ -11,6 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from conftest import in_process_cloud
 from helpers.clients import LOCAL_CREDENTIALS
 from localcloud.certificates import name_matches, validation_record
 from localcloud.cloud import LocalCloud
@@ -100,10 +101,8 @@ def test_the_ca_bundle_is_published_in_the_local_cloud_status(localcloud_status)
 @pytest.fixture
 def certificates(tmp_path):
     """An in-process local cloud with only the certificates component (for its server_context)."""
-    cloud = LocalCloud(Settings(state_dir=tmp_path, time_scale=0.1), components=["localcloud.certificates:Certificates"])
-    cloud.start()
-    yield cloud
-    cloud.stop()
+    with in_process_cloud(tmp_path, "localcloud.certificates:Certificates") as cloud:
+        yield cloud
 
 
 class TlsServer:

@@ -15,9 +15,9 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from localcloud.cloud import Component, LocalCloud
+from conftest import in_process_cloud
+from localcloud.cloud import Component
 from localcloud.regions import RegionRegistry, execute_api_name
-from localcloud.settings import Settings
 
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
@@ -282,13 +282,9 @@ class FakeHealthChecker(Component):
 
 @pytest.fixture
 def health_cloud(tmp_path):
-    cloud = LocalCloud(Settings(state_dir=tmp_path, time_scale=0.1),
-                       components=["localcloud.dns:Dns", "localcloud.traffic_policies:TrafficPolicies"])
-    checker = FakeHealthChecker(cloud)
-    cloud.components.append(checker)
-    cloud.start()
-    yield cloud, checker
-    cloud.stop()
+    with in_process_cloud(tmp_path, "localcloud.dns:Dns", "localcloud.traffic_policies:TrafficPolicies",
+                          FakeHealthChecker) as cloud:
+        yield cloud, cloud.component("healthchecker")
 
 
 def test_failover_moves_to_the_secondary_when_the_primary_health_check_fails(health_cloud, unique):

@@ -24,11 +24,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from conftest import in_process_cloud
 from localcloud import gateway as gateway_module
-from localcloud.cloud import Component, LocalCloud
+from localcloud.cloud import Component
 from localcloud.gateway import Gateway, hosted_zone_id_for
 from localcloud.lambda_runtime import FunctionNotFound, InvokeResult, TooManyRequests
-from localcloud.settings import Settings
 
 REGION = "eu-west-1"
 OTHER_REGION = "eu-central-1"
@@ -97,11 +97,8 @@ class FakeCertificates(Component):
 # --------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
-    cloud = LocalCloud(Settings(state_dir=tmp_path_factory.mktemp("gateway"), time_scale=0.1), components=[])
-    cloud.components = [FakeCertificates(cloud), FakeLambda(cloud), Gateway(cloud)]
-    cloud.start()
-    yield cloud
-    cloud.stop()
+    with in_process_cloud(tmp_path_factory.mktemp("gateway"), FakeCertificates, FakeLambda, Gateway) as cloud:
+        yield cloud
 
 
 def _client(cloud, service, region=REGION):

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import boto3
 import pytest
 
-from conftest import eventually
+from conftest import eventually, in_process_cloud
 from localcloud.health_rules import CheckerState, aggregate
 from localcloud.healthchecker import Target, judge_http, probe
 from localcloud.regions import RegionRegistry
@@ -204,14 +204,9 @@ class FakeDns:
 
 @pytest.fixture
 def cloud(tmp_path):
-    from localcloud.cloud import LocalCloud
-    from localcloud.settings import Settings
-
-    local = LocalCloud(Settings(state_dir=tmp_path, time_scale=0.02), components=["localcloud.healthchecker:HealthChecker"])
-    local.components.insert(0, FakeDns("127.0.0.1"))
-    local.start()
-    yield local
-    local.stop()
+    with in_process_cloud(tmp_path, lambda cloud: FakeDns("127.0.0.1"), "localcloud.healthchecker:HealthChecker",
+                          time_scale=0.02) as local:
+        yield local
 
 
 def _route53(endpoint_url: str):

@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from helpers.clients import Clients
 from helpers.dynamodb import create_global_table, describe_global_table
-from conftest import eventually, make_config
+from conftest import eventually, in_process_cloud, make_config
 
 THREE_REGIONS = ["eu-west-1", "eu-central-1", "us-east-1"]
 
@@ -310,13 +310,8 @@ def test_replication_latency_is_published_to_cloudwatch(cfg, clients, localcloud
 @pytest.fixture
 def inprocess(tmp_path):
     """An in-process local cloud with only the replication component (for pause and restart)."""
-    from localcloud.cloud import LocalCloud
-    from localcloud.settings import Settings
-
-    cloud = LocalCloud(Settings(state_dir=tmp_path / "lc", time_scale=0.1), components=["localcloud.replication:Replication"])
-    cloud.start()
-    yield cloud
-    cloud.stop()
+    with in_process_cloud(tmp_path / "lc", "localcloud.replication:Replication") as cloud:
+        yield cloud
 
 
 def _local_client(cloud, region):
