@@ -49,12 +49,10 @@ def local_cloud(time_scale: float = DEFAULT_TIME_SCALE, prefix: str = "bench-", 
 def bench_config(status: dict[str, Any], **params: Any) -> tuple[Any, Any]:
     """A validated ``Config`` (unique stack and table names) and ``Clients`` for the local cloud ``status``."""
     from helpers.clients import Clients
-    from helpers.config import validate, with_backend_settings
+    from helpers.config import config_for_local_cloud
 
     suffix = uuid.uuid4().hex[:6]
-    values = {"stack_name": f"bench{suffix}", "table_name": f"bench-{suffix}",
-              "time_scale": status["time_scale"], "localcloud_state_dir": status["state_dir"], **params}
-    cfg = with_backend_settings(validate(values), status)
+    cfg = config_for_local_cloud(status, **{"stack_name": f"bench{suffix}", "table_name": f"bench-{suffix}", **params})
     return cfg, Clients(cfg)
 
 

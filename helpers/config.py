@@ -315,6 +315,14 @@ def with_backend_settings(cfg: Config, status: Mapping[str, Any] | None = None) 
     )
 
 
+def config_for_local_cloud(status: Mapping[str, Any], **params: Any) -> Config:
+    """A validated Config for the running local cloud ``status`` (its time scale and state directory
+    unless ``params`` say otherwise), with its endpoints filled in: for tests and benchmarks."""
+    params.setdefault("time_scale", status["time_scale"])
+    params.setdefault("localcloud_state_dir", status["state_dir"])
+    return with_backend_settings(validate(params), status)
+
+
 def read_localcloud_status(state_dir: str | Path, time_scale: float = 1.0) -> dict[str, Any]:
     """The running local cloud's status.json, or a ConfigError that says how to start it."""
     path = Path(state_dir) / "status.json"

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 import pytest
 
 from helpers.clients import Clients
-from helpers.config import Config, validate, with_backend_settings
+from helpers.config import Config, config_for_local_cloud
 from helpers.waiting import wait_until
 from localcloud import daemon
 
@@ -62,11 +62,7 @@ def unique() -> str:
     return uuid.uuid4().hex[:8]
 
 
-def make_config(status: dict, **params) -> Config:
-    """A validated Config for the running local cloud (``params`` override the defaults)."""
-    params.setdefault("time_scale", status["time_scale"])
-    params.setdefault("localcloud_state_dir", status["state_dir"])
-    return with_backend_settings(validate(params), status)
+make_config = config_for_local_cloud  # a validated Config for the running local cloud
 
 
 @pytest.fixture
