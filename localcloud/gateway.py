@@ -15,8 +15,12 @@ API Gateway's data plane for the local cloud:
   (literal segments before ``{param}`` before ``{proxy+}``) and its method (or
   ``ANY``). A stage must exist (be deployed) to answer, and it serves the
   routes its deployment froze (edits are live after the next CreateDeployment,
-  as on AWS). Lambda resource policies are not checked (on AWS a missing
-  permission gives 500);
+  as on AWS);
+* the function must let API Gateway invoke it: its resource policy
+  (AddPermission, ``lambda_permissions``) is checked for
+  ``apigateway.amazonaws.com`` and the request's execute-api source ARN, and
+  without such a permission the answer is 500, as on AWS ("Invalid permissions
+  on Lambda function");
 * an ``AWS_PROXY`` integration becomes a payload-1.0 Lambda proxy event, sent
   to the ``lambda`` component; the function's answer (statusCode, headers,
   multiValueHeaders, body, isBase64Encoded) becomes the HTTP response.
@@ -61,6 +65,8 @@ from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from moto.utilities.utils import get_partition
 
 from localcloud.cloud import Component
 from localcloud.controlplane import moto_backend
@@ -130,6 +136,7 @@ IDLE_TIMEOUT_S = 60.0  # an idle keep-alive connection is closed after this long
 HANDSHAKE_TIMEOUT_S = 10.0  # a client that does not finish its TLS handshake in this time is dropped
 IDLE_SWEEP_S = 1.0  # how often the listener looks for idle connections
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit: 10 MB
+SERVICE_PRINCIPAL = "apigateway.amazonaws.com"  # who a Lambda resource policy must let invoke the function
 
 
 # ------------------------------------------------------------------ routing
@@ -734,14 +741,18 @@ class Gateway(Component):
             log.warning("gateway %s: integration uri %r is not a Lambda function", region, integration.uri)
             return _internal_error(500)
         function_arn = uri.group("arn")
-        event = self._event(region, method, host, parts.query, headers, body, source_ip, request_id, apigw_id, trace_id,
-                            routed)
         arn_parts = function_arn.split(":")
         function_region = arn_parts[3] if len(arn_parts) > 3 and arn_parts[0] == "arn" else region
+        runtime = self.cloud.component("lambda")
         try:
-            result = self.cloud.component("lambda").invoke(
-                function_region, function_arn, json.dumps(event).encode(), request_id,
-            )
+            if not runtime.permits(function_region, function_arn, SERVICE_PRINCIPAL, self._source_arns(region, method, routed)):
+                # AWS: 500, "Execution failed due to configuration error: Invalid permissions on Lambda function"
+                log.warning("gateway %s: %s %s may not invoke %s (no lambda:InvokeFunction permission for "
+                            "apigateway.amazonaws.com: see AddPermission)", region, method, routed.resource_path, function_arn)
+                return _internal_error(500)
+            event = self._event(region, method, host, parts.query, headers, body, source_ip, request_id, apigw_id,
+                                trace_id, routed)
+            result = runtime.invoke(function_region, function_arn, json.dumps(event).encode(), request_id)
         except TooManyRequests:  # Lambda's 429 is an integration failure to API Gateway: 500
             return _internal_error(500)
         except FunctionNotFound:  # AWS: 500, "Execution failed due to configuration error"
@@ -757,6 +768,16 @@ class Gateway(Component):
             log.info("gateway %s: malformed Lambda proxy response from %s: %.200r", region, function_arn, result.payload)
             return _internal_error(502)
         return response
+
+    def _source_arns(self, region: str, method: str, routed: _Match) -> tuple[str, str]:
+        """The execute-api ARN API Gateway invokes the function as: ``{api}/{stage}/{METHOD}/{resource path}``.
+
+        AWS documents the last part as the resource path; whether a path parameter appears
+        as its template (``/item/{item_id}``) or as the request's value (``/item/abc``) it
+        does not say, so a permission may match either. The runbook's (``/item/*``) matches both.
+        """
+        prefix = f"arn:{get_partition(region)}:execute-api:{region}:{self.cloud.account_id}:{routed.api.id}/{routed.stage.name}/{method}"
+        return prefix + routed.resource_path, prefix + routed.path
 
     def _event(self, region: str, method: str, host: str, query: str, headers: list[tuple[str, str]], body: bytes,
                source_ip: str, request_id: str, apigw_id: str, trace_id: str, routed: _Match) -> dict[str, Any]:

@@ -70,12 +70,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from moto.awslambda.exceptions import LambdaClientError
 
 from localcloud.cloud import Component
 from localcloud.controlplane import AwsError, Call, Raw, moto_backend
+from localcloud.lambda_permissions import allows
 
 log = logging.getLogger(__name__)
 
@@ -516,20 +517,31 @@ class LambdaRuntime(Component):
         finally:
             pool.release(env)
 
-    def function_config(self, region: str, function_name_or_arn: str, qualifier: str | None = None) -> tuple[FunctionConfig, int | None]:
-        """The function's current configuration in moto, and its reserved concurrency (None if unset)."""
+    def permits(self, region: str, function_name_or_arn: str, service: str, source_arns: Iterable[str]) -> bool:
+        """Whether the function's resource policy (AddPermission) lets ``service`` invoke it for
+        one of ``source_arns``. Raises FunctionNotFound."""
+        fn, _ = self._moto_function(region, function_name_or_arn)
+        statements = fn.policy.statements if getattr(fn, "policy", None) is not None else []
+        return allows(statements, service, source_arns, self.cloud.account_id)
+
+    def _moto_function(self, region: str, function_name_or_arn: str, qualifier: str | None = None) -> tuple[Any, str]:
+        """moto's function object and its region (the ARN's, when given one). Raises FunctionNotFound."""
         match = _ARN_RE.match(function_name_or_arn)
         if match:
             region = match.group("region")
         backend = moto_backend("lambda", region, self.cloud.account_id)
         try:
-            fn = backend.get_function(function_name_or_arn, qualifier)
+            return backend.get_function(function_name_or_arn, qualifier), region
         except LambdaClientError as error:
             if getattr(error, "code", None) == 404 or "not found" in str(error).lower():
                 name = match.group("name") if match else function_name_or_arn
                 arn = f"arn:aws:lambda:{region}:{self.cloud.account_id}:function:{name}"
                 raise FunctionNotFound(f"Function not found: {arn}") from None
             raise
+
+    def function_config(self, region: str, function_name_or_arn: str, qualifier: str | None = None) -> tuple[FunctionConfig, int | None]:
+        """The function's current configuration in moto, and its reserved concurrency (None if unset)."""
+        fn, region = self._moto_function(region, function_name_or_arn, qualifier)
         if not str(fn.run_time or "").startswith("python"):
             raise FunctionNotFound(
                 f"Function {fn.function_name} uses runtime {fn.run_time!r}: the local cloud runs Python (zip) functions only"

@@ -116,6 +116,22 @@ def test_function_faults_show_through_the_api(cfg, clients, functions):
     assert http.request("GET", health).status == 200
 
 
+def test_without_its_invoke_permission_a_function_answers_500_until_a_redeploy_restores_it(cfg, clients, functions):
+    deployed = deploy_regional_apis(cfg, clients)
+    http = HttpClient(cfg)
+    apigateway.wait_for_endpoints(cfg, clients, http=http)
+    region = cfg.regions[0]
+    health = regional_endpoints(cfg, clients)[region] + "/health"
+    route = next(route for route in ROUTES if route.function == "health")
+    clients.client("lambda", region).remove_permission(
+        FunctionName=cfg.resource_name("health"),
+        StatementId=apigateway._statement_id(deployed.loc[region, "api_id"], route))
+    denied = http.request("GET", health)
+    assert (denied.status, denied.json()) == (500, {"message": "Internal server error"})  # as on AWS
+    assert deploy_regional_apis(cfg, clients).loc[region, "permissions_added"] == 1
+    assert http.request("GET", health).status == 200
+
+
 @pytest.mark.notebook
 def test_backend_notebook_serves_every_region(localcloud_status, unique, tmp_path):
     import papermill

@@ -46,6 +46,7 @@ HANDLERS = {
     "malformed": lambda e: InvokeResult(payload=json.dumps({"statusCode": 200, "body": {"not": "a string"}}).encode()),
     "slow": lambda e: InvokeResult(payload=b'{"errorMessage": "Task timed out after 3.00 seconds"}',
                                    function_error="Unhandled", timed_out=True),
+    "forbidden": lambda e: InvokeResult(payload=json.dumps(_echo(e)).encode()),
     "sleep": lambda e: time.sleep(0.6) or InvokeResult(payload=json.dumps(_echo(e)).encode()),
     "multi": lambda e: InvokeResult(payload=json.dumps({
         "statusCode": 201, "headers": {"X-One": "1"}, "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"]},
@@ -61,6 +62,12 @@ class FakeLambda(Component):
     def __init__(self, cloud):
         super().__init__(cloud)
         self.calls: list[tuple[str, str, dict]] = []
+        self.permission_checks: list[tuple[str, str, tuple]] = []
+
+    def permits(self, region, function, service, source_arns):
+        """Every function lets API Gateway invoke it, except one called "forbidden"."""
+        self.permission_checks.append((function, service, tuple(source_arns)))
+        return function.rsplit(":", 1)[-1] != "forbidden"
 
     def invoke(self, region, function, payload, request_id=None):
         name = function.rsplit(":", 1)[-1]
@@ -120,7 +127,7 @@ def make_api(cloud, region=REGION, stage="test", routes=None):
         "/echo": ("ANY", "echo"), "/echo/{id}": ("GET", "echo"), "/files/{proxy+}": ("GET", "echo"),
         "/echo/fixed": ("GET", "echo"), "/crash": ("GET", "crash"), "/malformed": ("GET", "malformed"),
         "/slow": ("GET", "slow"), "/throttled": ("GET", "throttled"), "/multi": ("POST", "multi"),
-        "/missing": ("GET", "nosuchfunction"),
+        "/missing": ("GET", "nosuchfunction"), "/forbidden/{id}": ("GET", "forbidden"),
     }
     def resource_id(path):
         if path not in ids:
@@ -270,6 +277,18 @@ def test_a_stage_serves_its_deployments_snapshot_until_the_next_deployment(cloud
     apigw.create_deployment(restApiId=api_id, stageName="snap")
     assert request(cloud, api_host(api_id), "GET", "/snap/item")[0] == 502, "now the crashing function"
     assert request(cloud, api_host(api_id), "GET", "/snap/fresh")[0] == 200
+
+
+def test_a_function_without_permission_for_api_gateway_is_not_invoked_and_the_answer_is_500(cloud, api):
+    fake = cloud.component("lambda")
+    invoked = len(fake.calls)
+    status, _, body = request(cloud, api_host(api), "GET", "/test/forbidden/42")
+    assert (status, json.loads(body)) == (500, {"message": "Internal server error"})
+    assert len(fake.calls) == invoked, "API Gateway never invokes a function that does not allow it"
+    function, service, source_arns = fake.permission_checks[-1]
+    prefix = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api}/test/GET"
+    assert function.endswith(":function:forbidden") and service == "apigateway.amazonaws.com"
+    assert source_arns == (f"{prefix}/forbidden/{{id}}", f"{prefix}/forbidden/42")  # the template, the request
 
 
 def test_keep_alive_serves_many_requests_on_one_connection(cloud, api):

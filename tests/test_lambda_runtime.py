@@ -467,3 +467,63 @@ def test_a_request_that_waits_past_its_deadline_is_throttled():
     wait_in(pool, "late", outcomes, wait_s=0.3).join(5)
     assert isinstance(outcomes["late"], TooManyRequests) and outcomes["late"].reason == "ConcurrentInvocationLimitExceeded"
     assert not pool.waiting and env.sent == []
+
+
+# ------------------------------------------------------ resource policies (AddPermission)
+SOURCE = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/item/{item_id}"
+
+
+def statement(source_arn="arn:aws:execute-api:eu-west-1:123456789012:abc123/*/GET/item/*", **changes):
+    """A statement as AddPermission writes it (moto stores the same shape)."""
+    base = {"Sid": "s", "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
+            "Action": "lambda:InvokeFunction", "Resource": "arn:aws:lambda:eu-west-1:123456789012:function:f",
+            "Condition": {"ArnLike": {"AWS:SourceArn": source_arn}}}
+    return {**base, **changes}
+
+
+@pytest.mark.parametrize(("statements", "allowed"), [
+    ([statement()], True),
+    ([], False),  # no policy at all
+    ([statement("arn:aws:execute-api:eu-west-1:123456789012:other/*/GET/item/*")], False),  # another API
+    ([statement("arn:aws:execute-api:eu-west-1:123456789012:abc123/*/POST/item")], False),  # another route
+    ([statement("arn:aws:execute-api:*:123456789012:abc123/*")], True),  # a wildcard component
+    ([statement("arn:aws:execute-api:eu-west-1*")], False),  # '*' does not cross an ARN's colons
+    ([statement(Principal={"Service": "events.amazonaws.com"})], False),
+    ([statement(Principal="*")], True),
+    ([statement(Action=["lambda:GetFunction"])], False),
+    ([statement(Action="lambda:*")], True),
+    ([statement(Condition={})], True),  # any API of any account may invoke it
+    ([statement(Condition={"StringEquals": {"AWS:SourceAccount": "123456789012"}})], True),
+    ([statement(Condition={"StringEquals": {"AWS:SourceAccount": "999999999999"}})], False),
+    ([statement(Condition={"StringEquals": {"aws:PrincipalOrgID": "o-1"}})], False),  # a key the request lacks
+    ([statement(), statement(Effect="Deny")], False),  # an explicit deny wins
+])
+def test_a_resource_policy_lets_api_gateway_invoke_a_function_only_as_iam_would(statements, allowed):
+    from localcloud.lambda_permissions import allows
+
+    assert allows(statements, "apigateway.amazonaws.com", [SOURCE], "123456789012") is allowed
+
+
+def test_the_runtime_reads_the_permissions_that_add_and_remove_permission_change():
+    from localcloud.lambda_runtime import FunctionNotFound
+
+    cloud, lam, role = in_process_cloud()
+    try:
+        lam.create_function(FunctionName="guarded", Runtime="python3.12", Role=role, Handler="app.handler",
+                            Code={"ZipFile": zip_of({"app.py": APP})})
+        runtime = cloud.component("lambda")
+
+        def permitted() -> bool:
+            return runtime.permits(REGION, "guarded", "apigateway.amazonaws.com", [SOURCE])
+
+        assert not permitted()
+        lam.add_permission(FunctionName="guarded", StatementId="api", Action="lambda:InvokeFunction",
+                           Principal="apigateway.amazonaws.com",
+                           SourceArn="arn:aws:execute-api:eu-west-1:123456789012:abc123/*/GET/item/*")
+        assert permitted()
+        lam.remove_permission(FunctionName="guarded", StatementId="api")
+        assert not permitted()
+        with pytest.raises(FunctionNotFound):
+            runtime.permits(REGION, "no-such-function", "apigateway.amazonaws.com", [SOURCE])
+    finally:
+        cloud.stop()
