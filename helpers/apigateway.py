@@ -68,17 +68,18 @@ def api_name(cfg: Config) -> str:
     return cfg.resource_name("api")
 
 
-def _apis_named(clients: Clients, region: str, name: str) -> list[dict[str, Any]]:
+def stack_rest_apis(cfg: Config, clients: Clients, region: str) -> list[dict[str, Any]]:
+    """Every REST API in ``region`` with the runbook's name, oldest first."""
     apigw = clients.client("apigateway", region)
     found = []
     for page in apigw.get_paginator("get_rest_apis").paginate():
-        found.extend(api for api in page.get("items", []) if api.get("name") == name)
+        found.extend(api for api in page.get("items", []) if api.get("name") == api_name(cfg))
     return sorted(found, key=lambda api: (api.get("createdDate") or 0, api["id"]))
 
 
 def find_rest_api(cfg: Config, clients: Clients, region: str) -> str | None:
     """The id of the runbook's REST API in ``region``, or None (the oldest one if several share the name)."""
-    apis = _apis_named(clients, region, api_name(cfg))
+    apis = stack_rest_apis(cfg, clients, region)
     return apis[0]["id"] if apis else None
 
 
@@ -350,7 +351,7 @@ def delete_regional_apis(cfg: Config, clients: Clients) -> pd.DataFrame:
     rows = []
     for region in cfg.regions:
         apigw = clients.client("apigateway", region)
-        for api in _apis_named(clients, region, api_name(cfg)):
+        for api in stack_rest_apis(cfg, clients, region):
             removed = _remove_permissions(cfg, clients, region, api["id"])
             try:
                 apigw.delete_rest_api(restApiId=api["id"])

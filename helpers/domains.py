@@ -143,12 +143,13 @@ def _certificate_tags(clients: Clients, region: str, arn: str) -> dict[str, str]
     return {t["Key"]: t.get("Value", "") for t in tags}
 
 
-def stack_certificates(cfg: Config, clients: Clients, region: str) -> list[dict[str, Any]]:
-    """The runbook's pending or issued certificates for ``cfg.domain_name`` in ``region`` (described), best first:
-    an issued one, then the oldest."""
+def stack_certificates(cfg: Config, clients: Clients, region: str, live_only: bool = True) -> list[dict[str, Any]]:
+    """The runbook's certificates for ``cfg.domain_name`` in ``region`` (described), best first: an issued
+    one, then the oldest. Only pending or issued ones unless ``live_only`` is False (teardown wants all)."""
     acm = clients.client("acm", region)
     candidates = []
-    for page in acm.get_paginator("list_certificates").paginate(CertificateStatuses=list(LIVE_STATUSES)):
+    statuses = {"CertificateStatuses": list(LIVE_STATUSES)} if live_only else {}
+    for page in acm.get_paginator("list_certificates").paginate(**statuses):
         for summary in page.get("CertificateSummaryList", []):
             if summary.get("DomainName", "").lower() != cfg.domain_name:
                 continue
@@ -279,9 +280,10 @@ def _pending_reasons(cfg: Config, clients: Clients, certificates: dict[str, dict
 
 
 # ---------------------------------------------------------- custom domains
-def _domain(clients: Clients, region: str, name: str) -> dict[str, Any] | None:
+def find_custom_domain(cfg: Config, clients: Clients, region: str) -> dict[str, Any] | None:
+    """The API Gateway custom domain name ``cfg.domain_name`` in ``region``, or None."""
     try:
-        return clients.client("apigateway", region).get_domain_name(domainName=name)
+        return clients.client("apigateway", region).get_domain_name(domainName=cfg.domain_name)
     except ClientError as error:
         if error_code(error) == "NotFoundException":
             return None
@@ -311,7 +313,7 @@ def create_custom_domains(cfg: Config, clients: Clients) -> pd.DataFrame:
         if api_id is None:
             raise LookupError(f"no REST API for stack {cfg.stack_name!r} in {region}: run the 02_backend notebook first")
         apigw = clients.client("apigateway", region)
-        domain = _domain(clients, region, cfg.domain_name)
+        domain = find_custom_domain(cfg, clients, region)
         created = domain is None
         if created:
             domain = apigw.create_domain_name(
@@ -349,7 +351,7 @@ def custom_domain_targets(cfg: Config, clients: Clients) -> dict[str, tuple[str,
     """{region: (regionalDomainName, regionalHostedZoneId)}: what step 5's alias records point at."""
     targets = {}
     for region in cfg.regions:
-        domain = _domain(clients, region, cfg.domain_name)
+        domain = find_custom_domain(cfg, clients, region)
         if domain is None:
             raise LookupError(f"no custom domain name {cfg.domain_name} in {region}: run create_custom_domains first")
         targets[region] = (domain["regionalDomainName"], domain["regionalHostedZoneId"])
@@ -400,7 +402,7 @@ def describe_custom_domains(cfg: Config, clients: Clients) -> pd.DataFrame:
     """One row per region: the custom domain, its endpoint, certificate and mapping (missing ones show as None)."""
     rows = []
     for region in cfg.regions:
-        domain = _domain(clients, region, cfg.domain_name) or {}
+        domain = find_custom_domain(cfg, clients, region) or {}
         mapping = next(iter(_mappings(clients, region, cfg.domain_name)), {}) if domain else {}
         certificate = find_certificate(cfg, clients, region) or {}
         rows.append({
@@ -421,7 +423,7 @@ def delete_custom_domains(cfg: Config, clients: Clients) -> pd.DataFrame:
     rows = []
     for region in cfg.regions:
         apigw = clients.client("apigateway", region)
-        domain = _domain(clients, region, cfg.domain_name)
+        domain = find_custom_domain(cfg, clients, region)
         if domain is None:
             rows.append({"region": region, "deleted": False, "reason": "not found"})
             continue
@@ -442,7 +444,7 @@ def delete_certificates(cfg: Config, clients: Clients) -> pd.DataFrame:
     rows, records = [], {}
     for region in cfg.regions:
         acm = clients.client("acm", region)
-        for certificate in stack_certificates(cfg, clients, region):
+        for certificate in stack_certificates(cfg, clients, region, live_only=False):  # a failed one too
             for record in _validation_records(certificate):
                 records[(fqdn(record["Name"]), record["Type"])] = record
             try:

@@ -126,15 +126,22 @@ def restore(cfg: Config, clients: Clients, fault: InjectedFault) -> None:
         fis.delete_experiment_template(id=fault.template_id)
 
 
+def stack_experiment_templates(cfg: Config, clients: Clients, region: str) -> list[str]:
+    """Ids of the FIS experiment templates in ``region`` tagged with the stack."""
+    fis = clients.client("fis", region)
+    ids = []
+    for page in fis.get_paginator("list_experiment_templates").paginate():
+        ids += [t["id"] for t in page.get("experimentTemplates", []) if t.get("tags", {}).get("runbook:stack") == cfg.stack_name]
+    return ids
+
+
 def delete_fault_resources(cfg: Config, clients: Clients) -> list[str]:
     """Teardown: experiment templates tagged with the stack, and the FIS role."""
     deleted = []
     for region in cfg.regions:
-        fis = clients.client("fis", region)
-        for template in fis.list_experiment_templates().get("experimentTemplates", []):
-            if template.get("tags", {}).get("runbook:stack") == cfg.stack_name:
-                fis.delete_experiment_template(id=template["id"])
-                deleted.append(f"fis experiment template {template['id']} ({region})")
+        for template_id in stack_experiment_templates(cfg, clients, region):
+            clients.client("fis", region).delete_experiment_template(id=template_id)
+            deleted.append(f"fis experiment template {template_id} ({region})")
     name = cfg.resource_name(FIS_ROLE_SUFFIX)
     if delete_iam_role(clients, name):
         deleted.append(f"iam role {name}")

@@ -221,6 +221,17 @@ def delete_role(cfg: Config, clients: Clients) -> bool:
     return delete_iam_role(clients, role_name(cfg))
 
 
+def iam_role_exists(clients: Clients, name: str) -> bool:
+    """Whether the IAM role ``name`` exists (one GetRole)."""
+    try:
+        clients.client("iam").get_role(RoleName=name)
+    except ClientError as error:
+        if error_code(error) == "NoSuchEntity":
+            return False
+        raise
+    return True
+
+
 def delete_iam_role(clients: Clients, name: str) -> bool:
     """Delete the IAM role ``name`` with its inline and attached policies. False if it did not exist."""
     iam = clients.client("iam")

@@ -67,43 +67,31 @@ def inventory(cfg: Config, clients: Clients) -> pd.DataFrame:
     def add(service: str, region: str, resource: str) -> None:
         left.append({"service": service, "region": region, "resource": resource})
 
-    prefix = f"{cfg.stack_name}-"
-    # Exact names, not the prefix: stack "shop" must not claim stack "shop-blue"'s resources.
-    functions = {lambdas.function_name(cfg, spec.key) for spec in lambdas.FUNCTIONS}
+    # The modules' own finders, so the inventory sees exactly what they create and delete. Exact names,
+    # not prefixes: stack "shop" must not claim stack "shop-blue"'s resources.
     log_groups = {lambdas.log_group_name(cfg, spec.key) for spec in lambdas.FUNCTIONS}
-    roles = {lambdas.role_name(cfg), cfg.resource_name(faults.FIS_ROLE_SUFFIX)}
+    functions = lambdas.describe_functions(cfg, clients)
     for region in cfg.regions:
         if dynamodb.is_stack_table(cfg, clients, region):  # a same-named table of someone else's is not ours
             add("dynamodb", region, f"table {cfg.table_name}")
-        for page in clients.client("lambda", region).get_paginator("list_functions").paginate():
-            for fn in page["Functions"]:
-                if fn["FunctionName"] in functions:
-                    add("lambda", region, f"function {fn['FunctionName']}")
+        for name in functions.loc[(functions["region"] == region) & (functions["state"] != "missing"), "name"]:
+            add("lambda", region, f"function {name}")
         for page in clients.client("logs", region).get_paginator("describe_log_groups").paginate(
-                logGroupNamePrefix=f"/aws/lambda/{prefix}"):
+                logGroupNamePrefix=f"/aws/lambda/{cfg.stack_name}-"):
             for group in page["logGroups"]:
                 if group["logGroupName"] in log_groups:
                     add("logs", region, f"log group {group['logGroupName']}")
-        apigw = clients.client("apigateway", region)
-        for api in apigw.get_rest_apis(limit=500)["items"]:
-            if api["name"] == apigateway.api_name(cfg):
-                add("apigateway", region, f"rest api {api['id']}")
-        for domain in apigw.get_domain_names(limit=500)["items"]:
-            if domain["domainName"] == cfg.domain_name:
-                add("apigateway", region, f"domain name {cfg.domain_name}")
-        acm = clients.client("acm", region)
-        for cert in acm.list_certificates()["CertificateSummaryList"]:
-            tags = {t["Key"]: t.get("Value") for t in acm.list_tags_for_certificate(CertificateArn=cert["CertificateArn"]).get("Tags", [])}
-            if tags.get("runbook:stack") == cfg.stack_name:
-                add("acm", region, f"certificate {cert['CertificateArn']}")
-        for template in clients.client("fis", region).list_experiment_templates().get("experimentTemplates", []):
-            if template.get("tags", {}).get("runbook:stack") == cfg.stack_name:
-                add("fis", region, f"experiment template {template['id']}")
-    iam = clients.client("iam")
-    for page in iam.get_paginator("list_roles").paginate():
-        for role in page["Roles"]:
-            if role["RoleName"] in roles:
-                add("iam", "global", f"role {role['RoleName']}")
+        for api in apigateway.stack_rest_apis(cfg, clients, region):
+            add("apigateway", region, f"rest api {api['id']}")
+        if domains.find_custom_domain(cfg, clients, region) is not None:
+            add("apigateway", region, f"domain name {cfg.domain_name}")
+        for certificate in domains.stack_certificates(cfg, clients, region, live_only=False):
+            add("acm", region, f"certificate {certificate['CertificateArn']}")
+        for template_id in faults.stack_experiment_templates(cfg, clients, region):
+            add("fis", region, f"experiment template {template_id}")
+    for role in (lambdas.role_name(cfg), cfg.resource_name(faults.FIS_ROLE_SUFFIX)):
+        if lambdas.iam_role_exists(clients, role):
+            add("iam", "global", f"role {role}")
     for region, check_id in healthchecks.health_check_ids(cfg, clients).items():
         add("route53", "global", f"health check {check_id} ({region})")
     for record in route53.stack_records(cfg, clients):

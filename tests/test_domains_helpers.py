@@ -6,7 +6,7 @@ import pytest
 
 from conftest import make_config
 from stand_in import deploy_stand_in_backend
-from helpers import domains
+from helpers import domains, teardown
 from helpers.clients import Clients
 from helpers.domains import (
     CREATED_MARKER, HostedZoneMissing, call_custom_domains, create_custom_domains, custom_domain_targets, delete_certificates,
@@ -104,6 +104,11 @@ def test_teardown_deletes_domains_certificates_and_our_zone_and_tolerates_a_reru
     request_certificates(dcfg, dclients)
     wait_for_certificates(dcfg, dclients, timeout=10)
     create_custom_domains(dcfg, dclients)
+    listed = teardown.inventory(dcfg, dclients)
+    for region in dcfg.regions:  # the inventory sees what the teardown is about to delete
+        mine = set(listed.loc[listed["region"] == region, "resource"])
+        assert f"domain name {dcfg.domain_name}" in mine
+        assert any(resource.startswith("certificate arn:") for resource in mine)
 
     assert delete_custom_domains(dcfg, dclients)["deleted"].all()
     assert len(delete_certificates(dcfg, dclients)) == len(dcfg.regions)

@@ -167,3 +167,15 @@ def _connects(address, port) -> bool:
             return True
     except OSError:
         return False
+
+
+def test_the_stacks_experiment_templates_are_listed_and_torn_down(cfg, clients):
+    from helpers import faults, teardown
+
+    region = cfg.regions[0]
+    template = _template(clients, cfg, region, {"actionId": REGION_OUTAGE, "parameters": {"region": region}}, {})
+    assert faults.stack_experiment_templates(cfg, clients, region) == [template]
+    listed = teardown.inventory(cfg, clients)
+    assert f"experiment template {template}" in set(listed.loc[listed["service"] == "fis", "resource"])
+    assert f"fis experiment template {template} ({region})" in faults.delete_fault_resources(cfg, clients)
+    assert faults.stack_experiment_templates(cfg, clients, region) == []
