@@ -8,6 +8,7 @@ from importlib import metadata
 
 import pandas as pd
 
+from helpers import apigateway, healthchecks, lambdas
 from helpers.aws_account import PRICES, check_account, health_check_monthly_usd
 from helpers.clients import Clients
 from helpers.config import Config, with_backend_settings
@@ -64,15 +65,15 @@ def plan(cfg: Config) -> pd.DataFrame:
 
     for i, region in enumerate(cfg.regions):
         add("01", region, "DynamoDB replica table (on-demand)", cfg.table_name)
-        for fn in ("post-item", "get-item", "health"):
-            add("02", region, "Lambda function", cfg.resource_name(fn))
-        add("02", region, "API Gateway REST API (REGIONAL)", cfg.resource_name("api"))
+        for spec in lambdas.FUNCTIONS:
+            add("02", region, "Lambda function", lambdas.function_name(cfg, spec.key))
+        add("02", region, "API Gateway REST API (REGIONAL)", apigateway.api_name(cfg))
         add("03", region, "ACM certificate (DNS validated)", cfg.domain_name)
         add("03", region, "API Gateway custom domain name", cfg.domain_name)
         add("04", region, "Route 53 health check (HTTPS" + (", fast interval)" if cfg.health_check_interval == 10 else ")"),
-            f"{cfg.stack_name}-{region}-health", health_check_monthly_usd(cfg))
+            healthchecks.check_name(cfg, region), health_check_monthly_usd(cfg))
         add("05", region, f"Route 53 {cfg.routing_policy} record", cfg.domain_name)
-    add("02", "global", "IAM role (least privilege)", cfg.resource_name("lambda-role"))
+    add("02", "global", "IAM role (least privilege)", lambdas.role_name(cfg))
     if cfg.create_hosted_zone:
         add("03", "global", "Route 53 hosted zone", cfg.hosted_zone, PRICES["hosted_zone_month"])
     if cfg.use_traffic_policy:
