@@ -109,6 +109,8 @@ LOG_BATCH_S = 0.05
 # chunks of this size: one read takes a whole invocation result.
 _FRAME_LENGTH = struct.Struct("!i")
 _READ_CHUNK = 64 * 1024
+# Decisions on resource policies remembered per (function, policy revision, principal, source ARNs).
+PERMISSION_CACHE_SIZE = 4096
 
 _ARN_RE = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):function:(?P<name>[^:]+)(?::(?P<qualifier>[^:]+))?$")
 
@@ -426,6 +428,7 @@ class LambdaRuntime(Component):
         super().__init__(cloud)
         self.max_environments = max_environments
         self._pools: dict[tuple[str, str], _Pool] = {}
+        self._permitted: dict[tuple, bool] = {}  # see permits()
         self._lock = threading.Lock()
         self._code_dirs: dict[str, str] = {}
         self._code_lock = threading.Lock()
@@ -521,8 +524,19 @@ class LambdaRuntime(Component):
         """Whether the function's resource policy (AddPermission) lets ``service`` invoke it for
         one of ``source_arns``. Raises FunctionNotFound."""
         fn, _ = self._moto_function(region, function_name_or_arn)
-        statements = fn.policy.statements if getattr(fn, "policy", None) is not None else []
-        return allows(statements, service, source_arns, self.cloud.account_id)
+        policy = getattr(fn, "policy", None)
+        statements = policy.statements if policy is not None else []
+        # AddPermission gives the policy a new revision id; moto's RemovePermission does not (AWS's
+        # does), but it leaves one statement fewer: together they name the policy's state.
+        revision = (policy.revision, len(statements)) if policy is not None else None
+        key = (id(fn), revision, service, tuple(source_arns))
+        permitted = self._permitted.get(key)
+        if permitted is None:
+            permitted = allows(statements, service, key[3], self.cloud.account_id)
+            if len(self._permitted) >= PERMISSION_CACHE_SIZE:
+                self._permitted.clear()
+            self._permitted[key] = permitted
+        return permitted
 
     def _moto_function(self, region: str, function_name_or_arn: str, qualifier: str | None = None) -> tuple[Any, str]:
         """moto's function object and its region (the ARN's, when given one). Raises FunctionNotFound."""
