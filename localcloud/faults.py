@@ -126,7 +126,8 @@ class Faults(Component):
         experiment_id = json.loads(body)["experiment"]["id"]
         applied = [self._apply(experiment_id, action, targets) for action in actions.values()]
         with self._lock:
-            self._running[experiment_id] = applied
+            if applied:  # an experiment without actions is over as soon as it starts
+                self._running[experiment_id] = applied
             self._regions[experiment_id] = call.region
         self._set_state(experiment_id, "running" if applied else "completed")
         for action in applied:  # only now may an action end: the experiment is fully recorded
@@ -198,6 +199,7 @@ class Faults(Component):
         experiment = self.cloud.backend("fis", region).experiments.get(experiment_id) if region else None
         if experiment is not None:
             experiment.status = state
+        self.cloud.write_state_files()  # `localcloud status` lists the running experiments as they are
 
     def _hold(self, kind: str, region: str) -> None:
         with self._switching:  # a count and the state it implies change together

@@ -179,3 +179,20 @@ def test_the_stacks_experiment_templates_are_listed_and_torn_down(cfg, clients):
     assert f"experiment template {template}" in set(listed.loc[listed["service"] == "fis", "resource"])
     assert f"fis experiment template {template} ({region})" in faults.delete_fault_resources(cfg, clients)
     assert faults.stack_experiment_templates(cfg, clients, region) == []
+
+
+def test_an_experiment_without_actions_is_completed_at_once(cfg, clients, localcloud_status):
+    region = cfg.regions[0]
+    fis = clients.client("fis", region)
+    template = fis.create_experiment_template(
+        clientToken=str(uuid.uuid4()), description="test", roleArn=ensure_fis_role(cfg, clients),
+        stopConditions=[{"source": "none"}], targets={}, actions={}, tags=cfg.tags)["experimentTemplate"]["id"]
+    experiment = fis.start_experiment(clientToken=str(uuid.uuid4()), experimentTemplateId=template)["experiment"]["id"]
+    assert _state(fis, experiment) == "completed"
+    assert experiment not in _experiments(localcloud_status)
+
+
+def _experiments(status):
+    from localcloud import daemon
+
+    return daemon.status(status["state_dir"]).get("fault_experiments", [])
