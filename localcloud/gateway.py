@@ -753,7 +753,9 @@ class Gateway(Component):
             event = self._event(region, method, host, parts.query, headers, body, source_ip, request_id, apigw_id,
                                 trace_id, routed)
             result = runtime.invoke(function_region, function_arn, json.dumps(event).encode(), request_id)
-        except TooManyRequests:  # Lambda's 429 is an integration failure to API Gateway: 500
+        except TooManyRequests as error:  # Lambda's 429 is an integration failure to API Gateway: 500
+            log.info("gateway %s: %s %s: Lambda throttled %s (%s): 500", region, method, routed.resource_path,
+                     function_arn, error.reason)
             return _internal_error(500)
         except FunctionNotFound:  # AWS: 500, "Execution failed due to configuration error"
             log.warning("gateway %s: function %s of %s %s does not exist", region, function_arn, method,
