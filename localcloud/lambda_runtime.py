@@ -300,12 +300,15 @@ class _Pool:
         with self.cond:
             if self.retired:
                 raise _Retired()
-            if reserved is not None and self.busy >= reserved:
+            # Reserved concurrency counts every request in flight, queued here or running (AWS throttles
+            # the one beyond it at once); scaling out below never goes past it either.
+            if reserved is not None and self.busy + len(self.waiting) >= reserved:
                 raise TooManyRequests(
                     f"Rate Exceeded. {self.config.name} has reserved concurrency {reserved} and "
-                    f"{self.busy} requests in flight",
+                    f"{self.busy + len(self.waiting)} requests in flight",
                     "ReservedFunctionConcurrentInvocationLimitExceeded",
                 )
+            limit = self.max_environments if reserved is None else min(self.max_environments, reserved)
             if self.busy < self.parallel and not self.waiting:
                 return self._take_slot(), None
             waiter = _Waiter(message)
@@ -321,7 +324,7 @@ class _Pool:
                 elif self.retired:
                     self.waiting.remove(waiter)
                     raise _Retired()
-                elif time.monotonic() >= max(began, self.progress) + OVERFLOW_AFTER_S and self.busy < self.max_environments:
+                elif time.monotonic() >= max(began, self.progress) + OVERFLOW_AFTER_S and self.busy < limit:
                     self.waiting.remove(waiter)  # the busy ones sleep or wait: scale out, as Lambda does
                     return self._take_slot(), None
                 elif time.monotonic() >= deadline:

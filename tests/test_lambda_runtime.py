@@ -411,13 +411,13 @@ def one_environment_pool():
     return pool, env
 
 
-def wait_in(pool, name: str, outcomes: dict, wait_s: float = 5.0) -> threading.Thread:
+def wait_in(pool, name: str, outcomes: dict, wait_s: float = 5.0, reserved: int | None = None) -> threading.Thread:
     """Acquire for request ``name`` in a thread, once the requests before it are queued."""
     queued = len(pool.waiting)
 
     def acquire():
         try:
-            outcomes[name] = pool.acquire(None, wait_s, name.encode())
+            outcomes[name] = pool.acquire(reserved, wait_s, name.encode())
         except Exception as error:  # noqa: BLE001 - the test inspects it
             outcomes[name] = error
 
@@ -527,3 +527,19 @@ def test_the_runtime_reads_the_permissions_that_add_and_remove_permission_change
             runtime.permits(REGION, "no-such-function", "apigateway.amazonaws.com", [SOURCE])
     finally:
         cloud.stop()
+
+
+def test_reserved_concurrency_counts_queued_requests_and_caps_scaling_out():
+    from localcloud.lambda_runtime import _Pool, TooManyRequests
+
+    pool = _Pool(types.SimpleNamespace(name="fn"), max_environments=4, parallel=1)
+    assert pool.acquire(2, 5, b"first") == (None, None)
+    outcomes: dict = {}
+    second = wait_in(pool, "second", outcomes, reserved=2)  # queued: one running, one waiting = 2
+    with pytest.raises(TooManyRequests) as third:
+        pool.acquire(2, 5, b"third")
+    assert third.value.reason == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    second.join(5)  # no invocation finishes, so it scales out: to 2 slots, the reserved concurrency
+    assert outcomes["second"] == (None, None) and pool.busy == 2
+    with pytest.raises(TooManyRequests):
+        pool.acquire(2, 5, b"fourth")
