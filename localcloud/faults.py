@@ -86,6 +86,7 @@ class Faults(Component):
         self._lock = threading.Lock()
         self._running: dict[str, list[_Action]] = {}  # experiment id -> its actions still in effect
         self._regions: dict[str, str] = {}  # experiment id -> the region it was started in
+        self._stopping: set[str] = set()  # experiments a StopExperiment is ending
         self._holds: collections.Counter[tuple[str, str]] = collections.Counter()  # how many actions hold each
         self._switching = threading.Lock()
         cloud.controlplane.register("fis", "StartExperiment", self._start_experiment)
@@ -133,13 +134,23 @@ class Faults(Component):
         for action in applied:  # only now may an action end: the experiment is fully recorded
             if action.timer is not None:
                 action.timer.start()
+        self._publish()
         return Raw(status, headers, body)
 
     def _stop_experiment(self, call: Call) -> Raw:
+        experiment_id = call.params["id"]
+        with self._lock:
+            running = experiment_id in self._running
+            if running:  # from here an action that ends on its own does not complete the experiment
+                self._stopping.add(experiment_id)
         status, headers, body = call.forward()
-        if status < 300 and self._end(call.params["id"]):
+        if status < 300 and running:
+            self._end(experiment_id)
             # StopExperiment answers "stopping", as on AWS; once the actions are undone it is "stopped".
-            self._set_state(call.params["id"], "stopped")
+            self._set_state(experiment_id, "stopped")
+        with self._lock:
+            self._stopping.discard(experiment_id)
+        self._publish()
         return Raw(status, headers, body)
 
     # -------------------------------------------------------------- actions
@@ -174,21 +185,22 @@ class Faults(Component):
             finished = not actions
             if finished:
                 del self._running[experiment_id]
+            completed = finished and experiment_id not in self._stopping  # else StopExperiment says "stopped"
         self._release(action)
         log.info("experiment %s: an action ended", experiment_id)
-        if finished:
+        if completed:
             self._set_state(experiment_id, "completed")
+        self._publish()
 
-    def _end(self, experiment_id: str) -> bool:
-        """Stop the experiment: undo what its remaining actions hold. False if it was not running."""
+    def _end(self, experiment_id: str) -> None:
+        """Stop the experiment: undo what its remaining actions hold."""
         with self._lock:
-            actions = self._running.pop(experiment_id, None)
-        for action in actions or []:
+            actions = self._running.pop(experiment_id, [])
+        for action in actions:
             if action.timer is not None:
                 action.timer.cancel()
             self._release(action)
         log.info("experiment %s: undone", experiment_id)
-        return actions is not None
 
     def _set_state(self, experiment_id: str, state: str) -> None:
         """The experiment's state as GetExperiment shows it: running, then completed or stopped."""
@@ -199,7 +211,13 @@ class Faults(Component):
         experiment = self.cloud.backend("fis", region).experiments.get(experiment_id) if region else None
         if experiment is not None:
             experiment.status = state
-        self.cloud.write_state_files()  # `localcloud status` lists the running experiments as they are
+
+    def _publish(self) -> None:
+        """`localcloud status` shows the running experiments, outages and pauses as they are now."""
+        try:
+            self.cloud.write_state_files()
+        except OSError:  # a status file is not worth a fault left on
+            log.warning("could not write the local cloud's status files", exc_info=True)
 
     def _hold(self, kind: str, region: str) -> None:
         with self._switching:  # a count and the state it implies change together
@@ -222,4 +240,3 @@ class Faults(Component):
             self.cloud.component("replication").pause(region)
         else:
             self.cloud.component("replication").resume(region)
-        self.cloud.write_state_files()  # `localcloud status` shows outages and pauses as they are

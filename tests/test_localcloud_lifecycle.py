@@ -126,3 +126,27 @@ def test_the_setup_step_starts_a_local_cloud_once_and_says_which_call_did(tmp_pa
         assert first["running"] and again["pid"] == first["pid"] and first["time_scale"] == 0.1
     finally:
         daemon.stop(cfg.localcloud_state_dir)
+
+
+def test_state_files_can_be_written_from_many_threads_at_once(tmp_path):
+    import threading
+
+    from conftest import in_process_cloud
+
+    errors = []
+    with in_process_cloud(tmp_path) as cloud:
+        def write():
+            try:
+                for _ in range(20):
+                    cloud.write_state_files()
+            except Exception as error:  # noqa: BLE001 - collected for the assertion
+                errors.append(error)
+
+        threads = [threading.Thread(target=write) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    assert json.loads((tmp_path / "status.json").read_text())["aws_endpoint"]
+    assert not list(tmp_path.glob("*.tmp")), "no temporary file is left behind"
