@@ -70,7 +70,7 @@ from moto.utilities.utils import get_partition
 
 from localcloud.cloud import Component
 from localcloud.controlplane import moto_backend
-from localcloud.lambda_runtime import FunctionNotFound, TooManyRequests
+from localcloud.lambda_runtime import FunctionNotFound, PermissionDenied, TooManyRequests
 from localcloud.regions import execute_api_name
 
 log = logging.getLogger(__name__)
@@ -159,6 +159,7 @@ class _Match:
     resource_path: str
     path_parameters: dict[str, str]
     path: str  # the event's "path"
+    api_path: str  # the path within the API (without a custom domain's base path)
     execute_api: bool = False  # reached through {api-id}.execute-api.{region}.amazonaws.com (not a custom domain)
 
 
@@ -698,7 +699,8 @@ class Gateway(Component):
         resource, resource_path = found
         if method not in resource.resource_methods and "ANY" not in resource.resource_methods:
             return _missing_token()
-        return _Match(api, stage, resource, resource_path, params, event_path, execute_api is not None)
+        return _Match(api, stage, resource, resource_path, params, event_path, "/" + "/".join(rest),
+                      execute_api is not None)
 
     # -------------------------------------------------------------- requests
     def handle(self, region: str, method: str, target: str, headers: list[tuple[str, str]], body: bytes,
@@ -743,16 +745,18 @@ class Gateway(Component):
         function_arn = uri.group("arn")
         arn_parts = function_arn.split(":")
         function_region = arn_parts[3] if len(arn_parts) > 3 and arn_parts[0] == "arn" else region
-        runtime = self.cloud.component("lambda")
+        event = self._event(region, method, host, parts.query, headers, body, source_ip, request_id, apigw_id, trace_id,
+                            routed)
         try:
-            if not runtime.permits(function_region, function_arn, SERVICE_PRINCIPAL, self._source_arns(region, method, routed)):
-                # AWS: 500, "Execution failed due to configuration error: Invalid permissions on Lambda function"
-                log.warning("gateway %s: %s %s may not invoke %s (no lambda:InvokeFunction permission for "
-                            "apigateway.amazonaws.com: see AddPermission)", region, method, routed.resource_path, function_arn)
-                return _internal_error(500)
-            event = self._event(region, method, host, parts.query, headers, body, source_ip, request_id, apigw_id,
-                                trace_id, routed)
-            result = runtime.invoke(function_region, function_arn, json.dumps(event).encode(), request_id)
+            result = self.cloud.component("lambda").invoke(
+                function_region, function_arn, json.dumps(event).encode(), request_id,
+                caller=(SERVICE_PRINCIPAL, self._source_arns(region, method, routed)),
+            )
+        except PermissionDenied:
+            # AWS: 500, "Execution failed due to configuration error: Invalid permissions on Lambda function"
+            log.warning("gateway %s: %s %s may not invoke %s (no lambda:InvokeFunction permission for "
+                        "apigateway.amazonaws.com: see AddPermission)", region, method, routed.resource_path, function_arn)
+            return _internal_error(500)
         except TooManyRequests as error:  # Lambda's 429 is an integration failure to API Gateway: 500
             log.info("gateway %s: %s %s: Lambda throttled %s (%s): 500", region, method, routed.resource_path,
                      function_arn, error.reason)
@@ -779,7 +783,7 @@ class Gateway(Component):
         does not say, so a permission may match either. The runbook's (``/item/*``) matches both.
         """
         prefix = f"arn:{get_partition(region)}:execute-api:{region}:{self.cloud.account_id}:{routed.api.id}/{routed.stage.name}/{method}"
-        return prefix + routed.resource_path, prefix + routed.path
+        return prefix + routed.resource_path, prefix + routed.api_path
 
     def _event(self, region: str, method: str, host: str, query: str, headers: list[tuple[str, str]], body: bytes,
                source_ip: str, request_id: str, apigw_id: str, trace_id: str, routed: _Match) -> dict[str, Any]:

@@ -127,6 +127,10 @@ class TooManyRequests(RuntimeError):
         self.reason = reason
 
 
+class PermissionDenied(PermissionError):
+    """The function's resource policy does not let the calling service invoke it (``invoke(caller=...)``)."""
+
+
 class InvalidRequestContent(ValueError):
     """The payload is not JSON (Invoke answers InvalidRequestContentException, 400)."""
 
@@ -431,7 +435,7 @@ class LambdaRuntime(Component):
         super().__init__(cloud)
         self.max_environments = max_environments
         self._pools: dict[tuple[str, str], _Pool] = {}
-        self._permitted: dict[tuple, bool] = {}  # see permits()
+        self._decisions: dict[tuple, bool] = {}  # resource-policy answers (_permitted)
         self._lock = threading.Lock()
         self._code_dirs: dict[str, str] = {}
         self._code_lock = threading.Lock()
@@ -483,15 +487,19 @@ class LambdaRuntime(Component):
 
     # ---------------------------------------------------------------- invoke
     def invoke(self, region: str, function_name_or_arn: str, payload: bytes, request_id: str | None = None,
-               qualifier: str | None = None) -> InvokeResult:
+               qualifier: str | None = None, caller: tuple[str, tuple[str, ...]] | None = None) -> InvokeResult:
         """Run the function once, synchronously (an Invoke of type RequestResponse).
 
-        Raises FunctionNotFound, TooManyRequests (throttled) or
-        InvalidRequestContent (payload is not JSON).
+        ``caller``: ``(service principal, source ARNs)`` of a service invoking it (API Gateway),
+        checked against the function's resource policy. Raises FunctionNotFound,
+        PermissionDenied, TooManyRequests (throttled) or InvalidRequestContent (payload is not JSON).
         """
         request_id = request_id or str(uuid.uuid4())
         while True:
-            config, reserved = self.function_config(region, function_name_or_arn, qualifier)
+            fn, fn_region = self._moto_function(region, function_name_or_arn, qualifier)
+            if caller is not None and not self._permitted(fn, *caller):
+                raise PermissionDenied(f"{caller[0]} may not invoke {fn.function_arn} for {caller[1][0]}")
+            config, reserved = self._config(fn, fn_region, qualifier)
             if reserved == 0:
                 raise TooManyRequests(
                     f"Rate Exceeded. {config.name} has reserved concurrency 0, so every invocation is throttled",
@@ -526,20 +534,31 @@ class LambdaRuntime(Component):
     def permits(self, region: str, function_name_or_arn: str, service: str, source_arns: Iterable[str]) -> bool:
         """Whether the function's resource policy (AddPermission) lets ``service`` invoke it for
         one of ``source_arns``. Raises FunctionNotFound."""
-        fn, _ = self._moto_function(region, function_name_or_arn)
+        return self._permitted(self._moto_function(region, function_name_or_arn)[0], service, tuple(source_arns))
+
+    def _permitted(self, fn: Any, service: str, source_arns: tuple[str, ...]) -> bool:
+        """``permits`` for moto's function object, one source ARN at a time, the first (API Gateway's
+        resource template, the same for every request of a route) first: its answer is remembered.
+
+        Lambda's resource policies hold Allow statements only (AddPermission writes no other), so a
+        policy allows the request as soon as it allows one of its ARNs.
+        """
         policy = getattr(fn, "policy", None)
         statements = policy.statements if policy is not None else []
         # AddPermission gives the policy a new revision id; moto's RemovePermission does not (AWS's
         # does), but it leaves one statement fewer: together they name the policy's state.
         revision = (policy.revision, len(statements)) if policy is not None else None
-        key = (id(fn), revision, service, tuple(source_arns))
-        permitted = self._permitted.get(key)
-        if permitted is None:
-            permitted = allows(statements, service, key[3], self.cloud.account_id)
-            if len(self._permitted) >= PERMISSION_CACHE_SIZE:
-                self._permitted.clear()
-            self._permitted[key] = permitted
-        return permitted
+        for source_arn in source_arns:
+            key = (id(fn), revision, service, source_arn)
+            permitted = self._decisions.get(key)
+            if permitted is None:
+                permitted = allows(statements, service, (source_arn,), self.cloud.account_id)
+                if len(self._decisions) >= PERMISSION_CACHE_SIZE:
+                    self._decisions.clear()
+                self._decisions[key] = permitted
+            if permitted:
+                return True
+        return False
 
     def _moto_function(self, region: str, function_name_or_arn: str, qualifier: str | None = None) -> tuple[Any, str]:
         """moto's function object and its region (the ARN's, when given one). Raises FunctionNotFound."""
@@ -558,7 +577,9 @@ class LambdaRuntime(Component):
 
     def function_config(self, region: str, function_name_or_arn: str, qualifier: str | None = None) -> tuple[FunctionConfig, int | None]:
         """The function's current configuration in moto, and its reserved concurrency (None if unset)."""
-        fn, region = self._moto_function(region, function_name_or_arn, qualifier)
+        return self._config(*self._moto_function(region, function_name_or_arn, qualifier), qualifier)
+
+    def _config(self, fn: Any, region: str, qualifier: str | None) -> tuple[FunctionConfig, int | None]:
         if not str(fn.run_time or "").startswith("python"):
             raise FunctionNotFound(
                 f"Function {fn.function_name} uses runtime {fn.run_time!r}: the local cloud runs Python (zip) functions only"

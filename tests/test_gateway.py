@@ -28,7 +28,7 @@ from conftest import in_process_cloud
 from localcloud import gateway as gateway_module
 from localcloud.cloud import Component
 from localcloud.gateway import Gateway, hosted_zone_id_for
-from localcloud.lambda_runtime import FunctionNotFound, InvokeResult, TooManyRequests
+from localcloud.lambda_runtime import FunctionNotFound, InvokeResult, PermissionDenied, TooManyRequests
 
 REGION = "eu-west-1"
 OTHER_REGION = "eu-central-1"
@@ -64,13 +64,13 @@ class FakeLambda(Component):
         self.calls: list[tuple[str, str, dict]] = []
         self.permission_checks: list[tuple[str, str, tuple]] = []
 
-    def permits(self, region, function, service, source_arns):
+    def invoke(self, region, function, payload, request_id=None, caller=None):
         """Every function lets API Gateway invoke it, except one called "forbidden"."""
-        self.permission_checks.append((function, service, tuple(source_arns)))
-        return function.rsplit(":", 1)[-1] != "forbidden"
-
-    def invoke(self, region, function, payload, request_id=None):
         name = function.rsplit(":", 1)[-1]
+        service, source_arns = caller
+        self.permission_checks.append((function, service, tuple(source_arns)))
+        if name == "forbidden":
+            raise PermissionDenied(f"{service} may not invoke {function}")
         self.calls.append((region, function, json.loads(payload)))
         if name == "throttled":
             raise TooManyRequests("Rate Exceeded.", "ReservedFunctionConcurrentInvocationLimitExceeded")
@@ -335,6 +335,8 @@ def test_custom_domain_routes_by_host_and_base_path_mapping(cloud, api):
     event = json.loads(body)
     assert status == 200 and event["requestContext"]["apiId"] == other and event["requestContext"]["stage"] == "prod"
     assert event["path"] == "/v2/echo" and event["resource"] == "/echo"
+    source_arns = cloud.component("lambda").permission_checks[-1][2]
+    assert source_arns[1].endswith(f":{other}/prod/GET/echo"), "the source ARN's path is the API's, without the base path"
 
 
 def test_unknown_host_is_forbidden(cloud, api):
