@@ -280,6 +280,11 @@ def _pending_reasons(cfg: Config, clients: Clients, certificates: dict[str, dict
 
 
 # ---------------------------------------------------------- custom domains
+def is_stack_domain(cfg: Config, domain: dict[str, Any]) -> bool:
+    """Whether a custom domain name (as GetDomainName answers) carries this stack's tag."""
+    return (domain.get("tags") or {}).get("runbook:stack") == cfg.stack_name
+
+
 def find_custom_domain(cfg: Config, clients: Clients, region: str) -> dict[str, Any] | None:
     """The API Gateway custom domain name ``cfg.domain_name`` in ``region``, or None."""
     try:
@@ -427,7 +432,7 @@ def delete_custom_domains(cfg: Config, clients: Clients) -> pd.DataFrame:
         if domain is None:
             rows.append({"region": region, "deleted": False, "reason": "not found"})
             continue
-        if (domain.get("tags") or {}).get("runbook:stack") != cfg.stack_name:
+        if not is_stack_domain(cfg, domain):
             rows.append({"region": region, "deleted": False, "reason": "not created by this stack"})
             continue
         for mapping in _mappings(clients, region, cfg.domain_name):

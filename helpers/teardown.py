@@ -83,7 +83,8 @@ def inventory(cfg: Config, clients: Clients) -> pd.DataFrame:
                     add("logs", region, f"log group {group['logGroupName']}")
         for api in apigateway.stack_rest_apis(cfg, clients, region):
             add("apigateway", region, f"rest api {api['id']}")
-        if domains.find_custom_domain(cfg, clients, region) is not None:
+        domain = domains.find_custom_domain(cfg, clients, region)
+        if domain is not None and domains.is_stack_domain(cfg, domain):  # another stack's name is not ours
             add("apigateway", region, f"domain name {cfg.domain_name}")
         for certificate in domains.stack_certificates(cfg, clients, region, live_only=False):
             add("acm", region, f"certificate {certificate['CertificateArn']}")

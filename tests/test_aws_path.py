@@ -267,3 +267,20 @@ def test_a_table_of_the_same_name_that_is_not_the_stacks_is_neither_used_nor_del
     recording.calls = set()
     assert "dynamodb" not in set(teardown.inventory(cfg, recording)["service"]), "not ours, so not left over by us"
     clients.client("dynamodb").delete_table(TableName="orders")
+
+
+def test_a_custom_domain_of_the_same_name_that_is_not_the_stacks_is_neither_listed_nor_deleted(plain_moto):
+    cfg = aws_config(plain_moto, stack_name="pay", table_name="pay-table", domain_name=f"pay.{ZONE}")
+    clients = RecordingClients(cfg)  # it answers for the APIs plain moto lacks (traffic policies)
+    clients.calls = set()
+    region = cfg.regions[0]
+    apigw = clients.client("apigateway", region)
+    apigw.create_domain_name(domainName=cfg.domain_name, endpointConfiguration={"types": ["REGIONAL"]},
+                             regionalCertificateArn=f"arn:aws:acm:{region}:123456789012:certificate/theirs",
+                             tags={"runbook:stack": "someone-else"})
+    try:
+        assert "apigateway" not in set(teardown.inventory(cfg, clients)["service"]), "not ours, so not left over by us"
+        assert domains.delete_custom_domains(cfg, clients).loc[region, "reason"] == "not created by this stack"
+        assert apigw.get_domain_name(domainName=cfg.domain_name)["domainName"] == cfg.domain_name
+    finally:
+        apigw.delete_domain_name(domainName=cfg.domain_name)
