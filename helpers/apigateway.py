@@ -346,6 +346,7 @@ def post_items_everywhere(cfg: Config, clients: Clients, per_region: int = 1, ht
 
 
 # ------------------------------------------------------------------- teardown
+@skippable
 def delete_regional_apis(cfg: Config, clients: Clients) -> pd.DataFrame:
     """Delete every REST API named for the stack in every region, with its Lambda permissions (missing pieces are fine)."""
     rows = []

@@ -423,6 +423,7 @@ def describe_custom_domains(cfg: Config, clients: Clients) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------ teardown
+@skippable
 def delete_custom_domains(cfg: Config, clients: Clients) -> pd.DataFrame:
     """Delete the base path mappings and the custom domain names of the stack (tolerates a re-run)."""
     rows = []
@@ -444,6 +445,7 @@ def delete_custom_domains(cfg: Config, clients: Clients) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("region")
 
 
+@skippable
 def delete_certificates(cfg: Config, clients: Clients) -> pd.DataFrame:
     """Delete the stack's certificates (after the custom domains) and their validation CNAMEs in the zone."""
     rows, records = [], {}
@@ -480,6 +482,7 @@ def _delete_records(clients: Clients, zone_id: str, select: Callable[[dict[str, 
     return len(doomed)
 
 
+@skippable
 def delete_hosted_zone_if_created(cfg: Config, clients: Clients) -> dict[str, Any]:
     """Delete the hosted zone only if this stack created it (its marker tag), with any records left in it."""
     zone = find_hosted_zone(cfg, clients)

@@ -354,6 +354,7 @@ def describe_global_table(cfg: Config, clients: Clients) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- deleting
+@skippable
 def delete_global_table(cfg: Config, clients: Clients, timeout: float | None = None) -> pd.DataFrame:
     """Delete the global table: replicas first (one at a time), then the table; one row per region.
 

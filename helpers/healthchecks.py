@@ -264,6 +264,7 @@ def wait_until_healthy(cfg: Config, clients: Clients, timeout: float | None = No
     return health_summary(cfg, clients)
 
 
+@skippable
 def delete_health_checks(cfg: Config, clients: Clients) -> pd.DataFrame:
     """Delete the stack's health checks (after the routing records that use them); tolerates a re-run."""
     route53 = clients.client("route53")

@@ -216,6 +216,7 @@ def ensure_role(cfg: Config, clients: Clients) -> RoleInfo:
     return RoleInfo(name, role["Arn"], created, updated)
 
 
+@skippable
 def delete_role(cfg: Config, clients: Clients) -> bool:
     """Delete the execution role and its policies. False if it did not exist."""
     return delete_iam_role(clients, role_name(cfg))
@@ -476,6 +477,7 @@ def _delete_per_function(cfg: Config, clients: Clients, service: str, column: st
     return pd.DataFrame(rows)
 
 
+@skippable
 def delete_functions(cfg: Config, clients: Clients) -> pd.DataFrame:
     """Delete the three functions in every region; missing ones are reported, not errors."""
     return _delete_per_function(cfg, clients, "lambda", "name", function_name,
@@ -487,6 +489,7 @@ def log_group_name(cfg: Config, key: str) -> str:
     return f"/aws/lambda/{function_name(cfg, key)}"
 
 
+@skippable
 def delete_log_groups(cfg: Config, clients: Clients) -> pd.DataFrame:
     """Delete the functions' log groups in every region (Lambda creates them untagged, so by name)."""
     return _delete_per_function(cfg, clients, "logs", "log_group", log_group_name,

@@ -236,6 +236,7 @@ def _describe_record(record: Mapping[str, Any]) -> str:
     return f"{record['Name']} {record['Type']} {record.get('SetIdentifier', '')}".strip()
 
 
+@skippable
 def delete_routing_records(cfg: Config, clients: Clients) -> pd.DataFrame:
     """Delete the stack's routing on ``cfg.domain_name``: its records, policy instance and traffic policy.
 

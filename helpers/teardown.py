@@ -14,7 +14,7 @@ import pandas as pd
 from helpers import apigateway, domains, dynamodb, faults, healthchecks, lambdas, route53
 from helpers.clients import Clients
 from helpers.config import Config
-from helpers.dryrun import DryRunSkip, skippable
+from helpers.dryrun import Skipped
 
 
 def _steps(cfg: Config, clients: Clients) -> list[tuple[str, Callable[[], Any]]]:
@@ -33,26 +33,25 @@ def _steps(cfg: Config, clients: Clients) -> list[tuple[str, Callable[[], Any]]]
     ]
 
 
-@skippable
 def teardown(cfg: Config, clients: Clients) -> pd.DataFrame:
     """Run every deletion step; a failing step is reported and the others still run.
 
-    In a dry run the deletions are recorded, not made; a step that would then
-    wait for a resource to be gone says so and counts as done.
+    In a dry run the deletions are recorded, not made, each under its own step;
+    a step that would then wait for a resource to be gone says so and counts as done.
     """
     rows = []
     for name, step in _steps(cfg, clients):
         try:
             result = step()
             rows.append({"step": name, "ok": True, "detail": _describe(result)})
-        except DryRunSkip as skip:
-            rows.append({"step": name, "ok": True, "detail": f"dry run: {skip}"})
         except Exception as error:  # report, carry on: the inventory below shows what is left
             rows.append({"step": name, "ok": False, "detail": f"{type(error).__name__}: {error}"})
     return pd.DataFrame(rows)
 
 
 def _describe(result: Any) -> str:
+    if isinstance(result, Skipped):  # every deletion step is skippable: a dry run skips its waits
+        return f"dry run: {result.reason}"
     if isinstance(result, pd.DataFrame):
         return f"{len(result)} row(s)"
     if isinstance(result, (list, tuple, set)):

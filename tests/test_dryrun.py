@@ -192,6 +192,8 @@ def test_teardown_of_a_real_stack_in_a_dry_run_records_the_deletions_and_deletes
     assert table_step.startswith("dry run:"), "the wait for the table to go is skipped, not timed out"
     recorded = set(clients.dry_run.frame()["operation"])
     assert {"DeleteFunction", "DeleteRole", "UpdateTable", "DeleteTable"} <= recorded
+    steps_recorded = set(clients.dry_run.frame()["step"])  # each deletion is a step of its own in the plan
+    assert {"delete_functions", "delete_role", "delete_global_table"} <= steps_recorded
     assert teardown.inventory(cfg, Clients(cfg)).equals(before), "a dry run deletes nothing"
     teardown.teardown(cfg, Clients(cfg))
 
