@@ -36,7 +36,7 @@ def in_process_cloud(state_dir: Path | str, *components: Any, time_scale: float 
     from localcloud.settings import Settings
 
     cloud = LocalCloud(Settings(state_dir=Path(state_dir), time_scale=time_scale), components=list(components))
-    cloud.start()
+    cloud.start()  # a start that fails half-way stops what it started (LocalCloud.start)
     try:
         yield cloud
     finally:

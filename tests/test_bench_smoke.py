@@ -7,6 +7,7 @@ No timing is asserted here: the figures themselves live in bench/results.json
 from __future__ import annotations
 
 import json
+import threading
 import time
 import numbers
 from pathlib import Path
@@ -89,11 +90,13 @@ def test_staggered_checkers_detect_a_failure_before_threshold_times_interval():
 
 def test_measure_interleaved_alternates_slices_and_pools_each_calls_stretches():
     order: list[str] = []
+    lock = threading.Lock()  # two workers of one slice start together
 
     def call(name: str, fail_every: int = 0):
         def run(worker: int, n: int) -> None:
-            if not order or order[-1] != name:
-                order.append(name)
+            with lock:
+                if not order or order[-1] != name:
+                    order.append(name)
             time.sleep(0.002)
             if fail_every and n % fail_every == 0:
                 raise RuntimeError("refused")

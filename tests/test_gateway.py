@@ -311,9 +311,8 @@ def test_idle_connections_are_closed_and_a_long_request_is_not_idle(cloud, monke
     silent.connect()  # TLS is up, and no request ever comes
     assert request(cloud, api_host(api_id), "GET", "/idle/sleep", conn=conn)[0] == 200  # 0.6 s, twice the idle limit
     for client in (conn, silent):
-        began = time.monotonic()
-        assert client.sock.recv(1) == b"", "the server should close an idle connection"  # blocks until it does
-        assert time.monotonic() - began < 3
+        client.sock.settimeout(3)  # a sweep that never comes fails the test instead of hanging it
+        assert client.sock.recv(1) == b"", "the server should close an idle connection"
         client.close()
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import threading
 import time
 import types
-from pathlib import Path
 
 import boto3
 import botocore.config
@@ -18,7 +17,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from conftest import eventually
+from conftest import eventually, in_process_cloud
+from helpers.clients import LOCAL_CREDENTIALS
 from helpers.lambdas import package_functions
 from stand_in import zip_of
 
@@ -272,26 +272,20 @@ def test_invocation_logs_reach_cloudwatch_logs(clients, lam, make_function):
 
 
 # --------------------------------------- in-process: the component's interface
-def in_process_cloud():
+@contextlib.contextmanager
+def lambda_only_cloud(state_dir):
     """A local cloud in this process with only the Lambda runtime, and a Lambda client and role for it."""
-    from localcloud.cloud import LocalCloud
-    from localcloud.settings import Settings
-
-    cloud = LocalCloud(Settings(state_dir=Path(tempfile.mkdtemp(prefix="lambda-rt-")), time_scale=0.1),
-                       components=["localcloud.lambda_runtime:LambdaRuntime"])
-    cloud.start()
-    kwargs = dict(region_name=REGION, endpoint_url=cloud.controlplane.endpoint,
-                  aws_access_key_id="testing", aws_secret_access_key="testing")
-    role_name = f"in-process-{os.getpid()}-{time.monotonic_ns()}"
-    role = boto3.client("iam", **kwargs).create_role(RoleName=role_name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    return cloud, boto3.client("lambda", **kwargs), role
+    with in_process_cloud(state_dir, "localcloud.lambda_runtime:LambdaRuntime") as cloud:
+        kwargs = dict(region_name=REGION, endpoint_url=cloud.controlplane.endpoint, **LOCAL_CREDENTIALS)
+        name = f"in-process-{time.monotonic_ns()}"  # moto's state is the test process's: names must differ
+        role = boto3.client("iam", **kwargs).create_role(RoleName=name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        yield cloud, boto3.client("lambda", **kwargs), role
 
 
-def test_the_runtime_interface_returns_results_and_raises_for_throttling_and_unknown_functions():
+def test_the_runtime_interface_returns_results_and_raises_for_throttling_and_unknown_functions(tmp_path):
     from localcloud.lambda_runtime import FunctionNotFound, TooManyRequests
 
-    cloud, lam, role = in_process_cloud()
-    try:
+    with lambda_only_cloud(tmp_path) as (cloud, lam, role):
         arn = lam.create_function(FunctionName="direct", Runtime="python3.12", Role=role, Handler="app.handler",
                                   Code={"ZipFile": zip_of({"app.py": APP})})["FunctionArn"]
         runtime = cloud.component("lambda")
@@ -307,13 +301,10 @@ def test_the_runtime_interface_returns_results_and_raises_for_throttling_and_unk
         lam.put_function_concurrency(FunctionName="direct", ReservedConcurrentExecutions=0)
         with pytest.raises(TooManyRequests):
             runtime.invoke(REGION, arn, b"{}")
-    finally:
-        cloud.stop()
 
 
-def test_stopping_the_local_cloud_kills_every_worker():
-    cloud, lam, role = in_process_cloud()
-    try:
+def test_stopping_the_local_cloud_kills_every_worker(tmp_path):
+    with lambda_only_cloud(tmp_path) as (cloud, lam, role):
         lam.create_function(FunctionName="orphans", Runtime="python3.12", Role=role, Handler="app.sleepy",
                             Code={"ZipFile": zip_of({"app.py": APP})}, Timeout=60)
         pids: list[int] = []
@@ -338,8 +329,6 @@ def test_stopping_the_local_cloud_kills_every_worker():
         eventually(lambda: len(runtime.worker_pids()) >= 3, timeout=10, interval=0.02)
         pids = runtime.worker_pids()
         assert len(pids) == 3
-    finally:
-        cloud.stop()
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
@@ -504,11 +493,10 @@ def test_a_resource_policy_lets_api_gateway_invoke_a_function_only_as_iam_would(
     assert allows(statements, "apigateway.amazonaws.com", [SOURCE], "123456789012") is allowed
 
 
-def test_the_runtime_reads_the_permissions_that_add_and_remove_permission_change():
+def test_the_runtime_reads_the_permissions_that_add_and_remove_permission_change(tmp_path):
     from localcloud.lambda_runtime import FunctionNotFound
 
-    cloud, lam, role = in_process_cloud()
-    try:
+    with lambda_only_cloud(tmp_path) as (cloud, lam, role):
         lam.create_function(FunctionName="guarded", Runtime="python3.12", Role=role, Handler="app.handler",
                             Code={"ZipFile": zip_of({"app.py": APP})})
         runtime = cloud.component("lambda")
@@ -525,8 +513,6 @@ def test_the_runtime_reads_the_permissions_that_add_and_remove_permission_change
         assert not permitted()
         with pytest.raises(FunctionNotFound):
             runtime.permits(REGION, "no-such-function", "apigateway.amazonaws.com", [SOURCE])
-    finally:
-        cloud.stop()
 
 
 def test_reserved_concurrency_counts_queued_requests_and_caps_scaling_out():
