@@ -20,6 +20,7 @@ cloud of its own, prints the result as JSON and stops it.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import sys
 import time
@@ -59,8 +60,10 @@ def run(status: dict[str, Any], seconds_per_case: float = SECONDS_PER_CASE) -> d
     # What the POST function writes for {"item_id", "note"}: the same item shape for raw moto.
     extra = {"origin_region": {"S": stored["origin_region"]}, "written_at": {"S": stored["written_at"]}}
 
+    new_ids = itertools.count()  # every write a new item, on both sides, across all slices and rounds
+
     def api_post(worker: int, n: int) -> None:
-        response = https[worker].request("POST", f"{url}/item", json_body={"item_id": f"p-{worker}-{n}", "note": "x"})
+        response = https[worker].request("POST", f"{url}/item", json_body={"item_id": f"p-{next(new_ids)}", "note": "x"})
         if response.status != 201:
             raise RuntimeError(response.status)
 
@@ -70,7 +73,7 @@ def run(status: dict[str, Any], seconds_per_case: float = SECONDS_PER_CASE) -> d
             raise RuntimeError(response.status)
 
     def moto_put(worker: int, n: int) -> None:
-        ddb.put_item(TableName=cfg.table_name, Item={"item_id": {"S": f"m-{worker}-{n}"}, "note": {"S": "x"}, **extra})
+        ddb.put_item(TableName=cfg.table_name, Item={"item_id": {"S": f"m-{next(new_ids)}"}, "note": {"S": "x"}, **extra})
 
     def moto_get(worker: int, n: int) -> None:
         ddb.get_item(TableName=cfg.table_name, Key={"item_id": {"S": seed}})

@@ -205,7 +205,8 @@ class _Environment:
         Reads multiprocessing's frame (a 4-byte big-endian length, then the
         pickle) in one ``read`` where ``Connection.recv_bytes`` takes two: on
         the request path of a busy gateway every system call is also a hand-off
-        of the GIL.
+        of the GIL. A worker sends exactly one message per request it was sent
+        (``lambda_worker``), so a read never takes the start of the next one.
         """
         if not self._poller.poll(max(0, int(timeout_s * 1000))):
             return None
