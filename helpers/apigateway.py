@@ -39,7 +39,6 @@ from tqdm.auto import tqdm
 
 from helpers.clients import Clients, HttpClient, HttpResponse, error_code, tolerating
 from helpers.config import Config
-from helpers.dryrun import DryRunSkip, skippable
 from helpers.lambdas import function_name
 from helpers.waiting import wait_until
 
@@ -243,14 +242,12 @@ def deploy_regional_api(cfg: Config, clients: Clients, region: str) -> RegionalA
                        methods_changed, permissions_added, deployment_id)
 
 
-@skippable
 def deploy_regional_apis(cfg: Config, clients: Clients) -> pd.DataFrame:
     """``deploy_regional_api`` in every configured region: one row per region, with its endpoint URL."""
     rows = [deploy_regional_api(cfg, clients, region) for region in tqdm(cfg.regions, desc="REST APIs", leave=False)]
     return pd.DataFrame([row.__dict__ for row in rows]).set_index("region")
 
 
-@skippable
 def describe_regional_apis(cfg: Config, clients: Clients) -> pd.DataFrame:
     """Routes of each region's API: resource, method, integration type and the function it invokes."""
     rows = []
@@ -269,7 +266,7 @@ def describe_regional_apis(cfg: Config, clients: Clients) -> pd.DataFrame:
 
 
 # -------------------------------------------------------------------- calling
-def _served_by(response: HttpResponse) -> str | None:
+def served_by(response: HttpResponse) -> str | None:
     try:
         body = response.json()
     except ValueError:
@@ -279,7 +276,6 @@ def _served_by(response: HttpResponse) -> str | None:
     return body.get("served_by") or body.get("origin_region") or body.get("region")
 
 
-@skippable
 def wait_for_endpoints(cfg: Config, clients: Clients, http: HttpClient | None = None,
                        timeout: float | None = None) -> pd.DataFrame:
     """Wait until ``GET /health`` answers 200 through every regional endpoint (a new API or DNS name takes a moment on AWS)."""
@@ -300,9 +296,7 @@ def wait_for_endpoints(cfg: Config, clients: Clients, http: HttpClient | None = 
                 last[region] = f"HTTP {response.status} {response.body[:120]!r}"
                 if response.status == 200:
                     rows[region] = {"region": region, "endpoint": url, "status": response.status,
-                                    "served_by": _served_by(response), "address": response.address}
-            except DryRunSkip:
-                raise
+                                    "served_by": served_by(response), "address": response.address}
             except Exception as error:  # DNS not yet there, connection refused, TLS: keep trying
                 last[region] = f"{type(error).__name__}: {error}"
         waiting = {region: last.get(region) for region in endpoints if region not in rows}
@@ -313,7 +307,6 @@ def wait_for_endpoints(cfg: Config, clients: Clients, http: HttpClient | None = 
     return pd.DataFrame(list(rows.values())).set_index("region")
 
 
-@skippable
 def get_item_everywhere(cfg: Config, clients: Clients, item_id: str, http: HttpClient | None = None) -> pd.DataFrame:
     """``GET /item/{item_id}`` through each regional endpoint: status, the region that served it, the item."""
     http = http or HttpClient(cfg)
@@ -321,13 +314,12 @@ def get_item_everywhere(cfg: Config, clients: Clients, item_id: str, http: HttpC
     for region, url in regional_endpoints(cfg, clients).items():
         response = http.request("GET", f"{url}/item/{item_id}")
         body = response.json() if response.body else None
-        rows.append({"endpoint_region": region, "status": response.status, "served_by": _served_by(response),
+        rows.append({"endpoint_region": region, "status": response.status, "served_by": served_by(response),
                      "item": (body or {}).get("item") if isinstance(body, dict) else None,
                      "address": response.address, "latency_ms": round(response.elapsed_s * 1000, 1)})
     return pd.DataFrame(rows)
 
 
-@skippable
 def post_items_everywhere(cfg: Config, clients: Clients, per_region: int = 1, http: HttpClient | None = None,
                           payload: dict[str, Any] | None = None) -> pd.DataFrame:
     """``POST /item`` ``per_region`` new items through each regional endpoint; one row per item written."""
@@ -346,7 +338,6 @@ def post_items_everywhere(cfg: Config, clients: Clients, per_region: int = 1, ht
 
 
 # ------------------------------------------------------------------- teardown
-@skippable
 def delete_regional_apis(cfg: Config, clients: Clients) -> pd.DataFrame:
     """Delete every REST API named for the stack in every region, with its Lambda permissions (missing pieces are fine)."""
     rows = []

@@ -3,12 +3,17 @@
 Everything the runbook sends goes through these three, configured only by the
 ``Config``: the AWS endpoint URL (none on AWS), the DNS server to ask (the
 system's on AWS), the CA bundle to trust (the system's on AWS) and the port of
-the regional APIs (443 on AWS).
+the regional APIs (443 on AWS). In a dry run all three are behind the one
+boundary of ``helpers.dryrun``: changes are recorded, not made.
+
+AWS errors have one idiom here: ``tolerating(*codes)`` around the call that may
+fail with one of those codes (``error_code`` reads a ``ClientError``'s code).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import socket
 import threading
@@ -29,7 +34,7 @@ import dns.resolver
 import urllib3
 
 from helpers.config import Config
-from helpers.dryrun import DryRun, DryRunSkip, is_placeholder
+from helpers.dryrun import PRETEND_ADDRESS, DryRun, dry_run_log, is_placeholder
 
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
@@ -39,14 +44,38 @@ def error_code(error: ClientError) -> str:
     return error.response.get("Error", {}).get("Code", "")
 
 
+@dataclass
+class Tolerated:
+    """What ``tolerating`` caught: the error code, or '' when the block ran through."""
+
+    code: str = ""
+
+
 @contextlib.contextmanager
-def tolerating(*codes: str) -> Iterator[None]:
-    """Let an AWS call fail with one of ``codes`` (say, a resource already gone); any other error is raised."""
+def tolerating(*codes: str) -> Iterator[Tolerated]:
+    """Let the AWS calls in the block fail with one of ``codes``; any other error is raised.
+
+    The block stops at the failing call and the code goes on after it, so a
+    lookup reads ``with tolerating("ResourceNotFoundException"): return
+    describe(...)`` followed by ``return None``. ``as caught`` tells which code
+    stopped the block (``caught.code``), '' when none did.
+    """
+    caught = Tolerated()
     try:
-        yield
+        yield caught
     except ClientError as error:
         if error_code(error) not in codes:
             raise
+        caught.code = error_code(error)
+
+
+@functools.lru_cache(maxsize=None)
+def partition(region: str) -> str:
+    """The ARN partition of ``region`` (``aws``, ``aws-cn``, ``aws-us-gov``, ...), from botocore's endpoint data."""
+    found = boto3.session.Session().get_partition_for_region(region)
+    if not found:
+        raise ValueError(f"region {region!r} is in no AWS partition botocore knows")
+    return found
 
 
 class Clients:
@@ -68,8 +97,9 @@ class Clients:
             read_timeout=30,
         )
         # A dry run records mutating calls instead of sending them (helpers.dryrun); None otherwise.
-        self.dry_run: DryRun | None = (
-            DryRun(cfg, account=lambda: self.client("sts").get_caller_identity()["Account"]) if cfg.dry_run else None)
+        self.dry_run: DryRun | None = dry_run_log(cfg)
+        if self.dry_run is not None and self.dry_run.account_source is None:
+            self.dry_run.account_source = lambda: self.client("sts").get_caller_identity()["Account"]
 
     def client(self, service: str, region: str | None = None) -> Any:
         """A boto3 client for ``service`` in ``region`` (default: the first region)."""
@@ -100,6 +130,7 @@ class Answer:
     addresses: tuple[str, ...]
     ttl: int
     cnames: tuple[str, ...] = ()
+    would_be: bool = False  # a dry run's answer for a name only it would have created (nothing is sent there)
 
 
 def _nameserver(cfg: Config) -> tuple[str, int] | None:
@@ -131,15 +162,17 @@ def resolve(cfg: Config, name: str, rdtype: str = "A", *, tcp: bool = False, cli
 
     ``client_subnet`` sends an EDNS Client Subnet option, which latency routing
     uses to place the client (RFC 7871, as Route 53 honours it). In a dry run
-    a name that does not resolve raises ``DryRunSkip`` (its records were not created).
+    a name that does not resolve because only the dry run would have created
+    it answers ``PRETEND_ADDRESS``, marked ``would_be`` (``helpers.dryrun``).
     """
-    if cfg.dry_run and is_placeholder(name):
-        raise DryRunSkip(f"DNS name {name} belongs to a resource the dry run did not create")
+    log = dry_run_log(cfg)
+    if log is not None and is_placeholder(name):  # made up by the dry run: not a name to ask DNS about
+        return Answer(name, (PRETEND_ADDRESS,), 0, would_be=True)
     try:
         return _resolve(cfg, name, rdtype, tcp=tcp, client_subnet=client_subnet, server=server)
-    except (LookupError, dns.exception.DNSException) as error:
-        if cfg.dry_run:
-            raise DryRunSkip(f"{name} does not resolve ({error}): the dry run created no records for it") from error
+    except (LookupError, dns.exception.DNSException):
+        if log is not None and log.would_create(name):
+            return Answer(name, (PRETEND_ADDRESS,), 0, would_be=True)
         raise
 
 
@@ -197,9 +230,10 @@ class HttpResponse:
     status: int
     headers: dict[str, str]
     body: bytes
-    address: str  # the IP address that answered
+    address: str  # the IP address that answered ('' when a dry run answered instead)
     elapsed_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    certificate: dict[str, Any] = field(default_factory=dict)  # the server's, as ssl's getpeercert() gives it
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -211,10 +245,15 @@ class HttpClient:
     Connections are kept alive per (address, port, host name) and verified
     against the configured CA bundle (the system's on AWS), with SNI and
     certificate host-name checks on the requested name.
+
+    In a dry run it is behind the dry run's boundary: a request that would
+    change something (POST, PUT, PATCH, DELETE) is recorded and not sent, and
+    one to a name only the dry run would have created is answered, not sent.
     """
 
     def __init__(self, cfg: Config, resolver: CachingResolver | None = None, timeout: float = 10.0):
         self.cfg = cfg
+        self.dry_run: DryRun | None = dry_run_log(cfg)
         self.resolver = resolver or CachingResolver(cfg)
         self.timeout = timeout
         self._pools: dict[tuple[str, int, str], urllib3.HTTPConnectionPool] = {}
@@ -243,18 +282,31 @@ class HttpClient:
             return pool
 
     def request(self, method: str, url: str, *, json_body: Any = None, body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> HttpResponse:
-        """Send one request; the URL's host is resolved through the configured DNS server."""
+                headers: dict[str, str] | None = None, connect_to: str | None = None,
+                with_certificate: bool = False) -> HttpResponse:
+        """Send one request; the URL's host is resolved through the configured DNS server.
+
+        ``connect_to`` sends it to that name's address instead, with the URL's
+        host still as TLS server name and Host header (``curl --connect-to``).
+        ``with_certificate`` keeps the server's certificate in the answer.
+        """
         parts = urlsplit(url)
         host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        answer = self.resolver.lookup(host)
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+        if self.dry_run is not None:
+            recorded = self.dry_run.http_request(method, url, body)
+            if recorded is not None:
+                return HttpResponse(200, {}, recorded, "", extra={"dry_run": "recorded, not sent"})
+        answer = self.resolver.lookup(connect_to or host)
+        if answer.would_be:
+            return HttpResponse(200, {}, b"{}", "", extra={"dry_run": f"{answer.name} exists only in the dry run"})
         if not answer.addresses:
-            raise LookupError(f"{host} resolves to {', '.join(answer.cnames)} but to no address")
+            raise LookupError(f"{answer.name} resolves to {', '.join(answer.cnames)} but to no address")
         address = answer.addresses[0]
         send_headers = {"Host": host if parts.port in (None, 443, 80) else f"{host}:{port}"}
         if json_body is not None:
-            body = json.dumps(json_body).encode()
             send_headers["Content-Type"] = "application/json"
         send_headers.update(headers or {})
         path = parts.path or "/"
@@ -263,8 +315,15 @@ class HttpClient:
         started = time.monotonic()
         response = self._pool(parts.scheme, address, port, host).urlopen(
             method, path, body=body, headers=send_headers, redirect=False, assert_same_host=False,
+            preload_content=not with_certificate,
         )
-        return HttpResponse(response.status, dict(response.headers), response.data, address, time.monotonic() - started)
+        certificate: dict[str, Any] = {}
+        if with_certificate:
+            certificate = response.connection.sock.getpeercert() or {}
+            response.read()
+            response.release_conn()
+        return HttpResponse(response.status, dict(response.headers), response.data, address, time.monotonic() - started,
+                            certificate=certificate)
 
     def close(self) -> None:
         with self._lock:

@@ -24,10 +24,6 @@ Every function takes the ``Config`` and ``Clients``, is safe to re-run
 
 from __future__ import annotations
 
-import http.client
-import json
-import socket
-import ssl
 import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -36,9 +32,8 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from helpers.apigateway import find_rest_api
-from helpers.clients import Clients, error_code, tolerating
+from helpers.clients import Clients, HttpClient, error_code, tolerating
 from helpers.config import Config
-from helpers.dryrun import skippable
 from helpers.waiting import wait_until
 
 CREATED_MARKER = ("runbook:created-by-runbook", "true")
@@ -100,7 +95,6 @@ def _zone_tags(clients: Clients, zone_id: str) -> dict[str, str]:
     return {t["Key"]: t.get("Value", "") for t in tags["ResourceTagSet"].get("Tags", [])}
 
 
-@skippable
 def ensure_hosted_zone(cfg: Config, clients: Clients) -> HostedZone:
     """The hosted zone for the domain: found by name, or created (and marked) only if ``cfg.create_hosted_zone``."""
     zone = find_hosted_zone(cfg, clients)
@@ -170,7 +164,6 @@ def _validation_records(certificate: dict[str, Any]) -> list[dict[str, str]]:
             if option.get("ResourceRecord")]
 
 
-@skippable
 def request_certificates(cfg: Config, clients: Clients, timeout: float | None = None) -> pd.DataFrame:
     """Get or request one DNS-validated certificate per region and UPSERT its validation CNAMEs into the zone.
 
@@ -214,7 +207,6 @@ def request_certificates(cfg: Config, clients: Clients, timeout: float | None = 
     return pd.DataFrame(rows).set_index("region")
 
 
-@skippable
 def wait_for_certificates(cfg: Config, clients: Clients, timeout: float | None = None) -> pd.DataFrame:
     """Wait until every region's certificate is ISSUED (ACM checks DNS for the validation record)."""
     timeout = timeout if timeout is not None else max(30.0, cfg.scaled(CERTIFICATE_TIMEOUT_S))
@@ -304,7 +296,6 @@ def _mappings(clients: Clients, region: str, name: str) -> list[dict[str, Any]]:
         raise
 
 
-@skippable
 def create_custom_domains(cfg: Config, clients: Clients) -> pd.DataFrame:
     """Per region: a REGIONAL custom domain name with the region's certificate, mapped on ``/`` to the API's stage."""
     rows = []
@@ -351,7 +342,6 @@ def create_custom_domains(cfg: Config, clients: Clients) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("region")
 
 
-@skippable
 def custom_domain_targets(cfg: Config, clients: Clients) -> dict[str, tuple[str, str]]:
     """{region: (regionalDomainName, regionalHostedZoneId)}: what step 5's alias records point at."""
     targets = {}
@@ -363,38 +353,27 @@ def custom_domain_targets(cfg: Config, clients: Clients) -> dict[str, tuple[str,
     return targets
 
 
-@skippable
-def call_custom_domains(cfg: Config, clients: Clients, path: str = "/health") -> pd.DataFrame:
+def call_custom_domains(cfg: Config, clients: Clients, path: str = "/health",
+                        http: HttpClient | None = None) -> pd.DataFrame:
     """``GET https://{domain_name}{path}`` sent to each region's regional domain name, TLS verified.
 
-    Like ``curl --resolve``: the custom domain name is not in DNS yet (step 5
+    Like ``curl --connect-to``: the custom domain name is not in DNS yet (step 5
     adds it), so each request goes to the address of the region's
     ``regionalDomainName``, with the custom domain as TLS server name (SNI) and
     Host header. A passing row proves the region serves the custom domain with
     a certificate the client trusts, mapped on ``/`` to the API's stage.
     """
-    from helpers.clients import resolve
+    from helpers.apigateway import served_by
 
+    http = http or HttpClient(cfg)
+    url = f"https://{cfg.domain_name}{cfg.port_suffix}{path}"
     rows = []
-    context = ssl.create_default_context(cafile=cfg.ca_bundle)  # None: the system's trust store (AWS)
     for region, (regional_name, _zone) in custom_domain_targets(cfg, clients).items():
-        address = resolve(cfg, regional_name).addresses[0]
-        with socket.create_connection((address, cfg.api_port), timeout=10) as raw:
-            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with context.wrap_socket(raw, server_hostname=cfg.domain_name) as tls:
-                certificate = tls.getpeercert() or {}
-                tls.sendall(f"GET {path} HTTP/1.1\r\nHost: {cfg.domain_name}\r\nConnection: close\r\n\r\n".encode())
-                response = http.client.HTTPResponse(tls, method="GET")
-                response.begin()
-                body = response.read()
-        try:
-            answer = json.loads(body or b"null")
-        except ValueError:
-            answer = None
-        served_by = (answer.get("region") or answer.get("served_by")) if isinstance(answer, dict) else None
+        response = http.request("GET", url, connect_to=regional_name, with_certificate=True)
+        certificate = response.certificate
         rows.append({
-            "region": region, "url": f"https://{cfg.domain_name}{path}", "sent_to": f"{regional_name} ({address})",
-            "status": response.status, "served_by": served_by,
+            "region": region, "url": url, "sent_to": f"{regional_name} ({response.address})",
+            "status": response.status, "served_by": served_by(response),
             "certificate_for": ", ".join(v for k, v in certificate.get("subjectAltName", ()) if k == "DNS"),
             "issuer": dict(x[0] for x in certificate.get("issuer", ())).get("commonName"),
             "expires": certificate.get("notAfter"),
@@ -402,7 +381,6 @@ def call_custom_domains(cfg: Config, clients: Clients, path: str = "/health") ->
     return pd.DataFrame(rows).set_index("region")
 
 
-@skippable
 def describe_custom_domains(cfg: Config, clients: Clients) -> pd.DataFrame:
     """One row per region: the custom domain, its endpoint, certificate and mapping (missing ones show as None)."""
     rows = []
@@ -423,7 +401,6 @@ def describe_custom_domains(cfg: Config, clients: Clients) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------ teardown
-@skippable
 def delete_custom_domains(cfg: Config, clients: Clients) -> pd.DataFrame:
     """Delete the base path mappings and the custom domain names of the stack (tolerates a re-run)."""
     rows = []
@@ -445,7 +422,6 @@ def delete_custom_domains(cfg: Config, clients: Clients) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("region")
 
 
-@skippable
 def delete_certificates(cfg: Config, clients: Clients) -> pd.DataFrame:
     """Delete the stack's certificates (after the custom domains) and their validation CNAMEs in the zone."""
     rows, records = [], {}
@@ -482,7 +458,6 @@ def _delete_records(clients: Clients, zone_id: str, select: Callable[[dict[str, 
     return len(doomed)
 
 
-@skippable
 def delete_hosted_zone_if_created(cfg: Config, clients: Clients) -> dict[str, Any]:
     """Delete the hosted zone only if this stack created it (its marker tag), with any records left in it."""
     zone = find_hosted_zone(cfg, clients)

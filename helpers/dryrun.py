@@ -1,31 +1,35 @@
-"""Dry run: go through the build notebooks, list every call that would change something, make none.
+"""Dry run: one boundary that lets reads through and records every change instead of making it.
 
 With ``dry_run: true`` every boto3 client that ``Clients`` builds is
-instrumented through botocore's event hooks:
+instrumented through botocore's event hooks, and the project's HTTP client
+(``helpers.clients.HttpClient``) asks the same log, so no helper needs code of
+its own to be dry-run safe:
 
 * A **mutating** call (any operation that is not read-only, see
-  ``is_read_only``) is validated by botocore as usual, then recorded (service,
-  region, operation, key arguments) and answered here instead of by AWS, with
-  a response built from the operation's output shape: the values the call
-  asked for (names, tags, settings), placeholders containing ``dryrun-placeholder`` for
-  what AWS would assign (ids, ARNs), and "ready" states (``ACTIVE``,
-  ``ISSUED``, ``INSYNC``) so the helper goes on to its next call.
-* A **read-only** call goes to the real backend, except that the resources
-  the dry run "would have created" (its *would-be* resources) are made
-  visible: a read that names one (a placeholder id, or a name that AWS says
-  does not exist) is answered from the call that would have created it, and a
-  listing includes them. Reads that observe behaviour rather than
-  configuration (items, health-check observations, DNS answers, metrics) of a
-  would-be resource cannot be answered: they raise ``DryRunSkip``.
-* A wait on a would-be resource that is not ready at once would never become
-  ready (nothing is created): ``helpers.waiting.wait_until`` raises ``DryRunSkip``
-  instead of polling. DNS and HTTP calls to names that do not exist do the
-  same (``helpers.clients``).
+  ``is_read_only``; for HTTP, every method but GET/HEAD/OPTIONS) is validated
+  by botocore as usual, then recorded (service, region, operation, key
+  arguments) and answered here instead of by AWS, with a response built from
+  the operation's output shape: the values the call asked for (names, tags,
+  settings), placeholders containing ``dryrun-placeholder`` for what AWS would
+  assign (ids, ARNs), and "ready" states (``ACTIVE``, ``ISSUED``, ``INSYNC``)
+  so the helper goes on to its next call.
+* A **read** goes to the real backend, and its answer shows the world as the
+  recorded changes would have left it:
 
-``DryRunSkip`` is the single way a helper says "skipped: needs X which the dry
-run did not create". The notebook-facing helpers are decorated with
-``skippable``: the outermost one turns the exception into a ``Skipped`` result,
-which displays the reason and absorbs whatever the notebook does with it next.
+  - a resource the dry run "would have created" (a *would-be* resource) is
+    answered from the call that would have created it, and listings include
+    it; a write's effects that AWS documents are applied too (a replica added
+    by ``UpdateTable`` is a table in its region; an item put is readable in
+    every replica, as a global table replicates it);
+  - a resource the dry run "would have deleted" is not found;
+  - behaviour of a would-be resource is answered as AWS reports a new, healthy
+    one (a new health check starts healthy, ``OBSERVED``).
+
+  So a wait for the effect of a recorded change ends at once, as it would
+  once AWS had made the change, and never polls until its timeout.
+* DNS and HTTP: a name that does not resolve because only the dry run would
+  have created its records resolves to ``PRETEND_ADDRESS`` (marked
+  ``would_be``), and a request to it is answered here, never sent.
 
 The would-be resources of earlier notebooks are kept in
 ``{run_dir}/dry_run_state.jsonl``, so notebook 03 finds the APIs notebook 02
@@ -36,13 +40,15 @@ them to ``{run_dir}/dry_run_calls.csv``.
 from __future__ import annotations
 
 import datetime
-import functools
 import json
+import re
 import threading
+import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 import pandas as pd
 from botocore.awsrequest import AWSResponse
@@ -55,11 +61,24 @@ CALLS_FILE = "dry_run_calls.csv"
 READ_ONLY_PREFIXES = ("Describe", "Get", "List", "Head", "Test", "Query", "Scan", "BatchGet")
 # Read-only operations whose names do not say so (none of the runbook's so far; extend here).
 READ_ONLY_OPERATIONS: frozenset[str] = frozenset()
-# Reads that observe behaviour (data, probes, DNS, metrics): a dry run cannot answer them for a would-be resource.
+# HTTP methods that change nothing (RFC 9110 "safe" methods): everything else is recorded, not sent.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Where a name resolves that only the dry run would have created (RFC 5737 TEST-NET-1: never routed).
+# ``HttpClient`` answers a request to it itself; nothing is ever sent there.
+PRETEND_ADDRESS = "192.0.2.1"
+# Reads that observe a resource's behaviour (data, probes, DNS, metrics) rather than its configuration:
+# of a would-be resource they are answered as of a new one (no data unless the dry run wrote it).
 OBSERVATIONS = frozenset({
     "GetItem", "BatchGetItem", "Query", "Scan", "GetHealthCheckStatus", "GetHealthCheckLastFailureReason",
-    "TestDNSAnswer", "GetMetricStatistics", "GetMetricData", "GetExperiment",
+    "TestDNSAnswer", "GetMetricStatistics", "GetMetricData",
 })
+# What AWS answers for a new resource where an empty answer would be wrong, by operation.
+# A new Route 53 health check starts healthy (docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-determining-health-of-endpoints.html).
+OBSERVED = {
+    "GetHealthCheckStatus": {"HealthCheckObservations": [{
+        "Region": "dry-run", "IPAddress": PRETEND_ADDRESS,
+        "StatusReport": {"Status": "Success: a new health check starts healthy (dry run)"}}]},
+}
 # Enum values that mean "ready", preferred when a state has to be made up.
 READY = ("ACTIVE", "ISSUED", "Active", "Successful", "INSYNC", "AVAILABLE", "available", "SUCCEEDED", "Success",
          "ENABLED", "Enabled", "COMPLETED", "Applied")
@@ -70,104 +89,12 @@ SHAPE_ALIASES = {
 }
 TAG_SOURCES = ("Tags", "tags", "AddTags")
 _NOT_FOUND = ("NotFound", "NoSuch")
-_CONTINUATION = ("NextToken", "nextToken", "position", "NextMarker", "NextRecordName", "LastEvaluatedTableName")
+_CONTINUATION = ("NextToken", "nextToken", "position", "NextMarker", "NextRecordName", "LastEvaluatedTableName",
+                 "LastEvaluatedKey", "Marker")
+_READ_VERBS = ("Get", "Describe")
+_REGION_IN_HOST = re.compile(r"\.([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com")
 
-_local = threading.local()
-
-
-# ------------------------------------------------------------------ skipping
-class DryRunSkip(Exception):
-    """A step needs a resource (or behaviour) that the dry run did not create."""
-
-
-def synthesized_reads() -> int:
-    """How many reads this thread answered from would-be resources (a wait uses it to stop polling them)."""
-    return getattr(_local, "synthesized", 0)
-
-
-def _count_synthesized() -> None:
-    _local.synthesized = synthesized_reads() + 1
-
-
-def pretended_changes() -> int:
-    """How many mutating calls the running step recorded instead of sending (a wait for their effect never ends).
-
-    Counted per outermost ``skippable`` helper and thread; 0 outside of one.
-    """
-    return getattr(_local, "pretended", 0) if current_step() else 0
-
-
-def current_step() -> str:
-    """The notebook-facing helper this thread is running (what the dry-run report calls a step)."""
-    return getattr(_local, "step", "") or ""
-
-
-class Skipped:
-    """What a skipped step returns: shows why, and absorbs what the notebook does next (indexing, methods, loops)."""
-
-    def __init__(self, step: str, reason: str):
-        self.step, self.reason = step, reason
-
-    def __repr__(self) -> str:
-        return f"skipped in the dry run: {self.step}: {self.reason}"
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f"<p><b>skipped in the dry run:</b> <code>{html.escape(self.step)}</code>: {html.escape(self.reason)}</p>"
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):  # IPython probes _repr_*_ and canaries: answer honestly
-            raise AttributeError(name)
-        return self
-
-    def __call__(self, *args: Any, **kwargs: Any) -> "Skipped":
-        return self
-
-    def __getitem__(self, key: Any) -> "Skipped":
-        return self
-
-    def __iter__(self):
-        return iter(())
-
-    def __len__(self) -> int:
-        return 0
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __contains__(self, item: Any) -> bool:
-        return False
-
-
-def skippable(function: Callable) -> Callable:
-    """Decorate a notebook-facing helper: in a dry run, ``DryRunSkip`` becomes a ``Skipped`` result.
-
-    Only the outermost decorated helper converts; nested ones let the
-    exception through, so a helper never carries on with a Skipped value.
-    """
-
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        depth = getattr(_local, "depth", 0)
-        _local.depth = depth + 1
-        if depth == 0:
-            _local.step = function.__name__
-            _local.pretended = 0
-        try:
-            return function(*args, **kwargs)
-        except DryRunSkip as skip:
-            if depth:
-                raise
-            return Skipped(function.__name__, str(skip))
-        finally:
-            _local.depth = depth
-            if depth == 0:
-                _local.step = ""
-
-    return wrapper
-
-
+# --------------------------------------------------------------- classifying
 def is_placeholder(value: Any) -> bool:
     """True for a string the dry run made up (an id, ARN or name AWS would have assigned)."""
     return isinstance(value, str) and MARKER in value
@@ -244,7 +171,8 @@ class WouldBe:
             for value in source.values():
                 if isinstance(value, dict):
                     merged.update(value)
-            merged.update(source)
+            # the response's structures are wrappers (TableDescription): their members count, not the old whole
+            merged.update({k: v for k, v in source.items() if source is self.params or not isinstance(v, dict)})
         return merged
 
     def tags(self) -> dict[str, str]:
@@ -336,10 +264,66 @@ def _is_tag_read(operation: str) -> bool:
     return operation.startswith("ListTags") or operation == "GetTags"
 
 
+def _noun(operation: str, verbs: tuple[str, ...]) -> str | None:
+    """``DescribeTable`` -> ``Table`` for one of ``verbs``; None for another verb."""
+    verb = next((v for v in verbs if operation.startswith(v)), None)
+    return operation[len(verb):] if verb else None
+
+
+_PROJECT = Path(__file__).resolve().parent.parent
+_PLUMBING = {Path(__file__).resolve().parent / name for name in ("dryrun.py", "clients.py", "waiting.py")}
+
+
+def _caller() -> str:
+    """The innermost public function of the project on the stack (a helper, say): the step the report names."""
+    for frame in reversed(traceback.extract_stack()):
+        path = Path(frame.filename).resolve()
+        if (path.is_relative_to(_PROJECT) and ".venv" not in path.parts and path not in _PLUMBING
+                and not frame.name.startswith(("_", "<"))):
+            return frame.name
+    return ""
+
+
+def _not_found(model: Any, service: str, params: dict[str, Any]) -> tuple[AWSResponse, dict] | None:
+    """The operation's own "not found" error (from its modeled errors), as botocore raises it; None if it has none."""
+    for shape in model.error_shapes:
+        error = shape.metadata.get("error", {})
+        code = error.get("code", shape.name)
+        if any(marker in code for marker in _NOT_FOUND):
+            parsed = {"Error": {"Code": code, "Message": f"{service} {model.name}: {_summary(params)} was deleted in the dry run"},
+                      "ResponseMetadata": {"HTTPStatusCode": error.get("httpStatusCode", 400), "RequestId": MARKER}}
+            return AWSResponse(f"https://{MARKER}.invalid/", error.get("httpStatusCode", 400), {}, None), parsed
+    return None
+
+
+def _effects(entry: "WouldBe") -> list["WouldBe"]:
+    """What a recorded call does besides its own resource, as AWS documents it.
+
+    ``UpdateTable`` ``ReplicaUpdates``: a ``Create`` makes the table exist in that
+    region and lists it among the ``Replicas``; a ``Delete`` removes it there
+    (docs.aws.amazon.com/amazondynamodb/latest/developerguide/V2globaltables.tutorial.html).
+    """
+    if (entry.service, entry.operation) != ("dynamodb", "UpdateTable"):
+        return []
+    table = entry.params.get("TableName")
+    derived = []
+    for update in entry.params.get("ReplicaUpdates") or []:
+        for action, operation in (("Create", "CreateTable"), ("Delete", "DeleteTable")):
+            region = (update.get(action) or {}).get("RegionName")
+            if region:
+                derived.append(WouldBe("dynamodb", region, operation, {"TableName": table}, dict(entry.response),
+                                       entry.shapes, entry.step))
+    return derived
+
+
+def _key_of(item: dict[str, Any], key: dict[str, Any]) -> bool:
+    return all(item.get(name) == value for name, value in key.items())
+
+
 # ------------------------------------------------------------------ the log
 @dataclass(frozen=True)
 class DryRunCall:
-    """One mutating call a dry run intercepted."""
+    """One mutating call a dry run intercepted (an AWS operation, or an HTTP request)."""
 
     seq: int
     step: str
@@ -349,14 +333,18 @@ class DryRunCall:
     arguments: str
 
 
-class DryRun:
-    """The interceptor and log of one ``Clients`` in a dry run (its ``dry_run`` attribute)."""
+_LOGS: dict[Path, "DryRun"] = {}
+_LOGS_LOCK = threading.Lock()
 
-    def __init__(self, cfg: Config, account: Callable[[], str]):
+
+class DryRun:
+    """The boundary and log of one dry run (one run directory), shared by its ``Clients`` and ``HttpClient``s."""
+
+    def __init__(self, cfg: Config):
         self.cfg = cfg
-        self._account_fn = account
+        self.account_source: Callable[[], str] | None = None
         self._account: str | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self.calls: list[DryRunCall] = []
         self.would_be: list[WouldBe] = []
         self._reported = 0
@@ -364,9 +352,18 @@ class DryRun:
         self._earlier_calls = 0
         if self.state_path.exists():
             for line in self.state_path.read_text().splitlines():
-                entry = json.loads(line)
-                self.would_be.append(WouldBe(**entry))
+                entry = WouldBe(**json.loads(line))
+                self.would_be += [entry, *_effects(entry)]
                 self._earlier_calls += 1
+
+    @classmethod
+    def of(cls, cfg: Config) -> "DryRun":
+        """The one log of ``cfg.run_dir`` in this process (a notebook's ``Clients`` and ``HttpClient`` share it)."""
+        key = Path(cfg.run_dir).resolve()
+        with _LOGS_LOCK:
+            if key not in _LOGS:
+                _LOGS[key] = cls(cfg)
+            return _LOGS[key]
 
     # --------------------------------------------------------- instrument
     def instrument(self, client: Any) -> None:
@@ -382,7 +379,9 @@ class DryRun:
 
     def account(self) -> str:
         if self._account is None:
-            self._account = self._account_fn()
+            if self.account_source is None:
+                raise RuntimeError("the dry run needs the account id for the ARNs it makes up: build a Clients first")
+            self._account = self.account_source()
         return self._account
 
     def _scope(self, model: Any, context: dict[str, Any]) -> tuple[str, str, bool]:
@@ -395,15 +394,25 @@ class DryRun:
         params = context.get("dryrun_params", {})
         if not is_read_only(model.name):
             return self._intercept(model, service, region, params, context)
+        if self._deleted(model, service, region, is_global, params):
+            return _not_found(model, service, params)
         if any(is_placeholder(s) for s in _strings(params)):  # a would-be resource: never ask AWS about it
-            if model.name in OBSERVATIONS:
-                raise DryRunSkip(f"{service} {model.name} needs {self._needed(params)}, which the dry run did not create")
             context["dryrun_synthesized"] = True
-            _count_synthesized()
             matches = (self._matching(model, service, region, is_global, params)
                        or self._matching(model, service, region, is_global, params, any_shape=True))
             return self._answer(model, service, region, is_global, params, matches)
         return None
+
+    def _record(self, entry: WouldBe, call_region: str, arguments: str) -> None:
+        with self._lock:
+            self.would_be += [entry, *_effects(entry)]
+            self.calls.append(DryRunCall(self._earlier_calls + len(self.calls) + 1, entry.step, entry.service,
+                                         call_region, entry.operation, arguments))
+            self.state_path.parent.mkdir(parents=True, exist_ok=True)
+            with self.state_path.open("a") as state:
+                state.write(json.dumps({k: getattr(entry, k) for k in
+                                        ("service", "region", "operation", "params", "response", "shapes", "step")},
+                                       default=str) + "\n")
 
     def _intercept(self, model: Any, service: str, region: str, params: dict[str, Any],
                    context: dict[str, Any]) -> tuple[AWSResponse, dict]:
@@ -412,22 +421,27 @@ class DryRun:
         if model.name.startswith("Update"):  # a change of a would-be resource keeps its ids and ARNs
             for earlier in self._matching(model, service, region, is_global, params):
                 knowns.update(earlier.knowns())
+        if (service, model.name) == ("dynamodb", "UpdateTable") and params.get("ReplicaUpdates"):
+            knowns["Replicas"] = self._replicas(params, region)
         response = _Synth(service, region, self.account(), {**knowns, **params}, None).build(model.output_shape)
         entry = WouldBe(service, "global" if is_global else region, model.name, _plain(params), _plain(response),
-                        _resource_shapes(model), current_step())
-        with self._lock:
-            self.would_be.append(entry)
-            self.calls.append(DryRunCall(self._earlier_calls + len(self.calls) + 1, entry.step, service, region,
-                                         model.name, _summary(params)))
-            self.state_path.parent.mkdir(parents=True, exist_ok=True)
-            with self.state_path.open("a") as state:
-                state.write(json.dumps({k: getattr(entry, k) for k in
-                                        ("service", "region", "operation", "params", "response", "shapes", "step")},
-                                       default=str) + "\n")
+                        _resource_shapes(model), _caller())
+        self._record(entry, region, _summary(params))
         context["dryrun_synthesized"] = True
-        _local.pretended = pretended_changes() + 1
         response["ResponseMetadata"] = {"HTTPStatusCode": 200, "RequestId": MARKER, "HTTPHeaders": {}, "RetryAttempts": 0}
         return AWSResponse(f"https://{MARKER}.invalid/", 200, {}, None), response
+
+    def _replicas(self, params: dict[str, Any], region: str) -> list[dict[str, str]]:
+        """The ``Replicas`` a table lists after this ``UpdateTable``: the earlier ones, plus creates, less deletes."""
+        table = params.get("TableName")
+        regions = {region}
+        for earlier in self.would_be:
+            if earlier.service == "dynamodb" and earlier.params.get("TableName") == table:
+                regions |= {r["RegionName"] for r in earlier.knowns().get("Replicas") or [] if isinstance(r, dict)}
+        for update in params["ReplicaUpdates"]:
+            regions |= {(update.get("Create") or {}).get("RegionName")} - {None}
+            regions -= {(update.get("Delete") or {}).get("RegionName")}
+        return [{"RegionName": r, "ReplicaStatus": "ACTIVE"} for r in sorted(regions)]
 
     def _after_call(self, http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any],
                     **_: Any) -> None:
@@ -439,20 +453,20 @@ class DryRun:
             code = str(parsed.get("Error", {}).get("Code", ""))
             if not any(marker in code for marker in _NOT_FOUND):
                 return
-            if model.name in OBSERVATIONS:  # e.g. an item read in a replica region of a would-be table
-                if any(e.service == service and _tokens(params) & e.tokens for e in self.would_be):
-                    raise DryRunSkip(f"{service} {model.name} needs {self._needed(params)}, which the dry run did not create")
-                return
             matches = self._matching(model, service, region, is_global, params, any_shape=_is_tag_read(model.name))
+            if not matches and model.name in OBSERVATIONS:  # behaviour of a would-be resource
+                matches = [e for e in self.would_be if self._in_scope(e, service, region, is_global)
+                           and _tokens(params) & e.tokens]
             if not matches:
                 return  # not ours: the real "not found" stands
-            _count_synthesized()
             answer = self._answer(model, service, region, is_global, params, matches)[1]
             parsed.clear()
             parsed.update(answer)
             http_response.status_code = 200
             return
         self._add_listed(model, service, region, is_global, params, parsed)
+        if (service, model.name) == ("dynamodb", "GetItem"):
+            self._overlay_item(params, parsed)
 
     # ---------------------------------------------------------- would-be
     def _in_scope(self, entry: WouldBe, service: str, region: str, is_global: bool) -> bool:
@@ -464,18 +478,49 @@ class DryRun:
         tokens = _tokens(params)
         shapes = set(_resource_shapes(model))
         return [e for e in self.would_be if self._in_scope(e, service, region, is_global) and tokens & e.tokens
-                and (any_shape or shapes & set(e.shapes))]
+                and (any_shape or shapes & set(e.shapes)) and not e.operation.startswith("Delete")]
+
+    def _deleted(self, model: Any, service: str, region: str, is_global: bool, params: dict[str, Any]) -> bool:
+        """True when the latest recorded call about what this Get/Describe names deleted it."""
+        noun, tokens = _noun(model.name, _READ_VERBS), _tokens(params)
+        if not noun or not tokens:
+            return False
+        for entry in reversed(self.would_be):
+            if not self._in_scope(entry, service, region, is_global) or not tokens <= entry.tokens:
+                continue
+            if _noun(entry.operation, ("Delete",)) == noun:
+                return True
+            if _noun(entry.operation, ("Create", "Put", "Request")) == noun:
+                return False
+        return False
+
+    def _overlay_item(self, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+        """A GetItem shows the latest recorded write of its key, in any replica (a global table replicates it)."""
+        table, key = params.get("TableName"), _plain(params.get("Key") or {})
+        for entry in reversed(self.would_be):
+            if entry.service != "dynamodb" or entry.params.get("TableName") != table:
+                continue
+            if entry.operation == "PutItem" and _key_of(entry.params.get("Item") or {}, key):
+                parsed["Item"] = entry.params["Item"]
+                return
+            if entry.operation == "DeleteItem" and entry.params.get("Key") == key:
+                parsed.pop("Item", None)
+                return
 
     def _answer(self, model: Any, service: str, region: str, is_global: bool, params: dict[str, Any],
                 matches: list[WouldBe]) -> tuple[AWSResponse, dict]:
-        knowns: dict[str, Any] = {}
-        tags: dict[str, str] | None = {} if _is_tag_read(model.name) else None
-        for entry in matches:
-            knowns.update(entry.knowns())
-            if tags is not None:
-                tags.update(entry.tags())
-        answer = _Synth(service, region, self.account(), {**knowns, **params}, tags).build(model.output_shape)
-        self._add_listed(model, service, region, is_global, params, answer)
+        if (service, model.name) == ("dynamodb", "GetItem"):  # an item is there only if the dry run wrote it
+            answer: dict[str, Any] = {}
+            self._overlay_item(params, answer)
+        else:
+            knowns: dict[str, Any] = dict(OBSERVED.get(model.name, {}))
+            tags: dict[str, str] | None = {} if _is_tag_read(model.name) else None
+            for entry in matches:
+                knowns.update(entry.knowns())
+                if tags is not None:
+                    tags.update(entry.tags())
+            answer = _Synth(service, region, self.account(), {**knowns, **params}, tags).build(model.output_shape)
+            self._add_listed(model, service, region, is_global, params, answer)
         answer["ResponseMetadata"] = {"HTTPStatusCode": 200, "RequestId": MARKER, "HTTPHeaders": {}, "RetryAttempts": 0}
         return AWSResponse(f"https://{MARKER}.invalid/", 200, {}, None), answer
 
@@ -490,17 +535,31 @@ class DryRun:
             if member.type_name != "list" or member.member.type_name != "structure":
                 continue
             for entry in self.would_be:
-                if not self._in_scope(entry, service, region, is_global) or member.member.name not in entry.shapes:
+                if (not self._in_scope(entry, service, region, is_global) or member.member.name not in entry.shapes
+                        or entry.operation.startswith("Delete")):
                     continue
                 if tokens and not tokens & entry.tokens:
                     continue
                 item = _Synth(service, region, self.account(), entry.knowns(), None).build(member.member)
                 parsed.setdefault(name, []).append(item)
 
-    @staticmethod
-    def _needed(params: dict[str, Any]) -> str:
-        names = sorted(_tokens(params)) or sorted(_strings(params))
-        return ", ".join(names[:3]) or "a resource"
+    # -------------------------------------------------------------- HTTP
+    def would_create(self, name: str) -> bool:
+        """True when ``name`` (a host name) exists only in the dry run: made up, or named by a recorded change."""
+        name = name.rstrip(".").lower()
+        return is_placeholder(name) or any(
+            name == s.rstrip(".").lower() for entry in self.would_be for s in _strings(entry.params))
+
+    def http_request(self, method: str, url: str, body: bytes | None) -> bytes | None:
+        """Record a mutating HTTP request (its answer body: the request's own), or None for a safe one."""
+        if method.upper() in SAFE_METHODS:
+            return None
+        host = urlsplit(url).hostname or ""
+        match = _REGION_IN_HOST.search(host)
+        region = match.group(1) if match else "global"
+        entry = WouldBe("https", region, method.upper(), {"url": url}, {}, (), _caller())
+        self._record(entry, region, f"url={url}" + (f", body={body[:160].decode(errors='replace')}" if body else ""))
+        return body or b"{}"
 
     # ------------------------------------------------------------ report
     def frame(self, calls: list[DryRunCall] | None = None) -> pd.DataFrame:
@@ -508,14 +567,21 @@ class DryRun:
         return pd.DataFrame(rows, columns=["seq", "step", "service", "region", "operation", "arguments"])
 
 
+def dry_run_log(cfg: Config) -> DryRun | None:
+    """The boundary of this dry run, or None when ``cfg`` is not a dry run."""
+    return DryRun.of(cfg) if cfg.dry_run else None
+
+
 def start_dry_run(cfg: Config) -> None:
     """Forget the would-be resources and calls of an earlier dry run into the same run directory."""
     for name in (STATE_FILE, CALLS_FILE):
         (Path(cfg.run_dir) / name).unlink(missing_ok=True)
+    with _LOGS_LOCK:
+        _LOGS.pop(Path(cfg.run_dir).resolve(), None)
 
 
 def dry_run_report(cfg: Config, clients: Any) -> pd.DataFrame | None:
-    """The mutating calls this notebook would have made (and appends them to ``run_dir/dry_run_calls.csv``).
+    """The mutating calls this notebook would have made, AWS and HTTP (and appends them to ``run_dir/dry_run_calls.csv``).
 
     Returns None when this is not a dry run, so the cell shows nothing.
     """
@@ -536,7 +602,7 @@ def verify_dry_run(cfg: Config, clients: Any) -> pd.DataFrame:
     """Checks for a dry run's Verify cell: every recorded call is a mutating one, in a configured region or global."""
     log: DryRun = clients.dry_run
     frame = log.frame()
-    read_only = frame[frame["operation"].map(is_read_only)]
+    read_only = frame[frame["operation"].map(is_read_only) | frame["operation"].isin(SAFE_METHODS)]
     assert read_only.empty, f"read-only calls should never be intercepted: {read_only['operation'].tolist()}"
     elsewhere = frame[~frame["region"].isin([*cfg.regions, "global"])]
     assert elsewhere.empty, f"every call should stay in the configured regions {list(cfg.regions)}: {elsewhere.to_dict('records')}"

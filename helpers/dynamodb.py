@@ -27,7 +27,6 @@ from tqdm.auto import tqdm
 
 from helpers.clients import Clients, error_code, tolerating
 from helpers.config import Config
-from helpers.dryrun import skippable
 from helpers.waiting import wait_until
 
 HASH_KEY = "item_id"
@@ -96,7 +95,6 @@ def _wait_idle(cfg: Config, clients: Clients, region: str, timeout: float) -> di
 
 
 # ---------------------------------------------------------------- creating
-@skippable
 def create_global_table(cfg: Config, clients: Clients, timeout: float | None = None) -> GlobalTableSetup:
     """Get or create the global table: the table in the first region, then a replica in every other region.
 
@@ -171,7 +169,6 @@ def _ensure_tags(cfg: Config, clients: Clients, region: str) -> None:
         ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in missing.items()])
 
 
-@skippable
 def wait_for_replicas(cfg: Config, clients: Clients, timeout: float | None = None) -> pd.DataFrame:
     """Wait until the table is ACTIVE in every configured region and lists every region as an ACTIVE replica."""
     timeout = _replica_timeout(cfg, timeout)
@@ -219,7 +216,6 @@ def _from_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
     return {k: plain(_deserializer.deserialize(v)) for k, v in item.items()}
 
 
-@skippable
 def put_item(cfg: Config, clients: Clients, item: dict[str, Any], region: str | None = None) -> dict[str, Any]:
     """Write ``item`` (plain Python values, with an ``item_id``) to the replica in ``region`` (default: the first)."""
     if HASH_KEY not in item:
@@ -243,7 +239,6 @@ def delete_item(cfg: Config, clients: Clients, item_id: str, region: str | None 
     )
 
 
-@skippable
 def read_in_every_region(cfg: Config, clients: Clients, item_id: str, timeout: float | None = None) -> pd.DataFrame:
     """Wait until every region's replica returns ``item_id``; one row per region with the item and when it was seen.
 
@@ -267,7 +262,6 @@ def read_in_every_region(cfg: Config, clients: Clients, item_id: str, timeout: f
     return pd.DataFrame([{"region": r, **found[r]} for r in cfg.regions])
 
 
-@skippable
 def measure_replication_lag(cfg: Config, clients: Clients, samples: int = 5, timeout: float | None = None) -> pd.DataFrame:
     """Write a probe item in one region and poll every other region until it is there; one row per (sample, target).
 
@@ -325,7 +319,6 @@ def _count_items(clients: Clients, table: str, region: str) -> int:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-@skippable
 def describe_global_table(cfg: Config, clients: Clients) -> pd.DataFrame:
     """One row per configured region: table status, replica status, items, stream and global-table version.
 
@@ -354,7 +347,6 @@ def describe_global_table(cfg: Config, clients: Clients) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- deleting
-@skippable
 def delete_global_table(cfg: Config, clients: Clients, timeout: float | None = None) -> pd.DataFrame:
     """Delete the global table: replicas first (one at a time), then the table; one row per region.
 

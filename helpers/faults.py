@@ -17,7 +17,6 @@ from typing import Any
 
 from helpers.clients import Clients
 from helpers.config import Config
-from helpers.dryrun import skippable
 from helpers.lambdas import (
     FUNCTIONS,
     delete_iam_role,
@@ -136,7 +135,6 @@ def stack_experiment_templates(cfg: Config, clients: Clients, region: str) -> li
     return ids
 
 
-@skippable
 def delete_fault_resources(cfg: Config, clients: Clients) -> list[str]:
     """Teardown: experiment templates tagged with the stack, and the FIS role."""
     deleted = []

@@ -32,7 +32,6 @@ from botocore.exceptions import ClientError
 from helpers.apigateway import regional_endpoints
 from helpers.clients import Clients, error_code
 from helpers.config import Config
-from helpers.dryrun import skippable
 from helpers.waiting import wait_until
 from localcloud.health_rules import CheckerState, aggregate
 
@@ -78,13 +77,11 @@ def _ours(cfg: Config, clients: Clients) -> dict[str, list[dict[str, Any]]]:
     return found
 
 
-@skippable
 def health_check_ids(cfg: Config, clients: Clients) -> dict[str, str]:
     """{region: health check id} for every region that has one."""
     return {region: checks[0]["Id"] for region, checks in _ours(cfg, clients).items()}
 
 
-@skippable
 def create_health_checks(cfg: Config, clients: Clients) -> pd.DataFrame:
     """Get or create an HTTPS health check per region on ``/{stage}/health`` of the regional endpoint.
 
@@ -179,7 +176,6 @@ def healthy_by_region(clients: Clients, ids: dict[str, str], replay: HealthRepla
     return {region: _healthy(_observations(clients, check_id)) for region, check_id in ids.items()}
 
 
-@skippable
 def health_status(cfg: Config, clients: Clients) -> pd.DataFrame:
     """One row per region and checker: what each Route 53 checker region last saw."""
     rows = []
@@ -193,7 +189,6 @@ def health_status(cfg: Config, clients: Clients) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-@skippable
 def health_summary(cfg: Config, clients: Clients) -> pd.DataFrame:
     """One row per region: how many checkers report healthy, and Route 53's verdict (the >18% rule)."""
     rows = []
@@ -207,7 +202,6 @@ def health_summary(cfg: Config, clients: Clients) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("region")
 
 
-@skippable
 def health_check_metric(cfg: Config, clients: Clients, minutes: int = 10) -> pd.DataFrame:
     """The ``HealthCheckStatus`` metric (1 healthy, 0 unhealthy) per region and minute, from CloudWatch.
 
@@ -232,7 +226,6 @@ def health_check_metric(cfg: Config, clients: Clients, minutes: int = 10) -> pd.
     return pd.DataFrame(rows, columns=columns).sort_values(["region", "minute"]).reset_index(drop=True)
 
 
-@skippable
 def wait_until_healthy(cfg: Config, clients: Clients, timeout: float | None = None) -> pd.DataFrame:
     """Wait until every region's health check is healthy by the checkers' reports; returns ``health_summary``."""
     ids = health_check_ids(cfg, clients)
@@ -264,7 +257,6 @@ def wait_until_healthy(cfg: Config, clients: Clients, timeout: float | None = No
     return health_summary(cfg, clients)
 
 
-@skippable
 def delete_health_checks(cfg: Config, clients: Clients) -> pd.DataFrame:
     """Delete the stack's health checks (after the routing records that use them); tolerates a re-run."""
     route53 = clients.client("route53")

@@ -34,7 +34,6 @@ from tqdm.auto import tqdm
 
 from helpers.clients import Clients, error_code
 from helpers.config import PROJECT_ROOT, Config
-from helpers.dryrun import skippable
 from helpers.waiting import wait_until
 
 FUNCTIONS_DIR = PROJECT_ROOT / "functions"
@@ -216,7 +215,6 @@ def ensure_role(cfg: Config, clients: Clients) -> RoleInfo:
     return RoleInfo(name, role["Arn"], created, updated)
 
 
-@skippable
 def delete_role(cfg: Config, clients: Clients) -> bool:
     """Delete the execution role and its policies. False if it did not exist."""
     return delete_iam_role(clients, role_name(cfg))
@@ -378,7 +376,6 @@ def deploy_function(cfg: Config, clients: Clients, region: str, spec: FunctionSp
     }
 
 
-@skippable
 def deploy_functions(cfg: Config, clients: Clients, zip_bytes: bytes | None = None, role_arn: str | None = None,
                      timeout: float | None = None) -> pd.DataFrame:
     """Create or update the three functions in every region and wait until they are ready.
@@ -477,7 +474,6 @@ def _delete_per_function(cfg: Config, clients: Clients, service: str, column: st
     return pd.DataFrame(rows)
 
 
-@skippable
 def delete_functions(cfg: Config, clients: Clients) -> pd.DataFrame:
     """Delete the three functions in every region; missing ones are reported, not errors."""
     return _delete_per_function(cfg, clients, "lambda", "name", function_name,
@@ -489,7 +485,6 @@ def log_group_name(cfg: Config, key: str) -> str:
     return f"/aws/lambda/{function_name(cfg, key)}"
 
 
-@skippable
 def delete_log_groups(cfg: Config, clients: Clients) -> pd.DataFrame:
     """Delete the functions' log groups in every region (Lambda creates them untagged, so by name)."""
     return _delete_per_function(cfg, clients, "logs", "log_group", log_group_name,

@@ -46,7 +46,6 @@ from tqdm.auto import tqdm
 
 from helpers.clients import Clients, HttpClient, error_code, resolve, tolerating
 from helpers.config import Config
-from helpers.dryrun import skippable
 from helpers.domains import find_hosted_zone, fqdn
 from helpers.waiting import wait_until
 
@@ -236,7 +235,6 @@ def _describe_record(record: Mapping[str, Any]) -> str:
     return f"{record['Name']} {record['Type']} {record.get('SetIdentifier', '')}".strip()
 
 
-@skippable
 def delete_routing_records(cfg: Config, clients: Clients) -> pd.DataFrame:
     """Delete the stack's routing on ``cfg.domain_name``: its records, policy instance and traffic policy.
 
@@ -387,7 +385,6 @@ def delete_traffic_policy(cfg: Config, clients: Clients) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["resource", "id"])
 
 
-@skippable
 def apply_routing(cfg: Config, clients: Clients, targets: Targets) -> pd.DataFrame:
     """The routing of ``cfg.domain_name``: routing records, or the traffic policy when ``cfg.use_traffic_policy``.
 
@@ -406,7 +403,6 @@ def region_of_name(name: str) -> str | None:
     return match.group(1) if match else None
 
 
-@skippable
 def resolve_many(cfg: Config, name: str | None = None, n: int = 100, targets: Targets | None = None,
                  client_subnet: str | None = None) -> pd.DataFrame:
     """Resolve ``name`` (default ``cfg.domain_name``) ``n`` times: how often each answer came, and which region it is.
@@ -436,7 +432,6 @@ def resolve_many(cfg: Config, name: str | None = None, n: int = 100, targets: Ta
     return pd.DataFrame(rows, columns=["region", "cname", "address", "answers", "share", "ttl_s"])
 
 
-@skippable
 def test_dns_answer(cfg: Config, clients: Clients, name: str | None = None, record_type: str = "A",
                     client_subnet_ip: str | None = None) -> pd.DataFrame:
     """Route 53's TestDNSAnswer for ``name``: what its name servers answer now (one row)."""
@@ -458,15 +453,14 @@ def custom_domain_url(cfg: Config) -> str:
     return f"https://{cfg.domain_name}{cfg.port_suffix}"
 
 
-@skippable
 def call_through_domain(cfg: Config, n: int = 10, path: str = "/health", http: HttpClient | None = None) -> pd.DataFrame:
     """``GET {path}`` ``n`` times through the custom domain over HTTPS (verified TLS): status, address, serving region."""
-    from helpers.apigateway import _served_by
+    from helpers.apigateway import served_by
 
     http = http or HttpClient(cfg)
     rows = []
     for _ in range(n):
         response = http.request("GET", custom_domain_url(cfg) + path)
-        rows.append({"status": response.status, "address": response.address, "served_by": _served_by(response),
+        rows.append({"status": response.status, "address": response.address, "served_by": served_by(response),
                      "elapsed_ms": round(response.elapsed_s * 1000, 1)})
     return pd.DataFrame(rows)

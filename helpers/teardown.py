@@ -14,7 +14,6 @@ import pandas as pd
 from helpers import apigateway, domains, dynamodb, faults, healthchecks, lambdas, route53
 from helpers.clients import Clients
 from helpers.config import Config
-from helpers.dryrun import Skipped
 
 
 def _steps(cfg: Config, clients: Clients) -> list[tuple[str, Callable[[], Any]]]:
@@ -36,8 +35,7 @@ def _steps(cfg: Config, clients: Clients) -> list[tuple[str, Callable[[], Any]]]
 def teardown(cfg: Config, clients: Clients) -> pd.DataFrame:
     """Run every deletion step; a failing step is reported and the others still run.
 
-    In a dry run the deletions are recorded, not made, each under its own step;
-    a step that would then wait for a resource to be gone says so and counts as done.
+    In a dry run the deletions are recorded, not made (``helpers.dryrun``).
     """
     rows = []
     for name, step in _steps(cfg, clients):
@@ -50,8 +48,6 @@ def teardown(cfg: Config, clients: Clients) -> pd.DataFrame:
 
 
 def _describe(result: Any) -> str:
-    if isinstance(result, Skipped):  # every deletion step is skippable: a dry run skips its waits
-        return f"dry run: {result.reason}"
     if isinstance(result, pd.DataFrame):
         return f"{len(result)} row(s)"
     if isinstance(result, (list, tuple, set)):

@@ -1,4 +1,4 @@
-"""Dry run: the build notebooks list every mutating call they would make, and make none."""
+"""Dry run: one boundary (boto3 and the project's HTTP client) records every change and makes none."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from helpers import apigateway, domains, dynamodb, healthchecks, lambdas
-from helpers.clients import Clients, resolve
-from helpers.dryrun import CALLS_FILE, DryRunSkip, Skipped, is_read_only, skippable
+from helpers.clients import Clients, HttpClient, resolve
+from helpers.dryrun import CALLS_FILE, PRETEND_ADDRESS, is_read_only
 from tests.conftest import make_config
 
 BUILD_OPERATIONS = {
@@ -55,21 +55,36 @@ def test_operations_are_read_only_by_their_names():
                                                "AddPermission", "Invoke", "DeleteTable", "TagResource"))
 
 
-def test_a_skipped_step_says_why_and_absorbs_what_follows():
-    @skippable
-    def inner():
-        raise DryRunSkip("needs table T")
+def test_a_helper_with_no_dry_run_code_changes_nothing_and_every_change_is_listed(dry, localcloud_status):
+    from helpers.waiting import wait_until
 
-    @skippable
-    def outer():
-        inner()
-        return "not reached"
+    def build_a_table(clients: Clients) -> dict:  # a new helper that knows nothing of dry runs
+        ddb = clients.client("dynamodb", dry.primary_region)
+        ddb.create_table(TableName=dry.table_name, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                         BillingMode="PAY_PER_REQUEST")
+        wait_until("the table to be ACTIVE", lambda: (
+            (status := ddb.describe_table(TableName=dry.table_name)["Table"]["TableStatus"]) == "ACTIVE", status), 5)
+        ddb.put_item(TableName=dry.table_name, Item={"pk": {"S": "a"}, "n": {"N": "1"}})
+        clients.client("iam").create_role(RoleName=f"{dry.stack_name}-role", AssumeRolePolicyDocument="{}")
+        return ddb.get_item(TableName=dry.table_name, Key={"pk": {"S": "a"}}, ConsistentRead=True)
 
-    result = outer()
-    assert isinstance(result, Skipped) and "needs table T" in repr(result) and "needs table T" in result._repr_html_()
-    assert not result and len(result) == 0 and list(result) == [] and "x" not in result
-    assert isinstance(result[["a", "b"]].groupby("a").describe().round(1), Skipped)
-    assert result.to_csv("/nonexistent/never-written.csv") is result
+    clients = Clients(dry)
+    got = build_a_table(clients)
+
+    assert got["Item"] == {"pk": {"S": "a"}, "n": {"N": "1"}}, "a read sees what the recorded write would have done"
+    calls = clients.dry_run.frame()
+    assert list(zip(calls["service"], calls["operation"])) == [
+        ("dynamodb", "CreateTable"), ("dynamodb", "PutItem"), ("iam", "CreateRole")]
+    assert set(calls["step"]) == {"build_a_table"}, "the report names the function that made the calls"
+    assert nothing_of(dry, Clients(make_config(localcloud_status))) == {}
+
+
+def test_an_attribute_error_in_a_dry_run_is_an_attribute_error(dry):
+    from helpers import dynamodb as module
+
+    with pytest.raises(AttributeError):
+        module.create_global_table(dry, Clients(dry)).no_such_field
 
 
 def test_a_mutating_call_is_recorded_and_never_sent(dry, localcloud_status):
@@ -77,24 +92,42 @@ def test_a_mutating_call_is_recorded_and_never_sent(dry, localcloud_status):
     setup = dynamodb.create_global_table(dry, clients)
     assert setup.created_table and setup.replicas_added == tuple(dry.regions[1:])
     calls = clients.dry_run.frame()
-    assert list(calls["operation"]) == ["CreateTable", "UpdateTable"]
+    # DynamoDB does not copy a table's tags to a new replica: the replica is tagged on its own
+    assert list(calls["operation"]) == ["CreateTable", "UpdateTable", "TagResource"]
+    assert calls.loc[2, "region"] == dry.regions[1]
     assert calls.loc[0, "region"] == dry.primary_region and "TableName=" + dry.table_name in calls.loc[0, "arguments"]
     assert set(calls["step"]) == {"create_global_table"}
     assert nothing_of(dry, Clients(make_config(localcloud_status))) == {}
 
 
-def test_a_step_that_needs_what_the_dry_run_did_not_create_is_skipped(dry):
+def test_waits_for_what_the_dry_run_would_have_created_end_at_once(dry):
+    import time
+
     clients = Clients(dry)
     dynamodb.create_global_table(dry, clients)
-    waited = dynamodb.wait_for_replicas(dry, clients)
-    assert isinstance(waited, Skipped) and dry.table_name in waited.reason
-    read = dynamodb.read_in_every_region(dry, clients, "foobar")
-    assert isinstance(read, Skipped) and "GetItem" in read.reason
+    started = time.monotonic()
+    replicas = dynamodb.wait_for_replicas(dry, clients, timeout=10)
+    assert set(replicas["region"]) == set(dry.regions) and (replicas["replica_status"] == "ACTIVE").all(), replicas
+    dynamodb.put_item(dry, clients, {"item_id": "foobar"})
+    read = dynamodb.read_in_every_region(dry, clients, "foobar", timeout=10)
+    assert list(read["region"]) == list(dry.regions), "a would-be item is read in every replica, as a global table replicates it"
+    assert dynamodb.get_item(dry, clients, "never-written") is None
+    lag = dynamodb.measure_replication_lag(dry, clients, samples=2, timeout=10)
+    assert len(lag) == 2 * (len(dry.regions) - 1)
+    assert time.monotonic() - started < 10, "no wait polled until its timeout"
 
 
-def test_names_without_records_are_skipped_not_failed_in_a_dry_run(dry):
-    with pytest.raises(DryRunSkip, match="does not resolve"):
-        resolve(dry, dry.domain_name)
+def test_names_only_the_dry_run_would_have_created_resolve_to_an_address_nothing_is_sent_to(dry):
+    domains.ensure_hosted_zone(dry, Clients(dry))
+    with pytest.raises(LookupError):
+        resolve(dry, f"nothing.{dry.hosted_zone}")  # a name no recorded change names does not resolve
+    lambdas.deploy_functions(dry, Clients(dry))
+    apis = apigateway.deploy_regional_apis(dry, Clients(dry))
+    host = apis["endpoint"].iloc[0].split("/")[2].split(":")[0]
+    answer = resolve(dry, host)
+    assert answer.would_be and answer.addresses == (PRETEND_ADDRESS,)
+    response = HttpClient(dry).request("GET", f"https://{host}:{dry.api_port}/health")
+    assert response.status == 200 and response.address == "" and "dry_run" in response.extra
 
 
 def test_later_notebooks_see_what_earlier_ones_would_have_created(dry):
@@ -103,7 +136,7 @@ def test_later_notebooks_see_what_earlier_ones_would_have_created(dry):
     assert set(apis.index) == set(dry.regions) and apis["created_api"].all()
     checks = healthchecks.create_health_checks(dry, Clients(dry))
     assert (checks["action"] == "created").all()
-    assert isinstance(healthchecks.wait_until_healthy(dry, Clients(dry)), Skipped)
+    assert healthchecks.wait_until_healthy(dry, Clients(dry))["healthy"].all(), "a new health check starts healthy"
 
 
 @pytest.mark.notebook
@@ -149,29 +182,15 @@ def test_traffic_policy_routing_is_planned_and_never_created(localcloud_status, 
     targets = route53.routing_targets(domains.custom_domain_targets(dry, clients), healthchecks.health_check_ids(dry, clients))
     assert set(targets) == set(dry.regions), "the routing sees the domains and checks the dry run would have created"
 
+    earlier = len(clients.dry_run.calls)
     route53.apply_routing(dry, clients, targets)
 
-    calls = clients.dry_run.frame()
-    planned = calls[calls["step"] == "apply_routing"]
+    planned = clients.dry_run.frame().iloc[earlier:]
     assert {"CreateTrafficPolicy", "CreateTrafficPolicyInstance"} <= set(planned["operation"]), planned
     assert "ChangeResourceRecordSets" not in set(planned["operation"]), "a traffic policy replaces the routing records"
     real = Clients(make_config(localcloud_status))
     assert route53.stack_traffic_policies(dataclasses.replace(dry, dry_run=False), real) == []
     assert nothing_of(dry, real) == {}
-
-
-def test_a_wait_after_a_recorded_change_is_skipped_only_within_that_step(dry):
-    from helpers.waiting import wait_until
-
-    @skippable
-    def delete_and_wait(clients):
-        clients.client("dynamodb", dry.primary_region).delete_table(TableName=dry.table_name)  # recorded, not sent
-        return wait_until(f"table {dry.table_name} to be gone", lambda: (False, "still there"), timeout=60)
-
-    result = delete_and_wait(Clients(dry))
-    assert isinstance(result, Skipped) and "only recorded the change" in result.reason
-    with pytest.raises(TimeoutError):  # outside that step nothing was pretended: a wait polls as usual
-        wait_until("something else", lambda: (False, None), timeout=0.2)
 
 
 def test_teardown_of_a_real_stack_in_a_dry_run_records_the_deletions_and_deletes_nothing(cfg, localcloud_status, tmp_path):
@@ -187,13 +206,11 @@ def test_teardown_of_a_real_stack_in_a_dry_run_records_the_deletions_and_deletes
 
     steps = teardown.teardown(dry, clients)
 
-    assert steps["ok"].all(), steps.to_dict("records")
-    table_step = steps.set_index("step").loc["global table (replicas, then the table)", "detail"]
-    assert table_step.startswith("dry run:"), "the wait for the table to go is skipped, not timed out"
+    assert steps["ok"].all(), steps.to_dict("records")  # the waits for the table to go saw it gone: no timeout
     recorded = set(clients.dry_run.frame()["operation"])
     assert {"DeleteFunction", "DeleteRole", "UpdateTable", "DeleteTable"} <= recorded
-    steps_recorded = set(clients.dry_run.frame()["step"])  # each deletion is a step of its own in the plan
-    assert {"delete_functions", "delete_role", "delete_global_table"} <= steps_recorded
+    steps_recorded = set(clients.dry_run.frame()["step"])  # the report names the helper that made each call
+    assert {"delete_functions", "delete_role", "delete_global_table"} <= steps_recorded, steps_recorded
     assert teardown.inventory(cfg, Clients(cfg)).equals(before), "a dry run deletes nothing"
     teardown.teardown(cfg, Clients(cfg))
 
