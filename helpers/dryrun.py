@@ -395,6 +395,7 @@ class DryRun:
         if not is_read_only(model.name):
             return self._intercept(model, service, region, params, context)
         if self._deleted(model, service, region, is_global, params):
+            context["dryrun_synthesized"] = True
             return _not_found(model, service, params)
         if any(is_placeholder(s) for s in _strings(params)):  # a would-be resource: never ask AWS about it
             context["dryrun_synthesized"] = True
@@ -483,7 +484,7 @@ class DryRun:
     def _deleted(self, model: Any, service: str, region: str, is_global: bool, params: dict[str, Any]) -> bool:
         """True when the latest recorded call about what this Get/Describe names deleted it."""
         noun, tokens = _noun(model.name, _READ_VERBS), _tokens(params)
-        if not noun or not tokens:
+        if not noun or not tokens or model.name in OBSERVATIONS:  # an item deleted is absent, not an error
             return False
         for entry in reversed(self.would_be):
             if not self._in_scope(entry, service, region, is_global) or not tokens <= entry.tokens:

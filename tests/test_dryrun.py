@@ -210,7 +210,7 @@ def test_teardown_of_a_real_stack_in_a_dry_run_records_the_deletions_and_deletes
     recorded = set(clients.dry_run.frame()["operation"])
     assert {"DeleteFunction", "DeleteRole", "UpdateTable", "DeleteTable"} <= recorded
     steps_recorded = set(clients.dry_run.frame()["step"])  # the report names the helper that made each call
-    assert {"delete_functions", "delete_role", "delete_global_table"} <= steps_recorded, steps_recorded
+    assert {"delete_functions", "delete_iam_role", "delete_global_table"} <= steps_recorded, steps_recorded
     assert teardown.inventory(cfg, Clients(cfg)).equals(before), "a dry run deletes nothing"
     teardown.teardown(cfg, Clients(cfg))
 
