@@ -220,3 +220,63 @@ def test_the_chaos_experiment_refuses_a_dry_run_with_a_reason(dry):
 
     with pytest.raises(ValueError, match="has no dry run"):
         chaos.run_experiment(dry, Clients(dry), progress=False)
+
+
+def _item_counts(cfg, clients: Clients) -> dict[str, int]:
+    return {region: clients.client("dynamodb", region).scan(TableName=cfg.table_name, Select="COUNT")["Count"]
+            for region in cfg.regions}
+
+
+def test_a_post_through_the_http_client_is_recorded_and_never_sent(cfg, tmp_path):
+    import dataclasses
+
+    dynamodb.create_global_table(cfg, Clients(cfg))
+    lambdas.deploy_functions(cfg, Clients(cfg))
+    apigateway.deploy_regional_apis(cfg, Clients(cfg))
+    apigateway.wait_for_endpoints(cfg, Clients(cfg))
+    before = _item_counts(cfg, Clients(cfg))
+    dry = dataclasses.replace(cfg, dry_run=True, run_dir=str(tmp_path))
+    clients = Clients(dry)
+
+    got = apigateway.get_item_everywhere(dry, clients, "nothing-here", http=HttpClient(dry))  # GETs are sent
+    posted = apigateway.post_items_everywhere(dry, clients, per_region=2, http=HttpClient(dry))
+
+    assert (got["status"] == 404).all() and (got["address"] != "").all(), "a GET reaches the real API"
+    assert (posted["address"] == "").all(), "no POST was sent"
+    assert _item_counts(cfg, Clients(cfg)) == before
+    calls = clients.dry_run.frame()
+    assert list(calls["operation"]) == ["POST"] * 2 * len(cfg.regions)
+    assert set(calls["service"]) == {"https"} and set(calls["region"]) == set(cfg.regions)
+    assert set(calls["step"]) == {"post_items_everywhere"}
+    from helpers import teardown
+    teardown.teardown(cfg, Clients(cfg))
+
+
+@pytest.mark.notebook
+def test_dry_run_against_an_existing_stack_writes_no_item_and_lists_the_http_calls_it_skipped(cfg, tmp_path):
+    """01 and 02 write items (replication probes, POSTs through the API): in a dry run none is written."""
+    import yaml
+
+    from helpers.runner import run
+    from tests.conftest import PROJECT_ROOT
+
+    dynamodb.create_global_table(cfg, Clients(cfg))
+    lambdas.deploy_functions(cfg, Clients(cfg))
+    apigateway.deploy_regional_apis(cfg, Clients(cfg))
+    apigateway.wait_for_endpoints(cfg, Clients(cfg))
+    before = _item_counts(cfg, Clients(cfg))
+    out, overrides = tmp_path / "run", tmp_path / "dry.yaml"
+    overrides.write_text(yaml.safe_dump({**{k: v for k, v in cfg.public_params().items() if k != "run_dir"},
+                                         "dry_run": True}))
+
+    result = run([PROJECT_ROOT / "parameters" / "local.yaml", overrides], notebooks=["01", "02"], out=out,
+                 echo=lambda *a, **k: None)
+
+    assert result.ok, [(n.name, n.error) for n in result.notebooks]
+    assert _item_counts(cfg, Clients(cfg)) == before, "a dry run writes no item"
+    calls = pd.read_csv(out / CALLS_FILE)
+    posts = calls[calls["service"] == "https"]
+    assert len(posts) == 2 * len(cfg.regions) and set(posts["operation"]) == {"POST"}, calls
+    assert {"PutItem", "DeleteItem"} <= set(calls["operation"]), "the replication probes are listed, not written"
+    from helpers import teardown
+    teardown.teardown(cfg, Clients(cfg))
