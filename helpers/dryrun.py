@@ -543,6 +543,17 @@ class DryRun:
                     continue
                 item = _Synth(service, region, self.account(), entry.knowns(), None).build(member.member)
                 parsed.setdefault(name, []).append(item)
+        self._drop_deleted(shape, service, region, is_global, parsed)
+
+    def _drop_deleted(self, shape: Any, service: str, region: str, is_global: bool, parsed: dict[str, Any]) -> None:
+        """Leave out of a listing what a recorded Delete<Resource> named (say a certificate by its ARN)."""
+        deletes = [e for e in self.would_be if e.operation.startswith("Delete") and self._in_scope(e, service, region, is_global)]
+        for name, member in shape.members.items():
+            if not deletes or member.type_name != "list" or member.member.type_name != "structure" or name not in parsed:
+                continue
+            doomed = [_tokens(e.params) for e in deletes if member.member.name.startswith(_noun(e.operation, ("Delete",)))]
+            parsed[name] = [item for item in parsed[name]
+                            if not any(tokens and tokens <= _strings(item) for tokens in doomed)]
 
     # -------------------------------------------------------------- HTTP
     def would_create(self, name: str) -> bool:
