@@ -34,10 +34,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from botocore.exceptions import ClientError
 from tqdm.auto import tqdm
 
-from helpers.clients import Clients, HttpClient, HttpResponse, error_code, tolerating
+from helpers.clients import Clients, HttpClient, HttpResponse, partition, tolerating
 from helpers.config import Config
 from helpers.lambdas import function_name
 from helpers.waiting import wait_until
@@ -100,15 +99,10 @@ def regional_endpoints(cfg: Config, clients: Clients) -> dict[str, str]:
 # ------------------------------------------------------------------ deploying
 def _function_arn(cfg: Config, clients: Clients, region: str, suffix: str) -> str:
     name = function_name(cfg, suffix)
-    try:
+    with tolerating("ResourceNotFoundException"):
         return clients.client("lambda", region).get_function(FunctionName=name)["Configuration"]["FunctionArn"]
-    except ClientError as error:
-        if error_code(error) == "ResourceNotFoundException":
-            raise LookupError(
-                f"Lambda function {name!r} does not exist in {region}: deploy the functions first "
-                "(helpers.lambdas.deploy_functions, step 1 of notebook 02)"
-            ) from None
-        raise
+    raise LookupError(f"Lambda function {name!r} does not exist in {region}: deploy the functions first "
+                      "(helpers.lambdas.deploy_functions, step 1 of notebook 02)")
 
 
 def _resources(clients: Clients, region: str, api_id: str) -> dict[str, dict[str, Any]]:
@@ -143,12 +137,9 @@ def _ensure_method(clients: Clients, region: str, api_id: str, resource: dict[st
     if method is None:
         apigw.put_method(restApiId=api_id, resourceId=resource["id"], httpMethod=route.method, authorizationType="NONE")
         changes += 1
-    try:
+    integration: dict[str, Any] = {}
+    with tolerating("NotFoundException"):
         integration = apigw.get_integration(restApiId=api_id, resourceId=resource["id"], httpMethod=route.method)
-    except ClientError as error:
-        if error_code(error) != "NotFoundException":
-            raise
-        integration = {}
     if integration.get("type") != "AWS_PROXY" or integration.get("uri") != uri:
         # Lambda proxy integrations are always called with POST, whatever the client's method.
         apigw.put_integration(restApiId=api_id, resourceId=resource["id"], httpMethod=route.method, type="AWS_PROXY",
@@ -159,13 +150,10 @@ def _ensure_method(clients: Clients, region: str, api_id: str, resource: dict[st
 
 def _policy_statement_ids(clients: Clients, region: str, function: str) -> set[str]:
     """Sids of the function's resource policy (empty when it has none)."""
-    try:
+    with tolerating("ResourceNotFoundException"):
         policy = json.loads(clients.client("lambda", region).get_policy(FunctionName=function)["Policy"])
-    except ClientError as error:
-        if error_code(error) == "ResourceNotFoundException":
-            return set()
-        raise
-    return {statement.get("Sid", "") for statement in policy.get("Statement", [])}
+        return {statement.get("Sid", "") for statement in policy.get("Statement", [])}
+    return set()
 
 
 def _statement_id(api_id: str, route: Route) -> str:
@@ -179,22 +167,19 @@ def _allow_invoke(clients: Clients, region: str, function_arn: str, api_id: str,
     The existing statements are read first: a duplicate statement id is a
     ResourceConflictException on AWS, but moto would store it twice.
     """
-    _, partition, _, _, account, *_ = function_arn.split(":")
+    account = function_arn.split(":")[4]
     statement_id = _statement_id(api_id, route)
     if statement_id in _policy_statement_ids(clients, region, function_arn):
         return False
     path = re.sub(r"\{[^}]+\}", "*", route.path)
-    try:
+    with tolerating("ResourceConflictException"):  # added meanwhile
         clients.client("lambda", region).add_permission(
             FunctionName=function_arn, StatementId=statement_id, Action="lambda:InvokeFunction",
             Principal="apigateway.amazonaws.com",
-            SourceArn=f"arn:{partition}:execute-api:{region}:{account}:{api_id}/*/{route.method}{path}",
+            SourceArn=f"arn:{partition(region)}:execute-api:{region}:{account}:{api_id}/*/{route.method}{path}",
         )
         return True
-    except ClientError as error:
-        if error_code(error) == "ResourceConflictException":  # added meanwhile
-            return False
-        raise
+    return False
 
 
 @dataclass(frozen=True)
@@ -226,8 +211,7 @@ def deploy_regional_api(cfg: Config, clients: Clients, region: str) -> RegionalA
     resources_created = methods_changed = permissions_added = 0
     for route in ROUTES:
         function_arn = _function_arn(cfg, clients, region, route.function)
-        partition = function_arn.split(":")[1]
-        uri = LAMBDA_INVOKE_URI.format(partition=partition, region=region, function_arn=function_arn)
+        uri = LAMBDA_INVOKE_URI.format(partition=partition(region), region=region, function_arn=function_arn)
         _, new = _ensure_resource(clients, region, api_id, resources, route.path)
         resources_created += new
         methods_changed += _ensure_method(clients, region, api_id, resources[route.path], route, uri)
@@ -345,13 +329,9 @@ def delete_regional_apis(cfg: Config, clients: Clients) -> pd.DataFrame:
         apigw = clients.client("apigateway", region)
         for api in stack_rest_apis(cfg, clients, region):
             removed = _remove_permissions(cfg, clients, region, api["id"])
-            try:
+            with tolerating("NotFoundException") as caught:
                 apigw.delete_rest_api(restApiId=api["id"])
-                deleted = True
-            except ClientError as error:
-                if error_code(error) != "NotFoundException":
-                    raise
-                deleted = False
+            deleted = not caught.code
             rows.append({"region": region, "api_id": api["id"], "deleted": deleted, "permissions_removed": removed})
     return pd.DataFrame(rows, columns=["region", "api_id", "deleted", "permissions_removed"])
 

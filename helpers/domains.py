@@ -29,10 +29,9 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import pandas as pd
-from botocore.exceptions import ClientError
 
 from helpers.apigateway import find_rest_api
-from helpers.clients import Clients, HttpClient, error_code, tolerating
+from helpers.clients import Clients, HttpClient, tolerating
 from helpers.config import Config
 from helpers.waiting import wait_until
 
@@ -279,21 +278,15 @@ def is_stack_domain(cfg: Config, domain: dict[str, Any]) -> bool:
 
 def find_custom_domain(cfg: Config, clients: Clients, region: str) -> dict[str, Any] | None:
     """The API Gateway custom domain name ``cfg.domain_name`` in ``region``, or None."""
-    try:
+    with tolerating("NotFoundException"):
         return clients.client("apigateway", region).get_domain_name(domainName=cfg.domain_name)
-    except ClientError as error:
-        if error_code(error) == "NotFoundException":
-            return None
-        raise
+    return None
 
 
 def _mappings(clients: Clients, region: str, name: str) -> list[dict[str, Any]]:
-    try:
+    with tolerating("NotFoundException"):
         return clients.client("apigateway", region).get_base_path_mappings(domainName=name).get("items", [])
-    except ClientError as error:
-        if error_code(error) == "NotFoundException":
-            return []
-        raise
+    return []
 
 
 def create_custom_domains(cfg: Config, clients: Clients) -> pd.DataFrame:
@@ -430,14 +423,11 @@ def delete_certificates(cfg: Config, clients: Clients) -> pd.DataFrame:
         for certificate in stack_certificates(cfg, clients, region, live_only=False):  # a failed one too
             for record in _validation_records(certificate):
                 records[(fqdn(record["Name"]), record["Type"])] = record
-            try:
+            with tolerating("ResourceNotFoundException", "ResourceInUseException") as caught:
                 acm.delete_certificate(CertificateArn=certificate["CertificateArn"])
-            except ClientError as error:
-                if error_code(error) == "ResourceInUseException":
-                    raise RuntimeError(f"certificate {certificate['CertificateArn']} in {region} is still in use: "
-                                       "run delete_custom_domains first") from error
-                if error_code(error) != "ResourceNotFoundException":
-                    raise
+            if caught.code == "ResourceInUseException":
+                raise RuntimeError(f"certificate {certificate['CertificateArn']} in {region} is still in use: "
+                                   "run delete_custom_domains first")
             rows.append({"region": region, "certificate_arn": certificate["CertificateArn"], "deleted": True})
     zone = find_hosted_zone(cfg, clients)
     if zone is not None and records:

@@ -22,10 +22,9 @@ from typing import Any
 
 import pandas as pd
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
 from tqdm.auto import tqdm
 
-from helpers.clients import Clients, error_code, tolerating
+from helpers.clients import Clients, tolerating
 from helpers.config import Config
 from helpers.waiting import wait_until
 
@@ -58,12 +57,9 @@ def _replica_timeout(cfg: Config, timeout: float | None) -> float:
 
 def _describe(clients: Clients, table: str, region: str) -> dict[str, Any] | None:
     """DescribeTable in ``region``, or None if the table does not exist there."""
-    try:
+    with tolerating("ResourceNotFoundException"):
         return clients.client("dynamodb", region).describe_table(TableName=table)["Table"]
-    except ClientError as error:
-        if error_code(error) == "ResourceNotFoundException":
-            return None
-        raise
+    return None
 
 
 def _replica_statuses(description: dict[str, Any]) -> dict[str, str]:
@@ -109,7 +105,7 @@ def create_global_table(cfg: Config, clients: Clients, timeout: float | None = N
     ddb = clients.client("dynamodb", primary)
     created = False
     if _describe(clients, cfg.table_name, primary) is None:
-        try:
+        with tolerating("ResourceInUseException"):  # created meanwhile: fine
             ddb.create_table(
                 TableName=cfg.table_name,
                 KeySchema=[{"AttributeName": HASH_KEY, "KeyType": "HASH"}],
@@ -119,9 +115,6 @@ def create_global_table(cfg: Config, clients: Clients, timeout: float | None = N
                 Tags=[{"Key": k, "Value": v} for k, v in cfg.tags.items()],
             )
             created = True
-        except ClientError as error:
-            if error_code(error) != "ResourceInUseException":  # created meanwhile: fine
-                raise
     description = _wait_idle(cfg, clients, primary, timeout)
     if not created and not _owned(cfg, clients, primary, description):
         raise RuntimeError(f"a table {cfg.table_name!r} already exists in {primary} and is not tagged "

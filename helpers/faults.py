@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from helpers.clients import Clients
+from helpers.clients import Clients, partition, tolerating
 from helpers.config import Config
 from helpers.lambdas import (
     FUNCTIONS,
@@ -50,13 +50,14 @@ def ensure_fis_role(cfg: Config, clients: Clients) -> str:
     name = cfg.resource_name(FIS_ROLE_SUFFIX)
     trust = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-    try:
+    arn = None
+    with tolerating("NoSuchEntity"):
         arn = iam.get_role(RoleName=name)["Role"]["Arn"]
-    except iam.exceptions.NoSuchEntityException:
+    if arn is None:
         arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust),
                               Tags=[{"Key": k, "Value": v} for k, v in cfg.tags.items()],
                               Description="FIS pauses replication of the runbook's global table")["Role"]["Arn"]
-    table_arns = [f"arn:aws:dynamodb:{region}:*:table/{cfg.table_name}" for region in cfg.regions]
+    table_arns = [f"arn:{partition(region)}:dynamodb:{region}:*:table/{cfg.table_name}" for region in cfg.regions]
     policy = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["dynamodb:PutResourcePolicy", "dynamodb:DeleteResourcePolicy",
                                        "dynamodb:GetResourcePolicy", "dynamodb:DescribeTable"],

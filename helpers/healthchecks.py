@@ -27,10 +27,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pandas as pd
-from botocore.exceptions import ClientError
 
 from helpers.apigateway import regional_endpoints
-from helpers.clients import Clients, error_code
+from helpers.clients import Clients, tolerating
 from helpers.config import Config
 from helpers.waiting import wait_until
 from localcloud.health_rules import CheckerState, aggregate
@@ -263,13 +262,10 @@ def delete_health_checks(cfg: Config, clients: Clients) -> pd.DataFrame:
     rows = []
     for region, checks in _ours(cfg, clients).items():
         for check in checks:
-            try:
+            with tolerating("NoSuchHealthCheck", "HealthCheckInUse") as caught:
                 route53.delete_health_check(HealthCheckId=check["Id"])
-            except ClientError as error:
-                if error_code(error) == "HealthCheckInUse":
-                    raise RuntimeError(f"health check {check['Id']} ({region}) is still used by a DNS record: "
-                                       "delete the routing records (step 5 teardown) first") from error
-                if error_code(error) != "NoSuchHealthCheck":
-                    raise
+            if caught.code == "HealthCheckInUse":
+                raise RuntimeError(f"health check {check['Id']} ({region}) is still used by a DNS record: "
+                                   "delete the routing records (step 5 teardown) first")
             rows.append({"region": region, "health_check_id": check["Id"], "deleted": True})
     return pd.DataFrame(rows, columns=["region", "health_check_id", "deleted"])

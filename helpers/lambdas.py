@@ -32,7 +32,7 @@ import pandas as pd
 from botocore.exceptions import ClientError
 from tqdm.auto import tqdm
 
-from helpers.clients import Clients, error_code
+from helpers.clients import Clients, error_code, partition, tolerating
 from helpers.config import PROJECT_ROOT, Config
 from helpers.waiting import wait_until
 
@@ -109,14 +109,6 @@ def role_name(cfg: Config) -> str:
     return cfg.resource_name(ROLE_SUFFIX)
 
 
-def _partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
-
-
 # -------------------------------------------------------------- packaging
 def package_functions(source_dir: Path = FUNCTIONS_DIR) -> bytes:
     """The deployment zip of every ``.py`` file in ``functions/``, byte-for-byte reproducible.
@@ -147,13 +139,13 @@ def code_sha256(zip_bytes: bytes) -> str:
 # -------------------------------------------------------------------- IAM
 def table_arns(cfg: Config, account: str) -> list[str]:
     """The ARN of the table in every configured region (a global table is one table per region)."""
-    return [f"arn:{_partition(r)}:dynamodb:{r}:{account}:table/{cfg.table_name}" for r in cfg.regions]
+    return [f"arn:{partition(r)}:dynamodb:{r}:{account}:table/{cfg.table_name}" for r in cfg.regions]
 
 
 def log_group_arns(cfg: Config, account: str) -> list[str]:
     """The functions' log groups (``/aws/lambda/<name>``) and their streams, in every region."""
     return [
-        f"arn:{_partition(r)}:logs:{r}:{account}:log-group:/aws/lambda/{function_name(cfg, spec.key)}:*"
+        f"arn:{partition(r)}:logs:{r}:{account}:log-group:/aws/lambda/{function_name(cfg, spec.key)}:*"
         for r in cfg.regions for spec in FUNCTIONS
     ]
 
@@ -190,11 +182,10 @@ def ensure_role(cfg: Config, clients: Clients) -> RoleInfo:
     iam = clients.client("iam")
     name = role_name(cfg)
     created = False
-    try:
+    role = None
+    with tolerating("NoSuchEntity"):
         role = iam.get_role(RoleName=name)["Role"]
-    except ClientError as error:
-        if error_code(error) != "NoSuchEntity":
-            raise
+    if role is None:
         role = iam.create_role(
             RoleName=name,
             AssumeRolePolicyDocument=json.dumps(ASSUME_ROLE_POLICY),
@@ -203,12 +194,9 @@ def ensure_role(cfg: Config, clients: Clients) -> RoleInfo:
         )["Role"]
         created = True
     wanted = policy_document(cfg, role["Arn"].split(":")[4])
-    try:
+    current = None
+    with tolerating("NoSuchEntity"):
         current = _policy_dict(iam.get_role_policy(RoleName=name, PolicyName=POLICY_NAME)["PolicyDocument"])
-    except ClientError as error:
-        if error_code(error) != "NoSuchEntity":
-            raise
-        current = None
     updated = current != wanted
     if updated:
         iam.put_role_policy(RoleName=name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(wanted))
@@ -222,29 +210,23 @@ def delete_role(cfg: Config, clients: Clients) -> bool:
 
 def iam_role_exists(clients: Clients, name: str) -> bool:
     """Whether the IAM role ``name`` exists (one GetRole)."""
-    try:
+    with tolerating("NoSuchEntity"):
         clients.client("iam").get_role(RoleName=name)
-    except ClientError as error:
-        if error_code(error) == "NoSuchEntity":
-            return False
-        raise
-    return True
+        return True
+    return False
 
 
 def delete_iam_role(clients: Clients, name: str) -> bool:
     """Delete the IAM role ``name`` with its inline and attached policies. False if it did not exist."""
     iam = clients.client("iam")
-    try:
+    with tolerating("NoSuchEntity"):
         for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
             iam.delete_role_policy(RoleName=name, PolicyName=policy)
         for attached in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
             iam.detach_role_policy(RoleName=name, PolicyArn=attached["PolicyArn"])
         iam.delete_role(RoleName=name)
-    except ClientError as error:
-        if error_code(error) == "NoSuchEntity":
-            return False
-        raise
-    return True
+        return True
+    return False
 
 
 # ------------------------------------------------------------------ waits
@@ -278,13 +260,10 @@ def wait_for_functions(cfg: Config, clients: Clients, timeout: float | None = No
     def check() -> tuple[bool, dict[tuple[str, str], str]]:
         seen = {}
         for region, name in targets:
-            try:
+            seen[(region, name)] = "missing"
+            with tolerating("ResourceNotFoundException"):
                 c = clients.client("lambda", region).get_function_configuration(FunctionName=name)
                 seen[(region, name)] = f"{c.get('State')}/{c.get('LastUpdateStatus', '-')}"
-            except ClientError as error:
-                if error_code(error) != "ResourceNotFoundException":
-                    raise
-                seen[(region, name)] = "missing"
         return all(v == "Active/Successful" for v in seen.values()), seen
 
     seen = wait_until("functions active", check, _function_timeout(cfg, timeout), total=len(targets),
@@ -342,12 +321,9 @@ def deploy_function(cfg: Config, clients: Clients, region: str, spec: FunctionSp
     name = function_name(cfg, spec.key)
     desired = _desired_configuration(cfg, spec, role_arn)
     sha = code_sha256(zip_bytes)
-    try:
+    current = None
+    with tolerating("ResourceNotFoundException"):
         current = lam.get_function_configuration(FunctionName=name)
-    except ClientError as error:
-        if error_code(error) != "ResourceNotFoundException":
-            raise
-        current = None
     actions: list[str] = []
     if current is None:
         current = _create_function(cfg, clients, region, name, desired, zip_bytes)
@@ -403,11 +379,10 @@ def describe_functions(cfg: Config, clients: Clients) -> pd.DataFrame:
         lam = clients.client("lambda", region)
         for spec in FUNCTIONS:
             name = function_name(cfg, spec.key)
-            try:
+            function = None
+            with tolerating("ResourceNotFoundException"):
                 function = lam.get_function(FunctionName=name)
-            except ClientError as error:
-                if error_code(error) != "ResourceNotFoundException":
-                    raise
+            if function is None:
                 rows.append({"region": region, "function": spec.key, "name": name, "state": "missing"})
                 continue
             c = function["Configuration"]
@@ -463,13 +438,9 @@ def _delete_per_function(cfg: Config, clients: Clients, service: str, column: st
         client = clients.client(service, region)
         for spec in FUNCTIONS:
             name = name_of(cfg, spec.key)
-            try:
+            with tolerating("ResourceNotFoundException") as caught:
                 delete(client, name)
-                outcome = "deleted"
-            except ClientError as error:
-                if error_code(error) != "ResourceNotFoundException":
-                    raise
-                outcome = "absent"
+            outcome = "absent" if caught.code else "deleted"
             rows.append({"region": region, "function": spec.key, column: name, "outcome": outcome})
     return pd.DataFrame(rows)
 

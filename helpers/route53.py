@@ -41,10 +41,9 @@ from collections import Counter
 from typing import Any, Mapping
 
 import pandas as pd
-from botocore.exceptions import ClientError
 from tqdm.auto import tqdm
 
-from helpers.clients import Clients, HttpClient, error_code, resolve, tolerating
+from helpers.clients import Clients, HttpClient, resolve, tolerating
 from helpers.config import Config
 from helpers.domains import find_hosted_zone, fqdn
 from helpers.waiting import wait_until
@@ -308,12 +307,9 @@ def _find_policy(clients: Clients, name: str) -> dict[str, Any] | None:
 
 
 def _instances_in_zone(clients: Clients, zone_id: str) -> list[dict[str, Any]]:
-    try:
+    with tolerating("NoSuchTrafficPolicyInstance", "NoSuchHostedZone"):
         return clients.client("route53").list_traffic_policy_instances_by_hosted_zone(HostedZoneId=zone_id)["TrafficPolicyInstances"]
-    except ClientError as error:
-        if error_code(error) in ("NoSuchTrafficPolicyInstance", "NoSuchHostedZone"):
-            return []
-        raise
+    return []
 
 
 def create_traffic_policy(cfg: Config, clients: Clients, targets: Targets) -> pd.DataFrame:
