@@ -97,8 +97,8 @@ class Clients:
             read_timeout=30,
         )
         # A dry run records mutating calls instead of sending them (helpers.dryrun); None otherwise.
-        self.dry_run: DryRun | None = dry_run_log(cfg)
-        if self.dry_run is not None and self.dry_run.account_source is None:
+        self.dry_run: DryRun | None = dry_run_log(cfg, fresh=True)
+        if self.dry_run is not None:
             self.dry_run.account_source = lambda: self.client("sts").get_caller_identity()["Account"]
 
     def client(self, service: str, region: str | None = None) -> Any:
@@ -318,9 +318,9 @@ class HttpClient:
             preload_content=not with_certificate,
         )
         certificate: dict[str, Any] = {}
-        if with_certificate:
+        if with_certificate:  # read while the connection (and its TLS socket) still belongs to the response
             certificate = response.connection.sock.getpeercert() or {}
-            response.read()
+            response.read(cache_content=True)
             response.release_conn()
         return HttpResponse(response.status, dict(response.headers), response.data, address, time.monotonic() - started,
                             certificate=certificate)

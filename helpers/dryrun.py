@@ -94,6 +94,7 @@ _CONTINUATION = ("NextToken", "nextToken", "position", "NextMarker", "NextRecord
 _READ_VERBS = ("Get", "Describe")
 _REGION_IN_HOST = re.compile(r"\.([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com")
 
+
 # --------------------------------------------------------------- classifying
 def is_placeholder(value: Any) -> bool:
     """True for a string the dry run made up (an id, ARN or name AWS would have assigned)."""
@@ -357,11 +358,15 @@ class DryRun:
                 self._earlier_calls += 1
 
     @classmethod
-    def of(cls, cfg: Config) -> "DryRun":
-        """The one log of ``cfg.run_dir`` in this process (a notebook's ``Clients`` and ``HttpClient`` share it)."""
+    def of(cls, cfg: Config, *, fresh: bool = False) -> "DryRun":
+        """The current log of ``cfg.run_dir`` in this process, which a notebook's ``Clients`` and ``HttpClient`` share.
+
+        ``fresh`` (a new ``Clients``) reads the run directory's state anew, as a
+        notebook's kernel does when it starts: what earlier notebooks recorded.
+        """
         key = Path(cfg.run_dir).resolve()
         with _LOGS_LOCK:
-            if key not in _LOGS:
+            if fresh or key not in _LOGS:
                 _LOGS[key] = cls(cfg)
             return _LOGS[key]
 
@@ -579,9 +584,9 @@ class DryRun:
         return pd.DataFrame(rows, columns=["seq", "step", "service", "region", "operation", "arguments"])
 
 
-def dry_run_log(cfg: Config) -> DryRun | None:
-    """The boundary of this dry run, or None when ``cfg`` is not a dry run."""
-    return DryRun.of(cfg) if cfg.dry_run else None
+def dry_run_log(cfg: Config, *, fresh: bool = False) -> DryRun | None:
+    """The boundary of this dry run (``DryRun.of``), or None when ``cfg`` is not a dry run."""
+    return DryRun.of(cfg, fresh=fresh) if cfg.dry_run else None
 
 
 def start_dry_run(cfg: Config) -> None:
