@@ -42,8 +42,8 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import sys
 import threading
-import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -277,11 +277,13 @@ _PLUMBING = {Path(__file__).resolve().parent / name for name in ("dryrun.py", "c
 
 def _caller() -> str:
     """The innermost public function of the project on the stack (a helper, say): the step the report names."""
-    for frame in reversed(traceback.extract_stack()):
-        path = Path(frame.filename).resolve()
+    frame = sys._getframe(1)
+    while frame is not None:
+        path, name = Path(frame.f_code.co_filename).resolve(), frame.f_code.co_name
         if (path.is_relative_to(_PROJECT) and ".venv" not in path.parts and path not in _PLUMBING
-                and not frame.name.startswith(("_", "<"))):
-            return frame.name
+                and not name.startswith(("_", "<"))):
+            return name
+        frame = frame.f_back
     return ""
 
 
