@@ -35,7 +35,7 @@ from typing import Any
 
 import pandas as pd
 from botocore.exceptions import ClientError
-from tqdm.auto import tqdm
+from helpers.progress import tqdm
 
 from helpers.clients import Clients, HttpClient, HttpResponse, error_code, tolerating
 from helpers.config import Config

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm.auto import tqdm
+from helpers.progress import tqdm
 
 from helpers import faults
 from helpers.clients import CachingResolver, Clients, HttpClient, authoritative_server, resolve

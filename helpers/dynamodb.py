@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
-from tqdm.auto import tqdm
+from helpers.progress import tqdm
 
 from helpers.clients import Clients, error_code, tolerating
 from helpers.config import Config

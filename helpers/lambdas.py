@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 import pandas as pd
 from botocore.exceptions import ClientError
-from tqdm.auto import tqdm
+from helpers.progress import tqdm
 
 from helpers.clients import Clients, error_code
 from helpers.config import PROJECT_ROOT, Config

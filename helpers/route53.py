@@ -42,7 +42,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 from botocore.exceptions import ClientError
-from tqdm.auto import tqdm
+from helpers.progress import tqdm
 
 from helpers.clients import Clients, HttpClient, error_code, resolve, tolerating
 from helpers.config import Config

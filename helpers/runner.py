@@ -113,8 +113,6 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
         out: str | Path | None = None, hide_code: bool = False, notebooks_dir: Path | None = None,
         echo=print) -> RunResult:
     """Run the runbook and write its report. Raises ConfigError before running anything if parameters are bad."""
-    import papermill
-
     params = load_parameters(list(files), list(overrides))
     started = time.monotonic()
     out_dir = (Path(out) if out else _new_run_dir()).resolve()
@@ -136,9 +134,6 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
     result = RunResult(run_id=out_dir.name, out_dir=str(out_dir), parameters=cfg.public_params(),
                        started_at=dt.datetime.now().isoformat(timespec="seconds"))
     result.notebooks = [NotebookResult(p.stem) for p in selected]
-    # Progress bars are for people watching a notebook; in a report they would be hundreds of lines.
-    tqdm_disable = os.environ.get("TQDM_DISABLE")
-    os.environ["TQDM_DISABLE"] = "1"  # inherited by the kernels
     started_cloud = False
     try:
         started_cloud = _ensure_localcloud(cfg, echo)
@@ -148,12 +143,8 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
             t0 = time.monotonic()
             try:
                 # Every notebook gets every parameter, so that all of them build the same Config
-                # (papermill notes the ones a notebook does not declare in kernels.log).
-                with _stderr_to(out_dir / KERNEL_LOG):
-                    papermill.execute_notebook(
-                        str(path), str(output), parameters=params,
-                        cwd=str(notebooks_dir), kernel_name="python3", progress_bar=False, log_output=False,
-                    )
+                # (papermill warns about the ones a notebook does not declare).
+                execute_notebook(path, output, params, cwd=notebooks_dir, kernel_log=out_dir / KERNEL_LOG)
                 nb_result.status = "passed"
             except Exception as error:  # papermill raises PapermillExecutionError for a failing cell
                 nb_result.status = "failed"
@@ -164,16 +155,13 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
             echo(f" {nb_result.status} ({nb_result.duration_s:.1f} s, {elapsed:.0f} s elapsed)")
             if output.exists():
                 nb_result.html = export_html(output, out_dir, hide_code=hide_code,
-                                             nav=[n.name for n in result.notebooks])
+                                             nav=[n.name for n in result.notebooks],
+                                             parameters=result.parameters, dry_run=cfg.dry_run)
             if nb_result.status == "failed":
                 echo(f"\n{path.name} failed in this cell:\n{_indent(nb_result.failed_cell)}\n{nb_result.error}\n"
                      f"executed notebook: {output}")
                 break
     finally:
-        if tqdm_disable is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = tqdm_disable
         if started_cloud:
             from localcloud import daemon
 
@@ -186,6 +174,34 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
             _point_latest(out_dir)
     echo(f"runbook {result.status} in {result.duration_s:.1f} s: {out_dir / 'index.html'}")
     return result
+
+
+def execute_notebook(path: Path, output: Path, parameters: dict[str, Any], *, cwd: Path, kernel_log: Path) -> None:
+    """Run one notebook with papermill as a report run: no progress bars, the kernel's standard error in ``kernel_log``.
+
+    Progress bars are for people watching a notebook; in a report they would be stale
+    widgets, so the kernel inherits ``TQDM_DISABLE=1`` (``helpers.progress`` honours it).
+    """
+    import papermill
+
+    with _environment(TQDM_DISABLE="1"), _kernel_stderr_to(kernel_log):
+        papermill.execute_notebook(str(path), str(output), parameters=parameters, cwd=str(cwd),
+                                   kernel_name="python3", progress_bar=False, log_output=False)
+
+
+@contextlib.contextmanager
+def _environment(**variables: str):
+    """Set environment variables (inherited by the processes started meanwhile), then put them back."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _new_run_dir() -> Path:
@@ -211,20 +227,26 @@ def _ensure_localcloud(cfg, echo) -> bool:
 
 
 @contextlib.contextmanager
-def _stderr_to(path: Path):
-    """Send this process's standard error (and so the kernels' it starts) to ``path`` for a while.
+def _kernel_stderr_to(path: Path):
+    """Send the standard error of the processes started meanwhile (the kernel) to ``path``.
 
-    Kernels write start-up notices there that would break the progress lines;
-    the run directory keeps them.
+    A kernel inherits file descriptor 2 and writes its start-up notices there, which
+    would break the progress lines; the run directory keeps them. This process's own
+    ``sys.stderr`` (Python warnings and log records, papermill's among them) stays
+    where it was, so ``kernels.log`` holds only what the kernels wrote.
     """
     sys.stderr.flush()
     saved = os.dup(2)
-    with open(path, "ab") as log:
+    own_stderr = sys.stderr
+    with open(path, "ab") as log, open(os.dup(saved), "w", buffering=1, encoding="utf-8",
+                                       errors="backslashreplace") as terminal:
         os.dup2(log.fileno(), 2)
+        sys.stderr = terminal
         try:
             yield
         finally:
-            sys.stderr.flush()
+            sys.stderr = own_stderr
+            terminal.flush()
             os.dup2(saved, 2)
             os.close(saved)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from tqdm.auto import tqdm
+from helpers.progress import tqdm
 
 from helpers.dryrun import DryRunSkip, pretended_changes, synthesized_reads
 

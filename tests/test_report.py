@@ -1,0 +1,113 @@
+"""The HTML report of a run: pages that work offline, no progress bars, one parameters table, honest logs.
+
+A fixture notebook (tests/fixtures/notebooks_report) holds what the runbook's
+notebooks hold: a parameters cell, a progress bar, a plot, something written to
+standard error and a dry-run-only section. It runs through the runner, as
+``make runbook`` runs the real ones.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+from helpers.report import export_html
+from helpers.runner import KERNEL_LOG, run
+
+FIXTURES = Path(__file__).parent / "fixtures" / "notebooks_report"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def _quiet(*args, **kwargs):
+    pass
+
+
+def _widget_outputs(notebook: Path) -> list[dict]:
+    nb = nbformat.read(str(notebook), as_version=4)
+    return [o for c in nb.cells for o in c.get("outputs", []) if WIDGET_VIEW in o.get("data", {})]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory, localcloud_status):
+    """The fixture notebook run as a report run, with a parameter from the command line."""
+    out = tmp_path_factory.mktemp("report") / "run"
+    params = tmp_path_factory.mktemp("params") / "params.yaml"
+    params.write_text(f"time_scale: {localcloud_status['time_scale']}\n"
+                      f"localcloud_state_dir: {localcloud_status['state_dir']}\n")
+    result = run([params], [("stack_name", "fromcli")], out=out, notebooks_dir=FIXTURES, echo=_quiet)
+    assert result.ok, [(n.name, n.error) for n in result.notebooks]
+    return out
+
+
+def test_report_runs_show_no_progress_bars_and_keep_no_widget_state(report):
+    assert not _widget_outputs(report / "00_page.ipynb"), "TQDM_DISABLE reaches the kernel and the bars honour it"
+    assert "widgets" not in nbformat.read(str(report / "00_page.ipynb"), as_version=4).metadata
+    page = (report / "00_page.html").read_text()
+    assert "widget-state" not in page and "widget-view" not in page
+    outputs = json.dumps([c.get("outputs", []) for c in nbformat.read(str(report / "00_page.ipynb"), as_version=4).cells])
+    assert "fixture-bar" not in outputs, "not even as text"
+
+
+def test_progress_bars_still_show_in_an_interactive_kernel(tmp_path, monkeypatch):
+    """The same notebook outside a report run (as in JupyterLab): the bar is a widget."""
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    output = tmp_path / "interactive.ipynb"
+    papermill.execute_notebook(str(FIXTURES / "00_page.ipynb"), str(output), cwd=str(FIXTURES),
+                               parameters={"run_dir": str(tmp_path)}, kernel_name="python3", progress_bar=False)
+    assert _widget_outputs(output), "tqdm.auto draws a widget in a kernel"
+
+
+def test_pages_load_no_script_or_stylesheet_from_the_network(report):
+    for page in report.glob("*.html"):
+        text = page.read_text()
+        scripts = re.findall(r"<script\b.*?</script>", text, flags=re.IGNORECASE | re.DOTALL)
+        assert not [s for s in scripts if re.search(r"https?://", s)], f"{page.name} runs a script from the network"
+        tags = re.findall(r"<(?:link|img|iframe|source)\b[^>]*>", text, flags=re.IGNORECASE)
+        assert not [t for t in tags if re.search(r"(?:src|href)\s*=\s*[\"']?(?:https?:)?//", t)], page.name
+
+
+def test_parameters_cells_fold_into_one_table_of_this_runs_parameters(report):
+    page = (report / "00_page.html").read_text()
+    assert page.count('id="run-parameters"') == 1
+    table = html.unescape(page[page.index('id="run-parameters"'):page.index("</details>")])
+    assert "<th>stack_name</th><td><code>'fromcli'</code>" in table, "the run's value, set with -p"
+    assert "prefix and tag of every resource" in table, "with its meaning from the parameters cell"
+    assert "stack_name='fromcli'" in table.split("</summary>")[0], "the summary names what differs"
+    assert "# Parameters" not in page and "../reports/interactive" not in page, "neither parameters cell is shown"
+
+
+def test_dry_run_cells_appear_only_in_a_dry_run(report, tmp_path):
+    assert "Dry run report" not in (report / "00_page.html").read_text()
+    dry = export_html(report / "00_page.ipynb", tmp_path, dry_run=True)
+    assert "Dry run report" in (tmp_path / dry).read_text()
+
+
+def test_kernels_log_holds_only_what_the_kernels_wrote(report):
+    log = (report / KERNEL_LOG).read_text()
+    assert "written by the kernel to its standard error" in log
+    assert "Passed unknown parameter" not in log, "papermill's own warnings are not the kernel's"
+    assert json.loads((report / "run.json").read_text())["status"] == "passed"
+
+
+@pytest.mark.browser
+def test_every_page_renders_offline_with_every_image(report):
+    from cdp import Browser
+
+    browser = Browser(offline=True)
+    try:
+        images = {}
+        for page in sorted(report.glob("*.html")):
+            browser.open(page.resolve().as_uri())
+            images[page.name] = browser.evaluate("Array.from(document.images).map(i => i.naturalWidth)")
+        assert images["00_page.html"], "the page shows the fixture's plot"
+        assert all(width > 0 for widths in images.values() for width in widths), images
+        outside = [url for url in browser.requested_urls() if not url.startswith(("file://", "data:"))]
+        assert not outside, f"requests that would leave the machine: {outside}"
+    finally:
+        browser.close()
