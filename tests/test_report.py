@@ -111,3 +111,17 @@ def test_every_page_renders_offline_with_every_image(report):
         assert not outside, f"requests that would leave the machine: {outside}"
     finally:
         browser.close()
+
+
+def test_the_runbooks_dry_run_sections_are_tagged_dry_run():
+    """Each notebook's "Dry run report" heading and its cell carry the tag, so a real run's page leaves them out."""
+    notebooks = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    sections = 0
+    for path in notebooks:
+        cells = nbformat.read(str(path), as_version=4).cells
+        for heading, cell in zip(cells, cells[1:]):
+            if "dry_run_report(" in cell.source:
+                sections += 1
+                for tagged in (heading, cell):
+                    assert "dry-run" in tagged.metadata.get("tags", []), f"{path.name}: {tagged.source[:40]!r}"
+    assert sections >= len(notebooks) - 1, "every notebook but the chaos step has a dry-run section"
