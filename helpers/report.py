@@ -178,18 +178,18 @@ def write_index(result: Any, out_dir: Path) -> Path:
     artifacts = []
     for path in sorted(out_dir.iterdir(), key=_artifact_order):
         if path.suffix in (".png",):
-            artifacts.append(f'<figure><a href="{path.name}"><img src="{path.name}" alt="{html.escape(path.stem)}" '
-                             f'style="max-width:480px"></a><figcaption>{html.escape(path.name)}</figcaption></figure>')
+            artifacts.append(f'<figure><a href="{path.name}"><img src="{path.name}" alt="{html.escape(path.stem)}">'
+                             f'</a><figcaption>{html.escape(path.name)}</figcaption></figure>')
         elif path.suffix in (".csv", ".json", ".log") and path.name != "run.json":
             artifacts.append(f'<p><a href="{path.name}">{html.escape(path.name)}</a></p>')
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Runbook report {html.escape(result.run_id)}: {result.status}</title>
 <style>
-body{{font:15px/1.5 system-ui,sans-serif;margin:0;color:#16191f}} main{{padding:16px 32px;max-width:1100px}}
+body{{font:15px/1.5 system-ui,sans-serif;margin:0;color:#16191f}} main{{padding:16px 32px;max-width:1280px}}
 table{{border-collapse:collapse;margin:8px 0 24px}} td,th{{border:1px solid #d5dbdb;padding:4px 10px;text-align:left;vertical-align:top}}
 .status{{color:#fff;background:{colour};padding:2px 10px;border-radius:4px}} pre{{margin:0;white-space:pre-wrap}}
-tr.failed td{{background:#fde8e8}} figure{{display:inline-block;margin:8px}}
+tr.failed td{{background:#fde8e8}} figure{{margin:16px 0}} figure img{{display:block;max-width:100%;height:auto}}
 </style></head>
 <body data-runbook-index>
 {_nav_html("", [])}
@@ -203,7 +203,7 @@ on backend <code>{html.escape(str(result.parameters.get("backend", "")))}</code>
 {_results_html(out_dir)}
 <h2>Artifacts</h2>
 <div id="artifacts">{"".join(artifacts) or "<p>none</p>"}</div>
-<h2>Parameters</h2>
+<h2>Parameters of this run</h2>
 <table id="parameters">{params}</table>
 </main></body></html>
 """

@@ -107,6 +107,9 @@ def test_every_page_renders_offline_with_every_image(report):
             images[page.name] = browser.evaluate("Array.from(document.images).map(i => i.naturalWidth)")
         assert images["00_page.html"], "the page shows the fixture's plot"
         assert all(width > 0 for widths in images.values() for width in widths), images
+        shown = browser.evaluate("Array.from(document.images).map(i => [i.clientWidth, i.naturalWidth])")  # index
+        assert shown and all(width >= min(natural, 1000) for width, natural in shown), \
+            f"the index shows its plots at full size, legends readable: {shown}"
         outside = [url for url in browser.requested_urls() if not url.startswith(("file://", "data:"))]
         assert not outside, f"requests that would leave the machine: {outside}"
     finally:
