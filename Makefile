@@ -29,11 +29,12 @@ runbook: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-# The local cloud runs at the time scale of parameters/local.yaml, the notebooks' default.
+# The local cloud runs at the time scale of parameters/local.yaml, the notebooks' default;
+# one that `make lab` started stops when JupyterLab exits, one that was already running is left alone.
 lab: $(STAMP)
-	$(BIN)/localcloud status >/dev/null || $(BIN)/localcloud start --time-scale \
-	  $$($(BIN)/python -c "import yaml; print(yaml.safe_load(open('parameters/local.yaml'))['time_scale'])")
-	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root,)
+	$(BIN)/python -m helpers.lab --time-scale \
+	  $$($(BIN)/python -c "import yaml; print(yaml.safe_load(open('parameters/local.yaml'))['time_scale'])") \
+	  -- $(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
