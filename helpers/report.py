@@ -126,7 +126,7 @@ def export_html(notebook: Path, out_dir: Path, *, hide_code: bool = False, nav: 
     exporter = HTMLExporter(config=config, template_name="lab", template_file="runbook_offline.html.j2",
                             extra_loaders=[jinja2.DictLoader({"runbook_offline.html.j2": OFFLINE_TEMPLATE})])
     nb = nbformat.read(str(notebook), as_version=4)
-    nb.metadata.pop("widgets", None)  # widget state (progress bars run in JupyterLab): widgets show as text
+    nb.metadata.pop("widgets", None)  # a page never embeds widget state; a widget shows its text form instead
     resources = {"runbook_nav": _nav_html(notebook.stem, nav or []),
                  "runbook_parameters": _parameters_html(effective_parameters(notebook, parameters or {}))}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
