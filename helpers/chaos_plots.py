@@ -6,6 +6,7 @@ import heapq
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 
@@ -155,6 +156,9 @@ def latency(run: ChaosRun):
     _mark_events(ax, run)
     _aws_time_axis(ax, run)
     ax.set_yscale("log")
+    ax.yaxis.set_major_locator(mticker.LogLocator(subs=(1, 2, 5)))
+    ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda value, _: f"{value:g}"))  # 20, not 2x10^1
+    ax.yaxis.set_minor_formatter(mticker.NullFormatter())
     ax.set_title("Request latency (through DNS, TLS, API Gateway, Lambda and DynamoDB)")
     ax.set_xlabel(f"seconds since the experiment started (real time; time scale {cfg.time_scale})")
     ax.set_ylabel("latency (ms, log scale)")

@@ -42,7 +42,8 @@ OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- endblock body_header -%}
 """
 PARAMETERS_STYLE = (
-    "<style>.runbook-parameters{margin:8px 0 16px;font:13px system-ui,sans-serif}"
+    "<style>.runbook-parameters{margin:8px 0 16px calc(var(--jp-cell-prompt-width) + 2 * var(--jp-cell-padding));"
+    "font:13px system-ui,sans-serif}"
     ".runbook-parameters table{border-collapse:collapse;margin-top:6px}"
     ".runbook-parameters td,.runbook-parameters th{border:1px solid #d5dbdb;padding:2px 8px;text-align:left}"
     ".runbook-parameters tr.changed th,.runbook-parameters tr.changed td{background:#f2f8fd}</style>"
