@@ -104,7 +104,9 @@ def connection_setups(requests: pd.DataFrame) -> pd.Series:
 
     A client keeps one connection pool per address (``clients.HttpClient``), so its first
     request to a region pays for the DNS lookup, the TCP and the TLS handshake on top of
-    the request itself: the slow points at the start of the latency plot.
+    the request itself: the slow points at the start of the latency plot. (A region has one
+    address on the local cloud; on AWS it answers with several, and a client may open a
+    connection to each.)
     """
     target = requests["resolved_region"].fillna("") if "resolved_region" in requests else requests["served_region"]
     return ~pd.DataFrame({"client": requests["client"], "target": target}).duplicated()
@@ -134,7 +136,8 @@ def cold_starts(requests: pd.DataFrame) -> pd.Series:
 
 
 def latency(run: ChaosRun):
-    """Request latency over time, by the region that served the request; connection set-ups ringed, errors as x."""
+    """Request latency over time, by the region that served the request; connection set-ups ringed,
+    cold starts squared, failed requests as x."""
     cfg, req = run.cfg, run.requests
     colours = region_colours(cfg.regions)
     fig, ax = plt.subplots(figsize=(11, 3.8))
