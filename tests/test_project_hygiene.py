@@ -55,7 +55,7 @@ def test_notebooks_follow_the_template():
 
 
 # What every notebook's parameters cell declares, so that a learner who edits one notebook in JupyterLab
-# sees (and sets) the same stack, backend and connection as every other notebook (docs/design.md, principle 1).
+# sees (and sets) the same stack, backend and connection as every other notebook.
 SHARED_PARAMETERS = {"backend", "regions", "stack_name", "table_name", "hosted_zone", "domain_name", "create_hosted_zone",
                      "stage", "time_scale", "routing_policy", "fault", "faulty_region", "dry_run", "acknowledge_costs",
                      "aws_profile", "localcloud_state_dir", "run_dir"}
