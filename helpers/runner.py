@@ -24,9 +24,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from helpers.config import PROJECT_ROOT, ConfigError, validate
+from helpers.parameters import PARAMETER_NAMES, load_parameters
 from helpers.report import export_html, write_index
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
@@ -60,22 +59,6 @@ class RunResult:
         return self.status == "passed"
 
 
-def load_parameters(files: list[str | Path], overrides: list[tuple[str, str]]) -> dict[str, Any]:
-    """Merge parameter files in order, then ``-p NAME VALUE`` overrides (values parsed as YAML)."""
-    params: dict[str, Any] = {}
-    for path in files:
-        try:
-            data = yaml.safe_load(Path(path).read_text()) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"parameter file {path} does not exist") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"parameter file {path} must hold a mapping of parameter names to values")
-        params.update(data)
-    for name, value in overrides:
-        params[name] = yaml.safe_load(value)
-    return params
-
-
 def discover_notebooks(selection: list[str] | None = None, directory: Path | None = None) -> list[Path]:
     """The numbered notebooks (``NN_name.ipynb``) in order, optionally only those whose number is selected."""
     directory = directory or NOTEBOOKS_DIR
@@ -87,6 +70,17 @@ def discover_notebooks(selection: list[str] | None = None, directory: Path | Non
             raise ConfigError(f"no notebook numbered {', '.join(sorted(unknown))} in {directory}")
         found = [p for p in found if p.name[:2] in wanted]
     return found
+
+
+def check_declared_parameters(paths: list[Path]) -> None:
+    """Refuse notebooks whose parameters cell does not declare every parameter (its defaults would go unseen)."""
+    import papermill
+
+    for path in paths:
+        missing = [name for name in PARAMETER_NAMES if name not in papermill.inspect_notebook(str(path))]
+        if missing:
+            raise ConfigError(f"{path} does not declare the parameter(s) {', '.join(missing)}: "
+                              "run `make params` to regenerate its parameters cell")
 
 
 def _error_summary(error: BaseException) -> str:
@@ -119,7 +113,7 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
     started = time.monotonic()
     out_dir = (Path(out) if out else _new_run_dir()).resolve()
     params["run_dir"] = str(out_dir)
-    if "localcloud_state_dir" in params:  # the kernels run in notebooks/: pass them an absolute path
+    if params.get("localcloud_state_dir"):  # the kernels run in notebooks/: pass them an absolute path
         params["localcloud_state_dir"] = str(Path(params["localcloud_state_dir"]).resolve())
     cfg = validate(params)  # before anything is created
     notebooks_dir = notebooks_dir or NOTEBOOKS_DIR
@@ -131,6 +125,7 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
             echo(f"dry run: not running {', '.join(skipped)} (it needs a real stack; select it to see why)")
     if not selected:
         raise ConfigError(f"no notebooks to run in {notebooks_dir}")
+    check_declared_parameters(selected)
     out_dir.mkdir(parents=True, exist_ok=True)
 
     result = RunResult(run_id=out_dir.name, out_dir=str(out_dir), parameters=cfg.public_params(),
@@ -147,11 +142,11 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
             echo(f"[{index}/{len(selected)}] {path.stem} ...", end="", flush=True)
             t0 = time.monotonic()
             try:
-                # Every notebook gets every parameter, so that all of them build the same Config
-                # (papermill notes the ones a notebook does not declare in kernels.log).
+                # Every notebook declares every parameter and gets every value, validated and settled
+                # (faulty_region a region, paths absolute), so that all of them build the same Config.
                 with _stderr_to(out_dir / KERNEL_LOG):
                     papermill.execute_notebook(
-                        str(path), str(output), parameters=params,
+                        str(path), str(output), parameters=cfg.public_params(),
                         cwd=str(notebooks_dir), kernel_name="python3", progress_bar=False, log_output=False,
                     )
                 nb_result.status = "passed"
