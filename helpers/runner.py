@@ -4,7 +4,8 @@
 
 Papermill's conventions: later files and ``-p`` options override earlier ones and
 ``-p`` values parse as YAML. Parameters are validated before the first notebook
-runs. For ``backend: local`` the runner starts the local cloud (with the
+runs; every notebook declares every parameter (``make params`` writes the cells)
+and gets every validated value. For ``backend: local`` the runner starts the local cloud (with the
 parameters' time scale) when none is running and stops it at the end, also on
 failure. The run is written to ``reports/<run-id>/``: the executed notebooks,
 one HTML page per notebook, ``index.html``, the artifacts the notebooks write,
@@ -20,7 +21,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -112,10 +113,9 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
     params = load_parameters(list(files), list(overrides))
     started = time.monotonic()
     out_dir = (Path(out) if out else _new_run_dir()).resolve()
-    params["run_dir"] = str(out_dir)
-    if params.get("localcloud_state_dir"):  # the kernels run in notebooks/: pass them an absolute path
-        params["localcloud_state_dir"] = str(Path(params["localcloud_state_dir"]).resolve())
-    cfg = validate(params)  # before anything is created
+    cfg = validate({**params, "run_dir": str(out_dir)})  # before anything is created
+    # The kernels run in notebooks/: pass them the state directory as an absolute path.
+    cfg = replace(cfg, localcloud_state_dir=str(Path(cfg.localcloud_state_dir).resolve()))
     notebooks_dir = notebooks_dir or NOTEBOOKS_DIR
     selected = discover_notebooks(notebooks, notebooks_dir)
     if cfg.dry_run and notebooks is None:  # only what can be planned: the chaos experiment needs a real stack

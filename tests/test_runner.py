@@ -117,6 +117,10 @@ def test_cli_names_the_file_with_a_yaml_syntax_error_without_a_traceback(tmp_pat
     bad_p = subprocess.run([str(BIN / "runbook"), "run", "-p", "regions", "[eu-west-1", "--out", str(tmp_path / "never")],
                            capture_output=True, text=True, timeout=60)
     assert bad_p.returncode == 2 and "'regions'" in bad_p.stderr and "Traceback" not in bad_p.stderr
+    not_a_path = subprocess.run([str(BIN / "runbook"), "run", "-p", "localcloud_state_dir", "42",
+                                 "--out", str(tmp_path / "never")], capture_output=True, text=True, timeout=60)
+    assert not_a_path.returncode == 2 and "'localcloud_state_dir'" in not_a_path.stderr
+    assert "Traceback" not in not_a_path.stderr
     assert not (tmp_path / "never").exists()
 
 
