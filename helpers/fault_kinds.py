@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 PAUSE_REPLICATION = "aws:dynamodb:global-table-pause-replication"
 # The local cloud's own FIS action; there is no AWS equivalent.
 REGION_OUTAGE = "localcloud:region:outage"
+# Every FIS action the runbook starts lasts at most this long (FIS ends it then); the chaos step stops it sooner.
+MAX_FAULT_HOURS = 1
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 from helpers.clients import Clients
 from helpers.config import Config
 from helpers.dryrun import skippable
-from helpers.fault_kinds import FisExperiment, LambdaEnvironment, ReservedConcurrency, fault_kind
+from helpers.fault_kinds import MAX_FAULT_HOURS, FisExperiment, LambdaEnvironment, ReservedConcurrency, fault_kind
 from helpers.lambdas import (
     FUNCTIONS,
     delete_iam_role,
@@ -29,7 +29,7 @@ from helpers.lambdas import (
 
 FIS_ROLE_SUFFIX = "fis-role"
 # FIS stops an experiment after its actions' duration at the latest; ours are stopped explicitly.
-MAX_FAULT_DURATION = "PT1H"
+MAX_FAULT_DURATION = f"PT{MAX_FAULT_HOURS}H"
 
 
 @dataclass

@@ -32,7 +32,7 @@ import botocore.session
 import yaml
 
 import timescale
-from helpers.fault_kinds import FAULT_KINDS
+from helpers.fault_kinds import FAULT_KINDS, MAX_FAULT_HOURS
 from localcloud.regions import known_regions
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -170,9 +170,9 @@ def _path_or(default: Path) -> Callable[[str], str]:
 
 # Route 53 TTLs and health checks: https://docs.aws.amazon.com/Route53/latest/APIReference/API_HealthCheckConfig.html
 HEALTH_CHECK_INTERVALS = (10, 30)
-# FIS ends an action after its duration at the latest; the runbook's faults last PT1H (helpers.faults), so a
-# fault held longer would end early on AWS. Each phase of the chaos timeline is bounded by it.
-MAX_PHASE_S = 3600.0
+# FIS ends the runbook's faults after MAX_FAULT_HOURS, so a fault held longer would end early on AWS;
+# each phase of the chaos timeline is bounded by the same.
+MAX_PHASE_S = MAX_FAULT_HOURS * 3600.0
 
 
 @dataclass(frozen=True)
@@ -246,7 +246,7 @@ GROUPS: tuple[tuple[str, tuple[Parameter, ...]], ...] = (
                   check=_within(lambda v: 0 < v <= MAX_PHASE_S, f"a duration in seconds, greater than 0 and at most {MAX_PHASE_S:g}")),
         Parameter("hold_s", float, 90.0, "AWS seconds the fault lasts",
                   check=_within(lambda v: 0 < v <= MAX_PHASE_S, f"a duration in seconds, greater than 0 and at most {MAX_PHASE_S:g} "
-                                                    "(FIS ends the runbook's faults after an hour)")),
+                                                    f"(FIS ends the runbook's faults after {MAX_FAULT_HOURS} h)")),
         Parameter("recovery_s", float, 90.0, "AWS seconds of load after the repair",
                   check=_within(lambda v: 0 < v <= MAX_PHASE_S, f"a duration in seconds, greater than 0 and at most {MAX_PHASE_S:g}")),
         Parameter("load_clients", int, 6, "virtual clients, each with its own DNS cache",
