@@ -239,7 +239,7 @@ GROUPS: tuple[tuple[str, tuple[Parameter, ...]], ...] = (
                   check=_within(lambda v: 1 <= v <= 10, "Route 53 allows 1 to 10")),
     )),
     ("the chaos experiment (06)", (
-        Parameter("fault", str, "health_status", "what the chaos step breaks",
+        Parameter("fault", str, "health_status", "what the chaos step breaks; notebook 06 explains each",
                   choices=tuple(kind.name for kind in FAULT_KINDS)),
         Parameter("faulty_region", str, "", 'the region it breaks; "" means the first of regions'),
         Parameter("steady_s", float, 60.0, "AWS seconds of steady load before the fault",
