@@ -6,13 +6,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PARAMS ?= parameters/local.yaml
 
-.PHONY: help venv runbook test lab bench strip clean
+.PHONY: help venv runbook test lab bench strip params clean
 
 help:
 	@echo "make runbook  run every notebook on the local cloud, report in reports/latest/"
 	@echo "make test     run the whole test suite"
 	@echo "make lab      start the local cloud and JupyterLab on notebooks/"
 	@echo "make bench    run the benchmarks, write bench/results.json"
+	@echo "make params   rewrite the notebooks' parameters cells, parameters/local.yaml and the README table"
 
 venv: $(STAMP)
 
@@ -41,6 +42,10 @@ bench: $(STAMP)
 
 strip: $(STAMP)
 	$(BIN)/python -m helpers.notebook_hygiene --strip notebooks/*.ipynb
+
+# Every parameter is declared once, in helpers/parameters.py; this writes what is derived from it.
+params: $(STAMP)
+	$(BIN)/python -m helpers.parameters --write
 
 clean:
 	-$(BIN)/localcloud stop

@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m helpers.aws_account -f parameters/aws.yaml [--account ID]``: print the IAM policy for a parameter file."""
     import argparse
 
-    from helpers.runner import load_parameters
+    from helpers.parameters import load_parameters
 
     parser = argparse.ArgumentParser(prog="python -m helpers.aws_account", description=main.__doc__)
     parser.add_argument("-f", "--parameters-file", action="append", default=[], metavar="PARAMS.yaml")

@@ -58,7 +58,7 @@ def items_by_origin(run: ChaosRun, bins: int = 40):
         bottom += counts
     _mark_events(ax, run)
     _aws_time_axis(ax, run)
-    ax.set_title(f"Items by origin region over time: {cfg.fault} in {cfg.fault_region}")
+    ax.set_title(f"Items by origin region over time: {cfg.fault} in {cfg.faulty_region}")
     ax.set_xlabel(f"seconds since the experiment started (real time; time scale {cfg.time_scale})")
     ax.set_ylabel(f"items written per {width:.1f} s")
     ax.legend(**LEGEND)

@@ -1,11 +1,9 @@
-"""The chaos step's faults, each injected and restored through the AWS API.
+"""The chaos step's faults, injected and restored through the AWS API.
 
-| fault | inject | restore |
-|---|---|---|
-| ``health_status`` (the blog's) | Lambda ``UpdateFunctionConfiguration``: ``STATUS=404`` on the region's health function | ``STATUS`` removed |
-| ``lambda_throttle`` | Lambda ``PutFunctionConcurrency`` 0 on every function of the region | ``DeleteFunctionConcurrency`` |
-| ``replication_pause`` | FIS experiment with AWS's ``aws:dynamodb:global-table-pause-replication`` on the region's replica | ``StopExperiment`` |
-| ``region_outage`` | FIS experiment with the local cloud's ``localcloud:region:outage`` (no AWS equivalent) | ``StopExperiment`` |
+What each fault is, and which AWS operation breaks the region, is the table in
+``helpers.fault_kinds``; this module carries those operations out (one function
+per operation type to inject, one to undo) and owns the FIS role and
+experiment templates they need.
 """
 
 from __future__ import annotations
@@ -13,11 +11,13 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
+from functools import singledispatch
 from typing import Any
 
 from helpers.clients import Clients
 from helpers.config import Config
 from helpers.dryrun import skippable
+from helpers.fault_kinds import MAX_FAULT_HOURS, FisExperiment, LambdaEnvironment, ReservedConcurrency, fault_kind
 from helpers.lambdas import (
     FUNCTIONS,
     delete_iam_role,
@@ -27,11 +27,9 @@ from helpers.lambdas import (
     set_reserved_concurrency,
 )
 
-PAUSE_REPLICATION = "aws:dynamodb:global-table-pause-replication"
-REGION_OUTAGE = "localcloud:region:outage"
 FIS_ROLE_SUFFIX = "fis-role"
 # FIS stops an experiment after its actions' duration at the latest; ours are stopped explicitly.
-MAX_FAULT_DURATION = "PT1H"
+MAX_FAULT_DURATION = f"PT{MAX_FAULT_HOURS}H"
 
 
 @dataclass
@@ -89,42 +87,72 @@ def _start_experiment(cfg: Config, clients: Clients, region: str, action: dict[s
 
 
 def inject(cfg: Config, clients: Clients) -> InjectedFault:
-    """Break ``cfg.fault_region`` the way ``cfg.fault`` says."""
-    region = cfg.fault_region
-    done = InjectedFault(cfg.fault, region)
-    if cfg.fault == "health_status":
-        set_function_environment(cfg, clients, region, "health", STATUS="404")
-        done.calls.append(f"lambda:UpdateFunctionConfiguration {function_name(cfg, 'health')} STATUS=404")
-    elif cfg.fault == "lambda_throttle":
-        for spec in FUNCTIONS:
-            set_reserved_concurrency(cfg, clients, region, spec.key, 0)
-            done.calls.append(f"lambda:PutFunctionConcurrency {function_name(cfg, spec.key)} 0")
-    elif cfg.fault == "replication_pause":
-        action = {"actionId": PAUSE_REPLICATION, "parameters": {"duration": MAX_FAULT_DURATION},
-                  "targets": {"Tables": "Tables"}}
-        targets = {"Tables": {"resourceType": "aws:dynamodb:global-table", "selectionMode": "ALL",
-                              "resourceArns": [_table_arn(cfg, clients, region)]}}
-        done.template_id, done.experiment_id = _start_experiment(cfg, clients, region, action, targets)
-        done.calls.append(f"fis:StartExperiment {PAUSE_REPLICATION}")
-    elif cfg.fault == "region_outage":
-        action = {"actionId": REGION_OUTAGE, "parameters": {"region": region, "duration": MAX_FAULT_DURATION}}
-        done.template_id, done.experiment_id = _start_experiment(cfg, clients, region, action, {})
-        done.calls.append(f"fis:StartExperiment {REGION_OUTAGE}")
+    """Break ``cfg.faulty_region`` the way the fault table says for ``cfg.fault``."""
+    done = InjectedFault(cfg.fault, cfg.faulty_region)
+    _inject(fault_kind(cfg.fault).operation, cfg, clients, done)
     return done
 
 
 def restore(cfg: Config, clients: Clients, fault: InjectedFault) -> None:
     """Undo ``fault``."""
-    region = fault.region
-    if fault.fault == "health_status":
-        set_function_environment(cfg, clients, region, "health", STATUS=None)
-    elif fault.fault == "lambda_throttle":
-        for spec in FUNCTIONS:
-            delete_reserved_concurrency(cfg, clients, region, spec.key)
-    if fault.experiment_id:
-        fis = clients.client("fis", region)
-        fis.stop_experiment(id=fault.experiment_id)
-        fis.delete_experiment_template(id=fault.template_id)
+    _restore(fault_kind(fault.fault).operation, cfg, clients, fault)
+
+
+@singledispatch
+def _inject(operation: Any, cfg: Config, clients: Clients, done: InjectedFault) -> None:
+    raise TypeError(f"no way to inject {operation!r}: add one to helpers/faults.py")
+
+
+@singledispatch
+def _restore(operation: Any, cfg: Config, clients: Clients, done: InjectedFault) -> None:
+    raise TypeError(f"no way to restore {operation!r}: add one to helpers/faults.py")
+
+
+@_inject.register(LambdaEnvironment)
+def _(operation: LambdaEnvironment, cfg: Config, clients: Clients, done: InjectedFault) -> None:
+    set_function_environment(cfg, clients, done.region, operation.function, **operation.variables)
+    values = " ".join(f"{k}={v}" for k, v in operation.variables.items())
+    done.calls.append(f"lambda:UpdateFunctionConfiguration {function_name(cfg, operation.function)} {values}")
+
+
+@_restore.register(LambdaEnvironment)
+def _(operation: LambdaEnvironment, cfg: Config, clients: Clients, done: InjectedFault) -> None:
+    set_function_environment(cfg, clients, done.region, operation.function, **dict.fromkeys(operation.variables))
+
+
+@_inject.register(ReservedConcurrency)
+def _(operation: ReservedConcurrency, cfg: Config, clients: Clients, done: InjectedFault) -> None:
+    for spec in FUNCTIONS:
+        set_reserved_concurrency(cfg, clients, done.region, spec.key, operation.value)
+        done.calls.append(f"lambda:PutFunctionConcurrency {function_name(cfg, spec.key)} {operation.value}")
+
+
+@_restore.register(ReservedConcurrency)
+def _(operation: ReservedConcurrency, cfg: Config, clients: Clients, done: InjectedFault) -> None:
+    for spec in FUNCTIONS:
+        delete_reserved_concurrency(cfg, clients, done.region, spec.key)
+
+
+@_inject.register(FisExperiment)
+def _(operation: FisExperiment, cfg: Config, clients: Clients, done: InjectedFault) -> None:
+    parameters = {"duration": MAX_FAULT_DURATION}
+    if operation.region_parameter:
+        parameters["region"] = done.region
+    action: dict[str, Any] = {"actionId": operation.action_id, "parameters": parameters}
+    targets: dict[str, Any] = {}
+    if operation.targets_replica:
+        action["targets"] = {"Tables": "Tables"}
+        targets = {"Tables": {"resourceType": "aws:dynamodb:global-table", "selectionMode": "ALL",
+                              "resourceArns": [_table_arn(cfg, clients, done.region)]}}
+    done.template_id, done.experiment_id = _start_experiment(cfg, clients, done.region, action, targets)
+    done.calls.append(f"fis:StartExperiment {operation.action_id}")
+
+
+@_restore.register(FisExperiment)
+def _(operation: FisExperiment, cfg: Config, clients: Clients, done: InjectedFault) -> None:
+    fis = clients.client("fis", done.region)
+    fis.stop_experiment(id=done.experiment_id)
+    fis.delete_experiment_template(id=done.template_id)
 
 
 def stack_experiment_templates(cfg: Config, clients: Clients, region: str) -> list[str]:

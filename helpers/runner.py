@@ -4,7 +4,8 @@
 
 Papermill's conventions: later files and ``-p`` options override earlier ones and
 ``-p`` values parse as YAML. Parameters are validated before the first notebook
-runs. For ``backend: local`` the runner starts the local cloud (with the
+runs; every notebook declares every parameter (``make params`` writes the cells)
+and gets every validated value. For ``backend: local`` the runner starts the local cloud (with the
 parameters' time scale) when none is running and stops it at the end, also on
 failure. The run is written to ``reports/<run-id>/``: the executed notebooks,
 one HTML page per notebook, ``index.html``, the artifacts the notebooks write,
@@ -20,13 +21,12 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from helpers.config import PROJECT_ROOT, ConfigError, validate
+from helpers.parameters import PARAMETER_NAMES, load_parameters
 from helpers.report import export_html, write_index
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
@@ -60,22 +60,6 @@ class RunResult:
         return self.status == "passed"
 
 
-def load_parameters(files: list[str | Path], overrides: list[tuple[str, str]]) -> dict[str, Any]:
-    """Merge parameter files in order, then ``-p NAME VALUE`` overrides (values parsed as YAML)."""
-    params: dict[str, Any] = {}
-    for path in files:
-        try:
-            data = yaml.safe_load(Path(path).read_text()) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"parameter file {path} does not exist") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"parameter file {path} must hold a mapping of parameter names to values")
-        params.update(data)
-    for name, value in overrides:
-        params[name] = yaml.safe_load(value)
-    return params
-
-
 def discover_notebooks(selection: list[str] | None = None, directory: Path | None = None) -> list[Path]:
     """The numbered notebooks (``NN_name.ipynb``) in order, optionally only those whose number is selected."""
     directory = directory or NOTEBOOKS_DIR
@@ -87,6 +71,17 @@ def discover_notebooks(selection: list[str] | None = None, directory: Path | Non
             raise ConfigError(f"no notebook numbered {', '.join(sorted(unknown))} in {directory}")
         found = [p for p in found if p.name[:2] in wanted]
     return found
+
+
+def check_declared_parameters(paths: list[Path]) -> None:
+    """Refuse notebooks whose parameters cell does not declare every parameter (its defaults would go unseen)."""
+    import papermill
+
+    for path in paths:
+        missing = [name for name in PARAMETER_NAMES if name not in papermill.inspect_notebook(str(path))]
+        if missing:
+            raise ConfigError(f"{path} does not declare the parameter(s) {', '.join(missing)}: "
+                              "run `make params` to regenerate its parameters cell")
 
 
 def _error_summary(error: BaseException) -> str:
@@ -116,10 +111,9 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
     params = load_parameters(list(files), list(overrides))
     started = time.monotonic()
     out_dir = (Path(out) if out else _new_run_dir()).resolve()
-    params["run_dir"] = str(out_dir)
-    if "localcloud_state_dir" in params:  # the kernels run in notebooks/: pass them an absolute path
-        params["localcloud_state_dir"] = str(Path(params["localcloud_state_dir"]).resolve())
-    cfg = validate(params)  # before anything is created
+    cfg = validate({**params, "run_dir": str(out_dir)})  # before anything is created
+    # The kernels run in notebooks/: pass them the state directory as an absolute path.
+    cfg = replace(cfg, localcloud_state_dir=str(Path(cfg.localcloud_state_dir).resolve()))
     notebooks_dir = notebooks_dir or NOTEBOOKS_DIR
     selected = discover_notebooks(notebooks, notebooks_dir)
     if cfg.dry_run and notebooks is None:  # only what can be planned: the chaos experiment needs a real stack
@@ -129,6 +123,7 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
             echo(f"dry run: not running {', '.join(skipped)} (it needs a real stack; select it to see why)")
     if not selected:
         raise ConfigError(f"no notebooks to run in {notebooks_dir}")
+    check_declared_parameters(selected)
     out_dir.mkdir(parents=True, exist_ok=True)
 
     result = RunResult(run_id=out_dir.name, out_dir=str(out_dir), parameters=cfg.public_params(),
@@ -142,9 +137,10 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
             echo(f"[{index}/{len(selected)}] {path.stem} ...", end="", flush=True)
             t0 = time.monotonic()
             try:
-                # Every notebook gets every parameter, so that all of them build the same Config
-                # (papermill warns about the ones a notebook does not declare).
-                execute_notebook(path, output, params, cwd=notebooks_dir, kernel_log=out_dir / KERNEL_LOG)
+                # Every notebook declares every parameter and gets every value, validated and settled
+                # (faulty_region a region, paths absolute), so that all of them build the same Config.
+                execute_notebook(path, output, cfg.public_params(), cwd=notebooks_dir,
+                                 kernel_log=out_dir / KERNEL_LOG)
                 nb_result.status = "passed"
             except Exception as error:  # papermill raises PapermillExecutionError for a failing cell
                 nb_result.status = "failed"

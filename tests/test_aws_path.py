@@ -241,14 +241,13 @@ def test_teardown_leaves_another_stack_in_the_same_account_alone(plain_moto, use
 
 
 
-def test_the_readme_shows_the_policy_the_helper_prints_for_the_example():
+def test_the_policy_file_the_readme_links_is_the_one_the_helper_prints_for_the_example():
     import json
 
     import yaml
 
-    text = (ROOT / "README.md").read_text()
-    block = text.split("<!-- iam-policy:start -->", 1)[1].split("<!-- iam-policy:end -->", 1)[0]
-    shown = json.loads(block.strip().removeprefix("```json").removesuffix("```"))
+    assert "(docs/iam-policy.json)" in (ROOT / "README.md").read_text()
+    shown = json.loads((ROOT / "docs" / "iam-policy.json").read_text())
     params = yaml.safe_load((ROOT / "parameters" / "aws.example.yaml").read_text())
     expected = required_policy(validate({**params, "acknowledge_costs": True}), account="ACCOUNT_ID")
     assert shown == expected, "regenerate: python -m helpers.aws_account -f parameters/aws.example.yaml --account ACCOUNT_ID"

@@ -10,7 +10,8 @@ import pytest
 
 from conftest import eventually
 from helpers import dynamodb
-from helpers.faults import PAUSE_REPLICATION, REGION_OUTAGE, ensure_fis_role
+from helpers.fault_kinds import PAUSE_REPLICATION, REGION_OUTAGE
+from helpers.faults import ensure_fis_role
 from localcloud.faults import parse_duration
 
 

@@ -54,31 +54,6 @@ def test_notebooks_follow_the_template():
         assert any("load_config(globals()" in s for s in sources), f"{path.name}: parameters validated by load_config"
 
 
-# What every notebook's parameters cell declares, so that a learner who edits one notebook in JupyterLab
-# sees (and sets) the same stack, backend and connection as every other notebook (DESIGN.md's shared names).
-SHARED_PARAMETERS = {"backend", "regions", "stack_name", "table_name", "hosted_zone", "domain_name", "create_hosted_zone",
-                     "stage", "time_scale", "routing_policy", "fault", "faulty_region", "dry_run", "acknowledge_costs",
-                     "aws_profile", "localcloud_state_dir", "run_dir"}
-
-
-def test_every_notebook_declares_the_shared_parameters_with_the_config_defaults():
-    import papermill
-
-    from helpers.config import DEFAULTS
-
-    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        declared = papermill.inspect_notebook(str(path))
-        missing = SHARED_PARAMETERS - set(declared)
-        assert not missing, f"{path.name} does not declare {sorted(missing)}"
-        for name, info in declared.items():
-            if name in ("localcloud_state_dir", "run_dir", "faulty_region"):
-                continue  # relative to notebooks/, and the first region by default
-            default = DEFAULTS[name]
-            value = eval(info["default"])  # the literal in the cell
-            assert value == (list(default) if isinstance(default, tuple) else default), \
-                f"{path.name}: {name} = {info['default']} but helpers/config.py's default is {default!r}"
-
-
 def test_no_backend_branches_outside_config_and_the_setup_notebook():
     # A comparison with a backend name, or asking the config which backend this is (the runner may: it starts the local cloud).
     pattern = re.compile(r"backend\s*(==|!=|in)\s*['\"(]|\bcfg\.backend\b|uses_local_cloud")
@@ -118,38 +93,3 @@ def test_code_passes_the_linter():
 
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", str(ROOT)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-def _shown(value) -> str:
-    """A parameter value as the README's table writes it."""
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(value) + "]"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if value == "":
-        return '""'
-    return str(value)
-
-
-def test_readme_parameters_table_lists_every_parameter_with_its_default():
-    from helpers.config import DEFAULTS, PARAMETER_NAMES
-
-    text = (ROOT / "README.md").read_text()
-    section = text.split("## Parameters", 1)[1].split("\n## ", 1)[0]
-    shown: dict[str, str] = {}
-    for line in section.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 3 and cells[0].startswith("`"):
-            names = [n.strip(" `") for n in cells[0].split(",")]
-            values = [v.strip(" `") for v in cells[1].split("`, `")] if len(names) > 1 else [cells[1].strip("`")]
-            shown.update(zip(names, values))
-    assert set(shown) == set(PARAMETER_NAMES), set(shown) ^ set(PARAMETER_NAMES)
-    local = yaml.safe_load((ROOT / "parameters" / "local.yaml").read_text())
-    for name, text_value in shown.items():
-        if name in ("localcloud_state_dir", "run_dir"):
-            continue  # paths, described in words
-        value = local.get(name, DEFAULTS[name])
-        if isinstance(value, float) and not isinstance(value, bool):
-            assert float(text_value) == value, (name, text_value, value)
-        else:
-            assert text_value == _shown(value), (name, text_value, value)

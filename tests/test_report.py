@@ -79,9 +79,9 @@ def test_parameters_cells_fold_into_one_table_of_this_runs_parameters(report):
     assert page.count('id="run-parameters"') == 1
     table = html.unescape(page[page.index('id="run-parameters"'):page.index("</details>")])
     assert "<th>stack_name</th><td><code>'fromcli'</code>" in table, "the run's value, set with -p"
-    assert "prefix and tag of every resource" in table, "with its meaning from the parameters cell"
+    assert "prefix and runbook:stack tag of every resource" in table, "with its meaning from the parameters cell"
     assert "stack_name='fromcli'" in table.split("</summary>")[0], "the summary names what differs"
-    assert "# Parameters" not in page and "../reports/interactive" not in page, "neither parameters cell is shown"
+    assert "# Parameters" not in page and "Runbook parameters: papermill" not in page, "neither parameters cell is shown"
 
 
 def test_dry_run_cells_appear_only_in_a_dry_run(report, tmp_path):
