@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 from helpers.clients import Clients, error_code, tolerating
 from helpers.config import Config
 from helpers.dryrun import skippable
+from helpers.resource_kind import Found, IamScope, Planned, ResourceKind
 from helpers.waiting import wait_until
 
 HASH_KEY = "item_id"
@@ -396,3 +397,34 @@ def delete_global_table(cfg: Config, clients: Clients, timeout: float | None = N
 
     wait_until(f"table {cfg.table_name} to be gone from every region", check, timeout)
     return pd.DataFrame({"region": list(actions), "action": list(actions.values())})
+
+
+# ------------------------------------------------------------ the unit
+def _plan(cfg: Config) -> list[Planned]:
+    return [Planned("01", region, "DynamoDB replica table (on-demand)", cfg.table_name) for region in cfg.regions]
+
+
+def _inventory(cfg: Config, clients: Clients, region: str) -> list[Found]:
+    # By its tag: a same-named table of someone else's is not ours.
+    return [Found("dynamodb", r, f"table {cfg.table_name}") for r in cfg.regions if is_stack_table(cfg, clients, r)]
+
+
+def _iam_statements(cfg: Config, scope: IamScope) -> list[dict[str, Any]]:
+    """The table and its replicas by name (with their streams and indexes); DynamoDB creates replicas through a
+    service-linked role, which the caller may create only for replication.dynamodb.amazonaws.com."""
+    return [
+        {"Sid": "GlobalTable", "Effect": "Allow", "Action": [
+            "dynamodb:CreateTable", "dynamodb:DescribeTable", "dynamodb:UpdateTable", "dynamodb:DeleteTable",
+            "dynamodb:CreateTableReplica", "dynamodb:DeleteTableReplica", "dynamodb:TagResource",
+            "dynamodb:ListTagsOfResource", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem",
+            "dynamodb:Scan"],
+         "Resource": [arn for r in cfg.regions for arn in (scope.arn("dynamodb", r, f"table/{cfg.table_name}"),
+                                                             scope.arn("dynamodb", r, f"table/{cfg.table_name}/*"))]},
+        {"Sid": "ReplicationServiceLinkedRole", "Effect": "Allow", "Action": "iam:CreateServiceLinkedRole",
+         "Resource": "*", "Condition": {"StringEquals": {"iam:AWSServiceName": "replication.dynamodb.amazonaws.com"}}},
+    ]
+
+
+TABLE = ResourceKind("global table (replicas, then the table)", "dynamodb", regional=False, plan=_plan,
+                     inventory=_inventory, delete=lambda cfg, clients, _: delete_global_table(cfg, clients),
+                     iam_statements=_iam_statements)
