@@ -118,3 +118,37 @@ def test_the_stack_is_in_dependency_order():
 def test_regions_of_different_partitions_make_no_policy():
     with pytest.raises(ValueError, match="partitions"):
         aws_account.required_policy(validate(dict(regions=["eu-west-1", "cn-north-1"], faulty_region="eu-west-1")))
+
+
+def test_the_teardown_notebook_fails_and_names_what_it_could_not_check_or_delete(tmp_path, localcloud_status):
+    """07 on a stack whose regions include one the local cloud's FIS does not serve (as a region whose FIS
+    API fails would): every other kind is torn down, and the run fails naming that region's FIS templates."""
+    import json
+    from pathlib import Path
+
+    from helpers.clients import Clients
+    from helpers.config import with_backend_settings
+    from helpers.runner import run
+
+    params = {"stack_name": "torn", "table_name": "Torn", "regions": ["eu-west-1", "ap-southeast-3"],
+              "faulty_region": "eu-west-1", "time_scale": localcloud_status["time_scale"],
+              "localcloud_state_dir": localcloud_status["state_dir"]}
+    cfg = with_backend_settings(validate(params), localcloud_status)
+    try:
+        Clients(cfg).client("fis", "ap-southeast-3").list_experiment_templates()
+    except Exception:
+        pass
+    else:
+        pytest.skip("the local cloud's FIS serves ap-southeast-3 now: no failing region to tear down around")
+    from helpers import lambdas
+
+    lambdas.ensure_role(cfg, Clients(cfg))  # something to delete besides the failing listing
+
+    local = Path(__file__).resolve().parent.parent / "parameters" / "local.yaml"
+    result = run([local], [(k, json.dumps(v)) for k, v in params.items()],
+                 notebooks=["07"], out=tmp_path / "teardown", echo=lambda *a, **k: None)
+
+    assert not result.ok, "a teardown that could not check everything must fail the run"
+    error = result.notebooks[0].error
+    assert "FIS experiment templates: not listed" in error and "ap-southeast-3" in error, error
+    assert not lambdas.iam_role_exists(Clients(cfg), lambdas.role_name(cfg)), "the rest was still torn down"
