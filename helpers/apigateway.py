@@ -40,7 +40,7 @@ from tqdm.auto import tqdm
 from helpers.clients import Clients, HttpClient, HttpResponse, error_code, tolerating
 from helpers.config import Config
 from helpers.dryrun import DryRunSkip, skippable
-from helpers.resource_kind import Found, IamScope, Planned, ResourceKind, tag_condition
+from helpers.resource_kind import Found, IamScope, Planned, ResourceKind, region_partition, tag_condition
 from helpers.lambdas import function_name
 from helpers.waiting import wait_until
 
@@ -181,7 +181,7 @@ def _allow_invoke(clients: Clients, region: str, function_arn: str, api_id: str,
     The existing statements are read first: a duplicate statement id is a
     ResourceConflictException on AWS, but moto would store it twice.
     """
-    _, partition, _, _, account, *_ = function_arn.split(":")
+    account = function_arn.split(":")[4]
     statement_id = _statement_id(api_id, route)
     if statement_id in _policy_statement_ids(clients, region, function_arn):
         return False
@@ -190,7 +190,7 @@ def _allow_invoke(clients: Clients, region: str, function_arn: str, api_id: str,
         clients.client("lambda", region).add_permission(
             FunctionName=function_arn, StatementId=statement_id, Action="lambda:InvokeFunction",
             Principal="apigateway.amazonaws.com",
-            SourceArn=f"arn:{partition}:execute-api:{region}:{account}:{api_id}/*/{route.method}{path}",
+            SourceArn=f"arn:{region_partition(region)}:execute-api:{region}:{account}:{api_id}/*/{route.method}{path}",
         )
         return True
     except ClientError as error:
@@ -228,8 +228,7 @@ def deploy_regional_api(cfg: Config, clients: Clients, region: str) -> RegionalA
     resources_created = methods_changed = permissions_added = 0
     for route in ROUTES:
         function_arn = _function_arn(cfg, clients, region, route.function)
-        partition = function_arn.split(":")[1]
-        uri = LAMBDA_INVOKE_URI.format(partition=partition, region=region, function_arn=function_arn)
+        uri = LAMBDA_INVOKE_URI.format(partition=region_partition(region), region=region, function_arn=function_arn)
         _, new = _ensure_resource(clients, region, api_id, resources, route.path)
         resources_created += new
         methods_changed += _ensure_method(clients, region, api_id, resources[route.path], route, uri)
