@@ -242,11 +242,12 @@ def test_teardown_leaves_another_stack_in_the_same_account_alone(plain_moto, use
 
 
 
-def test_the_committed_iam_policy_file_is_what_the_code_generates():
+def test_the_policy_file_the_readme_links_is_the_one_the_code_generates():
     import json
 
     from helpers.aws_account import POLICY_EXAMPLE, POLICY_FILE, policy_json
 
+    assert "(docs/iam-policy.json)" in (ROOT / "README.md").read_text()
     params = yaml.safe_load(POLICY_EXAMPLE.read_text())
     expected = required_policy(validate({**params, "acknowledge_costs": True}), account="ACCOUNT_ID")
     assert POLICY_FILE.read_text() == policy_json(expected), \
