@@ -108,22 +108,28 @@ def required_policy(cfg: Config, account: str = "*", hosted_zone_id: str = "*") 
     The account checks' statements, then each kind's of ``helpers.stack.STACK``
     (each kept beside the calls it allows), in the regions' partition. Every
     statement is scoped to the stack where the service allows it: by name, or
-    by the stack's tag (``aws:ResourceTag``, ``aws:RequestTag``); what IAM
-    cannot scope to a resource (list and some create calls) gets ``*``.
+    by the stack's tag (``aws:ResourceTag``, ``aws:RequestTag``). The calls IAM
+    cannot scope to a resource (``resource_kind.unscoped``: lists, some creates)
+    are gathered into one statement, and a statement two kinds both need (the
+    stack's roles) is written once, which keeps the policy within IAM's 6,144
+    characters for a managed policy.
     """
     scope = IamScope(account, hosted_zone_id, partition(cfg))
     every = _account_statements(cfg, scope) + [
         statement for kind in stack.STACK for statement in kind.iam_statements(cfg, scope)]
-    anywhere = sorted({action for statement in every if "Sid" not in statement for action in statement["Action"]})
-    statements = {"CallsIamCannotScope": {"Sid": "CallsIamCannotScope", "Effect": "Allow", "Action": anywhere,
-                                          "Resource": "*"}}
+    anywhere: set[str] = set()
+    scoped: dict[str, dict[str, Any]] = {}
     for statement in every:
-        if "Sid" not in statement:
-            continue
-        held = statements.setdefault(statement["Sid"], statement)
-        if held != statement:  # two kinds may need the same statement (the stack's roles); never two under one Sid
-            raise ValueError(f"two different IAM statements have the Sid {statement['Sid']!r}: {held} and {statement}")
-    return {"Version": "2012-10-17", "Statement": list(statements.values())}
+        if "Sid" in statement:
+            held = scoped.setdefault(statement["Sid"], statement)
+            if held != statement:
+                raise ValueError(f"two different IAM statements have the Sid {statement['Sid']!r}: {held} and {statement}")
+        elif statement["Resource"] == "*" and "Condition" not in statement:
+            anywhere.update(statement["Action"])
+        else:
+            raise ValueError(f"a statement scoped to resources or conditions needs a Sid: {statement}")
+    unscoped_calls = {"Sid": "CallsIamCannotScope", "Effect": "Allow", "Action": sorted(anywhere), "Resource": "*"}
+    return {"Version": "2012-10-17", "Statement": [unscoped_calls, *scoped.values()]}
 
 
 def policy_actions(policy: dict[str, Any]) -> set[str]:

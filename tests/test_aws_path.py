@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from conftest import in_process_cloud
-from helpers import apigateway, domains, dynamodb, faults, healthchecks, lambdas, route53, teardown
+from helpers import apigateway, domains, dynamodb, faults, healthchecks, lambdas, route53, stack, teardown
 from helpers.aws_account import (AccountCheckFailed, check_account, cost_estimate, iam_action, policy_actions,
                                  required_policy)
 from helpers.clients import Clients
@@ -206,6 +206,8 @@ def test_every_build_helper_and_the_teardown_run_on_plain_moto(plain_moto, user_
 
     report = teardown.teardown(cfg, clients)
     assert report["ok"].all(), report.to_dict("records")
+    assert set(zip(report["step"], report["region"])) == {
+        (kind.name, region) for kind in stack.STACK for region in kind.regions(cfg)}, "every kind, in each of its regions"
     assert teardown.inventory(cfg, clients).empty
     assert domains.find_hosted_zone(cfg, clients) is not None, "the user's hosted zone must survive teardown"
 

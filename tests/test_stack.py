@@ -152,3 +152,12 @@ def test_the_teardown_notebook_fails_and_names_what_it_could_not_check_or_delete
     error = result.notebooks[0].error
     assert "FIS experiment templates: not listed" in error and "ap-southeast-3" in error, error
     assert not lambdas.iam_role_exists(Clients(cfg), lambdas.role_name(cfg)), "the rest was still torn down"
+
+
+def test_a_statement_scoped_to_resources_without_a_sid_is_refused_not_widened(cfg, monkeypatch):
+    calls: list[tuple[str, str]] = []
+    sloppy = dataclasses.replace(_fake_kind("sloppy", calls), iam_statements=lambda cfg, scope: [
+        {"Effect": "Allow", "Action": ["fake:DeleteThing"], "Resource": scope.arn("fake", "*", "thing")}])
+    monkeypatch.setattr(stack, "STACK", (sloppy,))
+    with pytest.raises(ValueError, match="needs a Sid"):
+        aws_account.required_policy(cfg)
