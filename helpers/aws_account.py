@@ -114,7 +114,7 @@ def required_policy(cfg: Config, account: str = "*", hosted_zone_id: str = "*") 
     stack's roles) is written once, which keeps the policy within IAM's 6,144
     characters for a managed policy.
     """
-    scope = IamScope(account, hosted_zone_id, partition(cfg))
+    scope = IamScope(partition(cfg), account, hosted_zone_id)
     every = _account_statements(cfg, scope) + [
         statement for kind in stack.STACK for statement in kind.iam_statements(cfg, scope)]
     anywhere: set[str] = set()

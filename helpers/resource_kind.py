@@ -50,9 +50,9 @@ class Found:
 class IamScope:
     """What the IAM statements are scoped to: the account, the hosted zone and the regions' partition."""
 
+    partition: str  # of the configured regions (``partition``)
     account: str = "*"
     hosted_zone_id: str = "*"
-    partition: str = "aws"
 
     def arn(self, service: str, region: str, resource: str) -> str:
         """``arn:{partition}:{service}:{region}:{account}:{resource}``."""
