@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from botocore.exceptions import EndpointConnectionError
 
 from conftest import in_process_cloud
 from helpers import apigateway, domains, dynamodb, faults, healthchecks, lambdas, route53, stack, teardown
@@ -324,14 +325,14 @@ def test_teardown_with_one_regions_api_failing_deletes_the_rest_and_names_what_i
     broken_region = cfg.regions[1]
 
     class OneRegionDown(RecordingClients):
-        """FIS and Lambda in one region answer every call with an error (as an unknown or failing endpoint would)."""
+        """FIS, Lambda and DynamoDB in one region cannot be reached (as an unknown or failing endpoint)."""
 
         def client(self, service, region=None):
             client = super().client(service, region)
-            if service in ("fis", "lambda") and (region or cfg.primary_region) == broken_region \
+            if service in ("fis", "lambda", "dynamodb") and (region or cfg.primary_region) == broken_region \
                     and not getattr(client, "_broken", False):
                 def fail(model, **_):
-                    raise ConnectionError(f"{service}.{broken_region} is down ({model.name})")
+                    raise EndpointConnectionError(endpoint_url=f"https://{service}.{broken_region}.amazonaws.com")
                 client.meta.events.register("before-call", fail)
                 client._broken = True
             return client
@@ -349,15 +350,18 @@ def test_teardown_with_one_regions_api_failing_deletes_the_rest_and_names_what_i
     left = teardown.inventory(cfg, down)
 
     failed = steps[~steps["ok"]]
-    assert set(failed["region"]) == {broken_region}, failed.to_dict("records")
+    assert set(failed["region"]) == {broken_region, "global"}, failed.to_dict("records")
+    assert set(failed.loc[failed["region"] == "global", "step"]) == {"global table (replicas, then the table)"}
     assert {"FIS experiment templates", "Lambda functions"} <= set(failed["step"])
-    # Everything outside the broken services of that region is gone: the table, the role, the health checks,
-    # the other region's functions and APIs.
-    assert set(left["region"]) == {broken_region}, left.to_dict("records")
-    assert set(left["service"]) <= {"fis", "lambda", "apigateway"}, left.to_dict("records")
+    # Everything outside the broken services of that region is gone: the role, the health checks, the other
+    # region's functions and APIs, and the table where DynamoDB answers.
+    assert not dynamodb.is_stack_table(cfg, healthy, cfg.primary_region), "the reachable table is deleted"
+    assert set(left["region"]) <= {broken_region, "global"}, left.to_dict("records")
+    assert set(left["service"]) <= {"fis", "lambda", "apigateway", "dynamodb"}, left.to_dict("records")
     report = teardown.what_is_left(cfg, steps, left)
-    assert f"could not delete Lambda functions in {broken_region}: ConnectionError" in report
-    assert f"FIS experiment templates: not listed (ConnectionError: fis.{broken_region} is down" in report
+    assert f"could not delete Lambda functions in {broken_region}: EndpointConnectionError" in report
+    assert f"{broken_region}: not reached: EndpointConnectionError" in report, "the table's row names the region"
+    assert f"FIS experiment templates: not listed (EndpointConnectionError: Could not connect to the endpoint URL: \"https://fis.{broken_region}" in report
 
     again = teardown.teardown(cfg, healthy)  # once the region answers again, a re-run finishes the job
     assert again["ok"].all(), again.to_dict("records")
