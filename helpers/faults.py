@@ -23,9 +23,12 @@ from helpers.lambdas import (
     delete_iam_role,
     delete_reserved_concurrency,
     function_name,
+    role_inventory,
+    role_statements,
     set_function_environment,
     set_reserved_concurrency,
 )
+from helpers.resource_kind import GLOBAL, Found, IamScope, Planned, ResourceKind, region_partition, unscoped
 
 FIS_ROLE_SUFFIX = "fis-role"
 # FIS stops an experiment after its actions' duration at the latest; ours are stopped explicitly.
@@ -43,10 +46,14 @@ class InjectedFault:
     calls: list[str] = field(default_factory=list)
 
 
+def fis_role_name(cfg: Config) -> str:
+    return cfg.resource_name(FIS_ROLE_SUFFIX)
+
+
 def ensure_fis_role(cfg: Config, clients: Clients) -> str:
     """The IAM role FIS assumes (trusted by fis.amazonaws.com), allowed only to pause replication of our table."""
     iam = clients.client("iam")
-    name = cfg.resource_name(FIS_ROLE_SUFFIX)
+    name = fis_role_name(cfg)
     trust = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
     try:
@@ -55,7 +62,9 @@ def ensure_fis_role(cfg: Config, clients: Clients) -> str:
         arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust),
                               Tags=[{"Key": k, "Value": v} for k, v in cfg.tags.items()],
                               Description="FIS pauses replication of the runbook's global table")["Role"]["Arn"]
-    table_arns = [f"arn:aws:dynamodb:{region}:*:table/{cfg.table_name}" for region in cfg.regions]
+    account = arn.split(":")[4]  # the role's own account: the table is in it
+    table_arns = [f"arn:{region_partition(region)}:dynamodb:{region}:{account}:table/{cfg.table_name}"
+                  for region in cfg.regions]
     policy = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["dynamodb:PutResourcePolicy", "dynamodb:DeleteResourcePolicy",
                                        "dynamodb:GetResourcePolicy", "dynamodb:DescribeTable"],
@@ -165,14 +174,55 @@ def stack_experiment_templates(cfg: Config, clients: Clients, region: str) -> li
 
 
 @skippable
-def delete_fault_resources(cfg: Config, clients: Clients) -> list[str]:
-    """Teardown: experiment templates tagged with the stack, and the FIS role."""
+def delete_experiment_templates(cfg: Config, clients: Clients, region: str) -> list[str]:
+    """Teardown: the experiment templates in ``region`` tagged with the stack."""
     deleted = []
-    for region in cfg.regions:
-        for template_id in stack_experiment_templates(cfg, clients, region):
-            clients.client("fis", region).delete_experiment_template(id=template_id)
-            deleted.append(f"fis experiment template {template_id} ({region})")
-    name = cfg.resource_name(FIS_ROLE_SUFFIX)
-    if delete_iam_role(clients, name):
-        deleted.append(f"iam role {name}")
+    for template_id in stack_experiment_templates(cfg, clients, region):
+        clients.client("fis", region).delete_experiment_template(id=template_id)
+        deleted.append(f"fis experiment template {template_id} ({region})")
     return deleted
+
+
+@skippable
+def delete_fis_role(cfg: Config, clients: Clients) -> list[str]:
+    """Teardown: the role FIS assumes."""
+    name = fis_role_name(cfg)
+    return [f"iam role {name}"] if delete_iam_role(clients, name) else []
+
+
+# ------------------------------------------------------------------ the units
+# The faults injected through a FIS experiment (the others change Lambda settings directly).
+FIS_FAULTS = ("replication_pause", "region_outage")
+
+
+def _fis_planned(cfg: Config, region: str, resource: str, name: str) -> list[Planned]:
+    return [Planned("06", region, resource, name)] if cfg.fault in FIS_FAULTS else []
+
+
+FIS_ROLE = ResourceKind(
+    "FIS role", "iam", regional=False,
+    plan=lambda cfg: _fis_planned(cfg, GLOBAL, "IAM role FIS assumes (pause replication only)", fis_role_name(cfg)),
+    inventory=role_inventory(fis_role_name),
+    delete=lambda cfg, clients, _: delete_fis_role(cfg, clients),
+    iam_statements=lambda cfg, scope: role_statements("FisRole", cfg, scope, fis_role_name(cfg), "fis.amazonaws.com"),
+)
+
+
+def _template_statements(cfg: Config, scope: IamScope) -> list[dict[str, Any]]:
+    return [
+        unscoped("fis:ListExperimentTemplates"),
+        {"Sid": "ChaosExperiments", "Effect": "Allow", "Action": [
+            "fis:CreateExperimentTemplate", "fis:GetExperimentTemplate", "fis:DeleteExperimentTemplate",
+            "fis:StartExperiment", "fis:GetExperiment", "fis:StopExperiment", "fis:TagResource"],
+         "Resource": [scope.arn("fis", r, "*") for r in cfg.regions]},
+    ]
+
+
+FIS_TEMPLATES = ResourceKind(
+    "FIS experiment templates", "fis", regional=True,
+    plan=lambda cfg: _fis_planned(cfg, cfg.fault_region, "FIS experiment template", f"{cfg.stack_name}: {cfg.fault}"),
+    inventory=lambda cfg, clients, region: [Found("fis", region, f"experiment template {template_id}")
+                                            for template_id in stack_experiment_templates(cfg, clients, region)],
+    delete=delete_experiment_templates,
+    iam_statements=_template_statements,
+)

@@ -67,12 +67,19 @@ def test_no_backend_branches_outside_config_and_the_setup_notebook():
             continue
         if pattern.search(path.read_text()):
             offenders.append(path.name)
-    assert not offenders, f"one code path (DESIGN.md principle 1): {offenders}"
+    assert not offenders, f"one code path (docs/design.md, principle 1): {offenders}"
 
 
-def test_readme_lists_exactly_the_operations_the_local_cloud_overrides(localcloud_status):
-    text = (ROOT / "README.md").read_text()
-    section = text.split("### Where the local cloud answers instead of moto", 1)[1].split("\n## ", 1)[0]
+def _section(text: str, heading: str) -> str:
+    """The body of the Markdown section ``heading`` (a whole heading line), up to the next heading."""
+    lines = text.split(f"\n{heading}\n", 1)
+    assert len(lines) == 2, f"no section {heading!r}"
+    return re.split(r"\n#{1,6} ", lines[1], maxsplit=1)[0]
+
+
+def test_design_lists_exactly_the_operations_the_local_cloud_overrides(localcloud_status):
+    text = (ROOT / "docs" / "design.md").read_text()
+    section = _section(text, "### Where the local cloud answers instead of moto")
     listed = set()
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -87,9 +94,32 @@ def test_readme_shows_the_two_commands():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
+def test_readme_fits_a_newcomer_and_links_every_page_it_sends_them_to():
+    text = (ROOT / "README.md").read_text()
+    assert len(text.splitlines()) <= 250, "the README is an entry point: depth goes to docs/"
+    headings = re.findall(r"^## (.+)$", text, flags=re.MULTILINE)
+    for wanted in ("Quick start", "The runbook", "Parameters", "The local cloud", "Run it on your AWS account",
+                   "Troubleshooting", "Layout"):
+        assert wanted in headings, f"the README has no '## {wanted}' section"
+    for page in ("docs/design.md", "docs/benchmarks.md", "docs/iam-policy.json"):
+        assert f"]({page}" in text, f"the README does not link {page}"
+    for page in re.findall(r"\]\((docs/[^)#]+)", text):
+        if page != "docs/iam-policy.json":  # generated from helpers.aws_account
+            assert (ROOT / page).exists(), f"the README links {page}, which does not exist"
+
+
+def test_links_between_the_docs_pages_resolve():
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
+            if target.endswith("iam-policy.json"):
+                continue  # generated from helpers.aws_account
+            assert (page.parent / target).resolve().exists(), f"{page.name} links {target}, which does not exist"
+
+
 def test_code_passes_the_linter():
     import subprocess
     import sys
 
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", str(ROOT)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+

@@ -135,3 +135,11 @@ def test_the_runbooks_dry_run_sections_are_tagged_dry_run():
                 for tagged in (heading, cell):
                     assert "dry-run" in tagged.metadata.get("tags", []), f"{path.name}: {tagged.source[:40]!r}"
     assert sections >= len(notebooks) - 1, "every notebook but the chaos step has a dry-run section"
+
+
+def test_helpers_make_progress_bars_only_through_helpers_progress():
+    """tqdm's own classes ignore TQDM_DISABLE in a kernel: a helper importing them would put widgets back in reports."""
+    helpers = Path(__file__).resolve().parent.parent / "helpers"
+    direct = [p.name for p in helpers.glob("*.py")
+              if p.name != "progress.py" and re.search(r"^\s*(from tqdm\b|import tqdm\b)", p.read_text(), re.MULTILINE)]
+    assert not direct, f"import tqdm from helpers.progress in {direct}"
