@@ -191,12 +191,10 @@ def delete_fis_role(cfg: Config, clients: Clients) -> list[str]:
 
 
 # ------------------------------------------------------------------ the units
-# The faults injected through a FIS experiment (the others change Lambda settings directly).
-FIS_FAULTS = ("replication_pause", "region_outage")
-
-
 def _fis_planned(cfg: Config, region: str, resource: str, name: str) -> list[Planned]:
-    return [Planned("06", region, resource, name)] if cfg.fault in FIS_FAULTS else []
+    """A FIS resource is planned only when the configured fault is injected through a FIS experiment."""
+    uses_fis = isinstance(fault_kind(cfg.fault).operation, FisExperiment)
+    return [Planned("06", region, resource, name)] if uses_fis else []
 
 
 FIS_ROLE = ResourceKind(
@@ -220,7 +218,7 @@ def _template_statements(cfg: Config, scope: IamScope) -> list[dict[str, Any]]:
 
 FIS_TEMPLATES = ResourceKind(
     "FIS experiment templates", "fis", regional=True,
-    plan=lambda cfg: _fis_planned(cfg, cfg.fault_region, "FIS experiment template", f"{cfg.stack_name}: {cfg.fault}"),
+    plan=lambda cfg: _fis_planned(cfg, cfg.faulty_region, "FIS experiment template", f"{cfg.stack_name}: {cfg.fault}"),
     inventory=lambda cfg, clients, region: [Found("fis", region, f"experiment template {template_id}")
                                             for template_id in stack_experiment_templates(cfg, clients, region)],
     delete=delete_experiment_templates,

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from helpers import aws_account, setup, stack, teardown
-from helpers.config import validate
+from helpers.config import ConfigError, validate
 from helpers.resource_kind import GLOBAL, Found, IamScope, Planned, ResourceKind, partition
 
 
@@ -115,8 +115,8 @@ def test_the_stack_is_in_dependency_order():
         assert names.index(used) < names.index(user), f"{used} must come before {user}"
 
 
-def test_regions_of_different_partitions_make_no_policy():
-    with pytest.raises(ValueError, match="partitions"):
+def test_regions_of_different_partitions_are_refused_before_any_policy_is_built():
+    with pytest.raises(ConfigError, match="one AWS partition"):
         aws_account.required_policy(validate(dict(regions=["eu-west-1", "cn-north-1"], faulty_region="eu-west-1")))
 
 
