@@ -6,13 +6,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PARAMS ?= parameters/local.yaml
 
-.PHONY: help venv runbook test lab bench strip clean
+.PHONY: help venv runbook test lab bench strip params clean
 
 help:
 	@echo "make runbook  run every notebook on the local cloud, report in reports/latest/"
 	@echo "make test     run the whole test suite"
 	@echo "make lab      start the local cloud and JupyterLab on notebooks/"
 	@echo "make bench    run the benchmarks, write bench/results.json"
+	@echo "make params   rewrite the notebooks' parameters cells, parameters/local.yaml and the README table"
 
 venv: $(STAMP)
 
@@ -29,17 +30,22 @@ runbook: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-# The local cloud runs at the time scale of parameters/local.yaml, the notebooks' default.
+# The local cloud runs at the time scale of parameters/local.yaml, the notebooks' default;
+# one that `make lab` started stops when JupyterLab exits, one that was already running is left alone.
 lab: $(STAMP)
-	$(BIN)/localcloud status >/dev/null || $(BIN)/localcloud start --time-scale \
-	  $$($(BIN)/python -c "import yaml; print(yaml.safe_load(open('parameters/local.yaml'))['time_scale'])")
-	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root,)
+	$(BIN)/python -m helpers.lab --time-scale \
+	  $$($(BIN)/python -c "import yaml; print(yaml.safe_load(open('parameters/local.yaml'))['time_scale'])") \
+	  -- $(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
 strip: $(STAMP)
 	$(BIN)/python -m helpers.notebook_hygiene --strip notebooks/*.ipynb
+
+# Every parameter is declared once, in helpers/parameters.py; this writes what is derived from it.
+params: $(STAMP)
+	$(BIN)/python -m helpers.parameters --write
 
 clean:
 	-$(BIN)/localcloud stop

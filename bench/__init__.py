@@ -1,7 +1,8 @@
 """Benchmarks of the local cloud and the runbook (``make bench``; not part of the test run).
 
 ``python -m bench`` runs them all (about four minutes), prints a table of
-every figure beside its baseline and goal, and writes ``bench/results.json``:
+every figure beside its baseline and goal, and writes ``bench/results.json``
+and the table of ``docs/benchmarks.md``:
 
 * ``bench.localcloud_start``: ``localcloud start`` until ready, median of several runs;
 * ``bench.api``: requests/s through DNS, TLS, the gateway and the Lambda runtime,

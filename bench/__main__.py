@@ -1,9 +1,11 @@
-"""``python -m bench`` (``make bench``): run every benchmark, print the table, write ``bench/results.json``.
+"""``python -m bench`` (``make bench``): run every benchmark, print the table, write the results.
 
-    python -m bench                       # everything (about 4 minutes), writes bench/results.json
+    python -m bench                       # everything (about 4 minutes): bench/results.json and the
+                                          # table in docs/benchmarks.md
     python -m bench --only api,failover   # some of them; writes only with --out
     python -m bench --table               # the table of bench/results.json as it is (no run)
-    python -m bench --table --markdown    # the same as a Markdown table (the README's)
+    python -m bench --table --markdown    # the same as Markdown (what docs/benchmarks.md shows)
+    python -m bench --table --write-docs  # rewrite docs/benchmarks.md's table from bench/results.json
 
 Each figure is measured in the same run as its baseline (raw moto beside the
 API, the configured delay beside replication lag, Route 53's theory beside
@@ -24,10 +26,14 @@ from typing import Any, Callable
 from bench import api, common, failover
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
+# The page that shows the committed results: the Markdown table sits between these two lines.
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+TABLE_BEGIN = "<!-- bench-table:begin (python -m bench writes this table) -->"
+TABLE_END = "<!-- bench-table:end -->"
 BENCHMARKS = ("start", "api", "replication", "lambda", "failover", "runbook")
 SCHEMA = 1
 
-# Goals of issue 8, on the 2-core machine.
+# What each figure is held to (docs/benchmarks.md), on a 2-core machine.
 RUNBOOK_GOAL_S = 90.0
 API_GOAL_RATIO = 0.5
 REPLICATION_MARGIN_MS = 100.0
@@ -88,7 +94,7 @@ def measure(only: tuple[str, ...] = BENCHMARKS) -> dict[str, Any]:
 
 
 def headline(details: dict[str, Any]) -> dict[str, Any]:
-    """The flat figures of issue 8 from the benchmarks' own results (None when one did not run)."""
+    """The flat headline figures from the benchmarks' own results (None when one did not run)."""
     api_result = details.get("api", {})
     repl = details.get("replication", {})
     fo = details.get("failover", {})
@@ -207,16 +213,39 @@ def table(doc: dict[str, Any], markdown: bool = False) -> str:
     return "\n".join(lines + ["", "machine: " + facts])
 
 
+def docs_table(page: str) -> str:
+    """The table between ``TABLE_BEGIN`` and ``TABLE_END`` in ``page`` (the text of docs/benchmarks.md)."""
+    _, begin, rest = page.partition(TABLE_BEGIN + "\n")
+    inside, end, _ = rest.partition("\n" + TABLE_END)
+    if not begin or not end:
+        raise ValueError(f"the benchmarks page lacks the lines {TABLE_BEGIN!r} and {TABLE_END!r} around the table")
+    return inside
+
+
+def write_docs_table(doc: dict[str, Any], path: Path = DOCS) -> None:
+    """Replace the table in docs/benchmarks.md with ``doc``'s (the rest of the page is left as it is)."""
+    page = path.read_text()
+    old = docs_table(page)
+    path.write_text(page.replace(TABLE_BEGIN + "\n" + old + "\n" + TABLE_END,
+                                 TABLE_BEGIN + "\n" + table(doc, markdown=True) + "\n" + TABLE_END, 1))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--only", help=f"comma-separated subset of {','.join(BENCHMARKS)}")
     parser.add_argument("--out", type=Path, help=f"where to write the JSON (default {RESULTS} for a full run)")
     parser.add_argument("--table", action="store_true", help="print the table of an existing results file, run nothing")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--write-docs", action="store_true",
+                        help=f"with --table: rewrite the table in {DOCS.name} from the results file")
     args = parser.parse_args(argv)
     if args.table:
         doc = json.loads((args.out or RESULTS).read_text())
-        print(table(doc, markdown=args.markdown))
+        if args.write_docs:
+            write_docs_table(doc)
+            print(f"written: the table in {DOCS}")
+        else:
+            print(table(doc, markdown=args.markdown))
         return 0
     only = tuple(n.strip() for n in args.only.split(",")) if args.only else BENCHMARKS
     unknown = set(only) - set(BENCHMARKS)
@@ -226,9 +255,11 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or (RESULTS if only == BENCHMARKS else None)
     if out is not None:
         out.write_text(json.dumps(doc, indent=2) + "\n")
+    if out == RESULTS:  # the committed results: the page that shows them follows
+        write_docs_table(doc)
     print(table(doc, markdown=args.markdown))
     if out is not None:
-        print(f"\nwritten: {out}")
+        print(f"\nwritten: {out}" + (f" and the table in {DOCS}" if out == RESULTS else ""))
     return 1 if doc["errors"] else 0
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@ The API path is what a client of the runbook's backend goes through: a DNS
 lookup (cached for its TTL), HTTPS to the region's gateway, a payload-1.0
 proxy event, a warm Lambda worker, and boto3 from the handler to DynamoDB in
 moto. Raw moto is boto3 ``put_item``/``get_item`` straight to the control
-plane, the ceiling of the whole local stack (DESIGN.md: about 450 requests/s
-on 2 cores). The goal is the API path at half of raw moto or better.
+plane, the ceiling of the whole local stack (docs/design.md, "Performance"):
+every API request ends in such a call from the handler. The goal is the API
+path at half of raw moto or better.
 
 Both sides do the same DynamoDB work: raw moto writes the item the POST
 function stores (``item_id``, ``note``, ``origin_region``, ``written_at``),

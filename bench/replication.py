@@ -9,8 +9,8 @@
   delay (``replication_delay_s`` times the time scale, reported as
   ``replication_delay_ms``) and at most one poll period (the measurement's
   resolution: ``POLL_EVERY_S`` or ``lag_poll_ms``, the median round trip of a
-  poll, whichever is longer). Earlier versions scanned
-  the whole table per poll, which grew with the table and dominated the figure.
+  poll, whichever is longer). Only the unseen items are read, so a poll's cost
+  does not grow with the table.
   ``replication_lag_max_server_ms`` is the largest ``ReplicationLatency`` the
   local cloud published to CloudWatch for the same writes, a cross-check
   measured on the server's own clock.

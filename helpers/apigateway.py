@@ -34,10 +34,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from tqdm.auto import tqdm
+from helpers.progress import tqdm
 
-from helpers.clients import Clients, HttpClient, HttpResponse, partition, tolerating
+from helpers.clients import Clients, HttpClient, HttpResponse, tolerating
 from helpers.config import Config
+from helpers.resource_kind import Found, IamScope, Planned, ResourceKind, region_partition, tag_condition
 from helpers.lambdas import function_name
 from helpers.waiting import wait_until
 
@@ -176,7 +177,7 @@ def _allow_invoke(clients: Clients, region: str, function_arn: str, api_id: str,
         clients.client("lambda", region).add_permission(
             FunctionName=function_arn, StatementId=statement_id, Action="lambda:InvokeFunction",
             Principal="apigateway.amazonaws.com",
-            SourceArn=f"arn:{partition(region)}:execute-api:{region}:{account}:{api_id}/*/{route.method}{path}",
+            SourceArn=f"arn:{region_partition(region)}:execute-api:{region}:{account}:{api_id}/*/{route.method}{path}",
         )
         return True
     return False
@@ -211,7 +212,7 @@ def deploy_regional_api(cfg: Config, clients: Clients, region: str) -> RegionalA
     resources_created = methods_changed = permissions_added = 0
     for route in ROUTES:
         function_arn = _function_arn(cfg, clients, region, route.function)
-        uri = LAMBDA_INVOKE_URI.format(partition=partition(region), region=region, function_arn=function_arn)
+        uri = LAMBDA_INVOKE_URI.format(partition=region_partition(region), region=region, function_arn=function_arn)
         _, new = _ensure_resource(clients, region, api_id, resources, route.path)
         resources_created += new
         methods_changed += _ensure_method(clients, region, api_id, resources[route.path], route, uri)
@@ -322,10 +323,11 @@ def post_items_everywhere(cfg: Config, clients: Clients, per_region: int = 1, ht
 
 
 # ------------------------------------------------------------------- teardown
-def delete_regional_apis(cfg: Config, clients: Clients) -> pd.DataFrame:
-    """Delete every REST API named for the stack in every region, with its Lambda permissions (missing pieces are fine)."""
+def delete_regional_apis(cfg: Config, clients: Clients, region: str | None = None) -> pd.DataFrame:
+    """Delete every REST API named for the stack in ``region`` (default: every region), with its Lambda
+    permissions (missing pieces are fine)."""
     rows = []
-    for region in cfg.regions:
+    for region in [region] if region else cfg.regions:
         apigw = clients.client("apigateway", region)
         for api in stack_rest_apis(cfg, clients, region):
             removed = _remove_permissions(cfg, clients, region, api["id"])
@@ -348,3 +350,33 @@ def _remove_permissions(cfg: Config, clients: Clients, region: str, api_id: str)
                 lam.remove_permission(FunctionName=name, StatementId=sid)
                 removed += 1
     return removed
+
+
+# ------------------------------------------------------------------- the unit
+def _iam_statements(cfg: Config, scope: IamScope) -> list[dict[str, Any]]:
+    """API Gateway authorises by HTTP verb on a path. A REST API is created only with the stack's tag
+    (``aws:RequestTag``) and changed or deleted only while it carries it (``aws:ResourceTag``); its resources,
+    methods, integrations, deployments and stages inherit the API's tags for that check.
+
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonapigatewaymanagement.html,
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-tagging-supported-resources.html
+    """
+    apis = [f"arn:{scope.partition}:apigateway:{r}::/restapis" for r in cfg.regions]
+    return [
+        {"Sid": "ListRestApis", "Effect": "Allow", "Action": "apigateway:GET", "Resource": apis},
+        {"Sid": "CreateStackRestApis", "Effect": "Allow", "Action": "apigateway:POST", "Resource": apis,
+         "Condition": tag_condition(cfg, "RequestTag")},
+        {"Sid": "StackRestApis", "Effect": "Allow", "Resource": [f"{api}/*" for api in apis],
+         "Action": ["apigateway:GET", "apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE"],
+         "Condition": tag_condition(cfg)},
+    ]
+
+
+REST_APIS = ResourceKind(
+    "REST APIs", "apigateway", regional=True,
+    plan=lambda cfg: [Planned("02", region, "API Gateway REST API (REGIONAL)", api_name(cfg)) for region in cfg.regions],
+    inventory=lambda cfg, clients, region: [Found("apigateway", region, f"rest api {api['id']}")
+                                            for api in stack_rest_apis(cfg, clients, region)],
+    delete=delete_regional_apis,
+    iam_statements=_iam_statements,
+)

@@ -7,7 +7,10 @@
   create it. It runs before anything is created, on AWS and on the local
   cloud alike (one code path: the local cloud answers the same calls).
 * ``required_policy``: the IAM policy a user needs to run every notebook,
-  scoped to the stack's names where the service allows it.
+  assembled from the stack's kinds (``helpers.stack``) and scoped to the
+  stack's names or tags where the service allows it; ``docs/iam-policy.json``
+  is the one for ``parameters/aws.example.yaml`` (``python -m helpers.aws_account
+  --account ACCOUNT_ID --output docs/iam-policy.json``).
 * ``cost_estimate``: what the stack costs per month while it exists and what
   one run of the runbook costs, from approximate us-east-1 list prices.
 """
@@ -15,13 +18,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 
+from helpers import stack
 from helpers.clients import Clients, error_code
-from helpers.config import Config, ConfigError, validate
+from helpers.config import PROJECT_ROOT, Config, ConfigError, validate
+from helpers.domains import find_hosted_zone
+from helpers.prices import PRICES, health_check_monthly_usd
+from helpers.resource_kind import IamScope, partition, unscoped
 
 # ------------------------------------------------------------------ checks
 # EC2 DescribeRegions' OptInStatus: opt-in-not-required (always on), opted-in, not-opted-in.
@@ -58,15 +66,13 @@ def check_account(cfg: Config, clients: Clients) -> pd.DataFrame:
     region whose status cannot be read (DescribeRegions denied) is reported but
     does not fail: the first call in it would.
     """
-    from helpers.domains import find_hosted_zone
-
     identity = clients.client("sts").get_caller_identity()
     rows = [_row("identity", identity["Arn"], True), _row("account", identity["Account"], True)]
     for region, status in region_status(clients, cfg.regions).items():
         ok = status in ENABLED_OPT_IN or status.startswith("not checked")
         rows.append(_row(f"region {region}", status, ok,
                          "" if ok else f"enable {region} in the account settings (Account > AWS Regions) or choose another region"))
-    rows.append(_hosted_zone_row(cfg, clients, find_hosted_zone))
+    rows.append(_hosted_zone_row(cfg, clients))
     frame = pd.DataFrame(rows)
     failed = frame[~frame["ok"]]
     if not failed.empty:
@@ -75,7 +81,7 @@ def check_account(cfg: Config, clients: Clients) -> pd.DataFrame:
     return frame
 
 
-def _hosted_zone_row(cfg: Config, clients: Clients, find_hosted_zone) -> dict[str, Any]:
+def _hosted_zone_row(cfg: Config, clients: Clients) -> dict[str, Any]:
     zone = find_hosted_zone(cfg, clients)  # public zones only
     if zone is not None:
         owner = "created by this stack" if zone.created_by_runbook else "yours: never deleted by the runbook"
@@ -91,88 +97,39 @@ def _hosted_zone_row(cfg: Config, clients: Clients, find_hosted_zone) -> dict[st
 
 
 # ---------------------------------------------------------------- IAM policy
-def _arn(service: str, region: str, account: str, resource: str) -> str:
-    return f"arn:aws:{service}:{region}:{account}:{resource}"
+def _account_statements(cfg: Config, scope: IamScope) -> list[dict[str, Any]]:
+    """``check_account``'s own calls; ``sts:GetCallerIdentity`` needs no permission."""
+    return [unscoped("ec2:DescribeRegions")]
 
 
 def required_policy(cfg: Config, account: str = "*", hosted_zone_id: str = "*") -> dict[str, Any]:
     """The IAM policy a user needs to run every notebook (00-07) of this configuration on AWS.
 
-    Every action the helpers call, scoped to the stack's names where the
-    service supports it: the table and its replicas, functions and roles named
-    ``{stack}-*``, the custom domain name, record changes on ``domain_name``
-    and the names below it only (ACM validation records). List and create calls
-    that IAM cannot scope to a resource get ``*``. ``sts:GetCallerIdentity``
-    needs no permission. API Gateway's IAM actions are HTTP verbs on paths.
+    The account checks' statements, then each kind's of ``helpers.stack.STACK``
+    (each kept beside the calls it allows), in the regions' partition. Every
+    statement is scoped to the stack where the service allows it: by name, or
+    by the stack's tag (``aws:ResourceTag``, ``aws:RequestTag``). The calls IAM
+    cannot scope to a resource (``resource_kind.unscoped``: lists, some creates)
+    are gathered into one statement, and a statement two kinds both need (the
+    stack's roles) is written once, which keeps the policy within IAM's 6,144
+    characters for a managed policy.
     """
-    regions, stack, table = cfg.regions, cfg.stack_name, cfg.table_name
-    domain = cfg.domain_name
-    statements: list[dict[str, Any]] = [
-        {"Sid": "ReadOnlyAccountChecks", "Effect": "Allow", "Resource": "*", "Action": [
-            "ec2:DescribeRegions", "cloudwatch:GetMetricStatistics", "dynamodb:ListTables", "lambda:ListFunctions",
-            "iam:ListRoles", "acm:ListCertificates", "route53:ListHostedZonesByName", "route53:ListHealthChecks",
-            "route53:ListTrafficPolicies", "route53:GetChange", "route53:TestDNSAnswer", "fis:ListExperimentTemplates",
-            "logs:DescribeLogGroups"]},
-        {"Sid": "GlobalTable", "Effect": "Allow", "Action": [
-            "dynamodb:CreateTable", "dynamodb:DescribeTable", "dynamodb:UpdateTable", "dynamodb:DeleteTable",
-            "dynamodb:CreateTableReplica", "dynamodb:DeleteTableReplica", "dynamodb:TagResource",
-            "dynamodb:ListTagsOfResource", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem",
-            "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:Scan", "dynamodb:Query"],
-         "Resource": [arn for r in regions for arn in (_arn("dynamodb", r, account, f"table/{table}"),
-                                                         _arn("dynamodb", r, account, f"table/{table}/*"))]},
-        {"Sid": "ReplicationServiceLinkedRole", "Effect": "Allow", "Action": "iam:CreateServiceLinkedRole",
-         "Resource": "*", "Condition": {"StringEquals": {"iam:AWSServiceName": "replication.dynamodb.amazonaws.com"}}},
-        {"Sid": "Functions", "Effect": "Allow", "Action": [
-            "lambda:CreateFunction", "lambda:GetFunction", "lambda:GetFunctionConfiguration",
-            "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration", "lambda:DeleteFunction",
-            "lambda:TagResource", "lambda:ListTags", "lambda:AddPermission", "lambda:RemovePermission",
-            "lambda:GetPolicy", "lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency"],
-         "Resource": [_arn("lambda", r, account, f"function:{stack}-*") for r in regions]},
-        {"Sid": "FunctionLogGroups", "Effect": "Allow", "Action": ["logs:DeleteLogGroup"],
-         "Resource": [_arn("logs", r, account, f"log-group:/aws/lambda/{stack}-*") for r in regions]},
-        {"Sid": "StackRoles", "Effect": "Allow", "Action": [
-            "iam:CreateRole", "iam:GetRole", "iam:DeleteRole", "iam:TagRole", "iam:PutRolePolicy",
-            "iam:GetRolePolicy", "iam:DeleteRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
-            "iam:DetachRolePolicy"],
-         "Resource": f"arn:aws:iam::{account}:role/{stack}-*"},
-        {"Sid": "PassStackRoles", "Effect": "Allow", "Action": "iam:PassRole",
-         "Resource": f"arn:aws:iam::{account}:role/{stack}-*",
-         "Condition": {"StringEquals": {"iam:PassedToService": ["lambda.amazonaws.com", "fis.amazonaws.com"]}}},
-        {"Sid": "RestApisAndCustomDomain", "Effect": "Allow", "Action": [
-            "apigateway:GET", "apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE"],
-         "Resource": [arn for r in regions for arn in (
-             f"arn:aws:apigateway:{r}::/restapis", f"arn:aws:apigateway:{r}::/restapis/*",
-             f"arn:aws:apigateway:{r}::/domainnames", f"arn:aws:apigateway:{r}::/domainnames/{domain}",
-             f"arn:aws:apigateway:{r}::/domainnames/{domain}/*", f"arn:aws:apigateway:{r}::/tags/*")]},
-        {"Sid": "RequestCertificates", "Effect": "Allow", "Resource": "*",
-         "Action": ["acm:RequestCertificate", "acm:AddTagsToCertificate"]},
-        {"Sid": "Certificates", "Effect": "Allow", "Action": [
-            "acm:DescribeCertificate", "acm:DeleteCertificate", "acm:ListTagsForCertificate"],
-         "Resource": [_arn("acm", r, account, "certificate/*") for r in regions]},
-        {"Sid": "HealthChecksAndTrafficPolicies", "Effect": "Allow", "Resource": "*", "Action": [
-            "route53:CreateHealthCheck", "route53:CreateTrafficPolicy"]},
-        {"Sid": "Route53Resources", "Effect": "Allow", "Action": [
-            "route53:GetHostedZone", "route53:ListResourceRecordSets", "route53:ListTagsForResource",
-            "route53:ChangeTagsForResource", "route53:GetHealthCheck", "route53:UpdateHealthCheck",
-            "route53:DeleteHealthCheck", "route53:GetHealthCheckStatus", "route53:GetTrafficPolicy",
-            "route53:CreateTrafficPolicyVersion", "route53:ListTrafficPolicyVersions", "route53:DeleteTrafficPolicy",
-            "route53:CreateTrafficPolicyInstance", "route53:UpdateTrafficPolicyInstance",
-            "route53:DeleteTrafficPolicyInstance", "route53:ListTrafficPolicyInstancesByHostedZone"],
-         "Resource": [f"arn:aws:route53:::hostedzone/{hosted_zone_id}", "arn:aws:route53:::healthcheck/*",
-                      "arn:aws:route53:::trafficpolicy/*", "arn:aws:route53:::trafficpolicyinstance/*"]},
-        {"Sid": "RecordsOfTheApiNameOnly", "Effect": "Allow", "Action": "route53:ChangeResourceRecordSets",
-         "Resource": f"arn:aws:route53:::hostedzone/{hosted_zone_id}",
-         "Condition": {"ForAllValues:StringLike": {
-             "route53:ChangeResourceRecordSetsNormalizedRecordNames": [domain, f"*.{domain}"]}}},
-        {"Sid": "ChaosExperiments", "Effect": "Allow", "Action": [
-            "fis:CreateExperimentTemplate", "fis:GetExperimentTemplate", "fis:DeleteExperimentTemplate",
-            "fis:StartExperiment", "fis:GetExperiment", "fis:StopExperiment", "fis:TagResource"],
-         "Resource": [_arn("fis", r, account, "*") for r in regions]},
-    ]
-    if cfg.create_hosted_zone:
-        statements.append({"Sid": "OwnHostedZone", "Effect": "Allow", "Resource": "*",
-                           "Action": ["route53:CreateHostedZone", "route53:DeleteHostedZone"]})
-    return {"Version": "2012-10-17", "Statement": statements}
+    scope = IamScope(partition(cfg), account, hosted_zone_id)
+    every = _account_statements(cfg, scope) + [
+        statement for kind in stack.STACK for statement in kind.iam_statements(cfg, scope)]
+    anywhere: set[str] = set()
+    scoped: dict[str, dict[str, Any]] = {}
+    for statement in every:
+        if "Sid" in statement:
+            held = scoped.setdefault(statement["Sid"], statement)
+            if held != statement:
+                raise ValueError(f"two different IAM statements have the Sid {statement['Sid']!r}: {held} and {statement}")
+        elif statement["Resource"] == "*" and "Condition" not in statement:
+            anywhere.update(statement["Action"])
+        else:
+            raise ValueError(f"a statement scoped to resources or conditions needs a Sid: {statement}")
+    unscoped_calls = {"Sid": "CallsIamCannotScope", "Effect": "Allow", "Action": sorted(anywhere), "Resource": "*"}
+    return {"Version": "2012-10-17", "Statement": [unscoped_calls, *scoped.values()]}
 
 
 def policy_actions(policy: dict[str, Any]) -> set[str]:
@@ -195,8 +152,6 @@ def print_required_policy(cfg: Config, clients: Clients | None = None) -> dict[s
     """Print (and return) ``required_policy`` as JSON, with the account and the hosted zone filled in when known."""
     account, zone_id = "*", "*"
     if clients is not None:
-        from helpers.domains import find_hosted_zone
-
         account = clients.client("sts").get_caller_identity()["Account"]
         zone = find_hosted_zone(cfg, clients)
         zone_id = zone.id if zone is not None else "*"
@@ -206,19 +161,6 @@ def print_required_policy(cfg: Config, clients: Clients | None = None) -> dict[s
 
 
 # -------------------------------------------------------------------- costs
-# Approximate us-east-1 list prices in USD (2025), before the free tier; check the AWS pricing pages.
-PRICES = {
-    "hosted_zone_month": 0.50,
-    "health_check_month": 0.75,               # per check on an endpoint Route 53 does not class as AWS ($0.50 if it does)
-    "health_check_option_month": 2.00,        # HTTPS, fast interval: each ($1.00 each for AWS endpoints)
-    "traffic_policy_record_month": 50.00,
-    "dns_queries_million": 0.40,              # standard queries (latency-based: $0.60)
-    "rest_api_requests_million": 3.50,
-    "lambda_requests_million": 0.20,
-    "lambda_gb_second": 0.0000166667,
-    "dynamodb_write_units_million": 0.625,    # on-demand; a replicated write is billed in every other region too
-    "dynamodb_read_units_million": 0.125,
-}
 SECONDS_PER_MONTH = 30 * 24 * 3600
 # Route 53 probes from 8 checker regions by default, several checkers each: about 16 requests per interval.
 HEALTH_CHECKERS = 16
@@ -226,12 +168,6 @@ LAMBDA_GB = 0.25  # helpers.lambdas.MEMORY_MB
 LAMBDA_SECONDS = 0.02  # a warm invocation of these small handlers, billed per millisecond
 # Requests the notebooks send besides the chaos load: 01 (probes), 02 (calls), 05 (DNS and HTTPS calls).
 BUILD_REQUESTS = 100
-
-
-def health_check_monthly_usd(cfg: Config) -> float:
-    """One health check per month: HTTPS is an option, and so is the fast (10 s) interval."""
-    options = 1 + (cfg.health_check_interval == 10)
-    return PRICES["health_check_month"] + options * PRICES["health_check_option_month"]
 
 
 def health_check_requests_per_month(cfg: Config) -> float:
@@ -285,20 +221,38 @@ def cost_estimate(cfg: Config) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+POLICY_FILE = PROJECT_ROOT / "docs" / "iam-policy.json"
+POLICY_EXAMPLE = PROJECT_ROOT / "parameters" / "aws.example.yaml"
+
+
+def policy_json(policy: dict[str, Any]) -> str:
+    """A policy as the committed ``docs/iam-policy.json`` holds it: indented JSON with a final newline."""
+    return json.dumps(policy, indent=2) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m helpers.aws_account -f parameters/aws.yaml [--account ID]``: print the IAM policy for a parameter file."""
+    """``python -m helpers.aws_account [-f parameters/aws.yaml] [--account ID] [--output FILE]``: the IAM policy.
+
+    Without ``-f``, the policy of ``parameters/aws.example.yaml``; ``--output
+    docs/iam-policy.json --account ACCOUNT_ID`` regenerates the documented one.
+    """
     import argparse
 
-    from helpers.runner import load_parameters
+    from helpers.parameters import load_parameters
 
     parser = argparse.ArgumentParser(prog="python -m helpers.aws_account", description=main.__doc__)
     parser.add_argument("-f", "--parameters-file", action="append", default=[], metavar="PARAMS.yaml")
     parser.add_argument("--account", default="*", help="the AWS account id to scope the ARNs to (default *)")
     parser.add_argument("--hosted-zone-id", default="*", help="the hosted zone's id, without /hostedzone/ (default *)")
+    parser.add_argument("--output", metavar="FILE", help="write the policy to FILE instead of printing it")
     args = parser.parse_args(argv)
     # Only printing: validate as a dry run, which needs no cost acknowledgement.
-    cfg = validate({**load_parameters(args.parameters_file, []), "dry_run": True})
-    print(json.dumps(required_policy(cfg, args.account, args.hosted_zone_id), indent=2))
+    cfg = validate({**load_parameters(args.parameters_file or [str(POLICY_EXAMPLE)], []), "dry_run": True})
+    text = policy_json(required_policy(cfg, args.account, args.hosted_zone_id))
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        print(text, end="")
     return 0
 
 

@@ -20,18 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm.auto import tqdm
+from helpers.progress import tqdm
 
 from helpers import faults
 from helpers.clients import CachingResolver, Clients, HttpClient, authoritative_server, resolve
 from helpers.config import Config
 from helpers.domains import custom_domain_targets
+from helpers.fault_kinds import fault_kind
 from helpers.healthchecks import HealthReplay, health_check_ids, healthy_by_region
 from helpers.route53 import custom_domain_url, hosted_zone_id
 from helpers.waiting import wait_until
 
-# Faults after which Route 53 should take the region out of DNS (replication_pause leaves it serving).
-FAILOVER_FAULTS = ("health_status", "lambda_throttle", "region_outage")
 LAG_PROBE_PREFIX = "lag-probe-"
 # A client gives up on a request after this many real seconds (handlers run at real speed, so this
 # is not scaled); a refused connection or a 429 fails at once anyway.
@@ -230,7 +229,7 @@ def run_experiment(cfg: Config, clients: Clients, progress: bool = True) -> Chao
             if fault_at is None and now >= t0 + steady:
                 injected = faults.inject(cfg, clients)
                 fault_at = time.time() - t0
-                bar.set_description(f"fault: {cfg.fault} in {cfg.fault_region}")
+                bar.set_description(f"fault: {cfg.fault} in {cfg.faulty_region}")
             if fault_at is not None and restore_at is None and now >= t0 + steady + hold:
                 faults.restore(cfg, clients, injected)
                 restore_at = time.time() - t0
@@ -325,19 +324,19 @@ def expected_rto_s(cfg: Config, ttl_s: float) -> float:
 def analyse(run: ChaosRun, clients: Clients) -> dict[str, Any]:
     """Compute the metrics (and fill ``run.events``, ``run.replicas``, ``run.items``) from the records."""
     cfg, req, samples = run.cfg, run.requests, run.samples
-    region = cfg.fault_region
+    region = cfg.faulty_region
     ok = req["status"].between(200, 299)
     acknowledged = req.loc[ok, "item_id"].tolist()
     replicas = verify_replicas(cfg, clients, acknowledged)
     run.replicas = {k: v for k, v in replicas.items() if k != "items"}
     run.items = _items_frame(replicas["items"], run.started_at)
 
-    failover = cfg.fault in FAILOVER_FAULTS
+    failover = fault_kind(cfg.fault).failover_expected
     window = req[(req["sent_at"] >= run.fault_at) & (req["sent_at"] < run.restore_at)]
     on_broken = window["resolved_region"] == region
     failed = ~window["status"].between(200, 299)
     # RTO: from the fault until the last request that still went to the broken region (served there or
-    # failed there). Without failover (replication_pause) the region keeps serving: only failures count.
+    # failed there). Without failover (e.g. a replication pause) the region keeps serving: only failures count.
     affected = window[on_broken] if failover else window[on_broken & failed]
     rto = float(affected["finished_at"].max() - run.fault_at) if not affected.empty else 0.0
     errors = req[~ok]

@@ -2,36 +2,35 @@
 
 from __future__ import annotations
 
+import heapq
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 
 from helpers.chaos import ChaosRun
+from helpers.colours import ERROR_COLOUR, EVENT_COLOURS, region_colours
 
-EVENT_STYLE = {  # event name -> (label, colour, line style)
-    "fault": ("fault injected", "#d13212", "-"),
-    "unhealthy": ("health check unhealthy", "#ff9900", "--"),
-    "dns_changed": ("DNS answer changed", "#8c4fff", ":"),
-    "restore": ("fault restored", "#1d8102", "-"),
-    "healthy_again": ("healthy again", "#2e73b8", "--"),
+EVENT_STYLE = {  # event name -> (label, kind of event in EVENT_COLOURS, line style)
+    "fault": ("fault injected", "fault", "-"),
+    "unhealthy": ("health check unhealthy", "health", "--"),
+    "dns_changed": ("DNS answer changed", "dns", ":"),
+    "restore": ("fault restored", "restore", "-"),
+    "healthy_again": ("healthy again", "health", "-."),
 }
-REGION_COLOURS = ["#2e73b8", "#ff9900", "#1d8102", "#8c4fff", "#d13212"]
-
-
-def _colours(regions) -> dict[str, str]:
-    return {r: REGION_COLOURS[i % len(REGION_COLOURS)] for i, r in enumerate(regions)}
+LEGEND = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "fontsize": 8}  # beside the plot, never over the data
 
 
 def _mark_events(ax, run: ChaosRun, legend: bool = True) -> None:
     if run.fault_at is not None and run.restore_at is not None:
-        ax.axvspan(run.fault_at, run.restore_at, color="#d13212", alpha=0.06, lw=0,
+        ax.axvspan(run.fault_at, run.restore_at, color=EVENT_COLOURS["fault"], alpha=0.06, lw=0,
                    label="fault window" if legend else None)
-    for name, (label, colour, style) in EVENT_STYLE.items():
+    for name, (label, kind, style) in EVENT_STYLE.items():
         t = run.events.get(name)
         if t is not None:
-            ax.axvline(t, color=colour, ls=style, lw=1.6, label=label if legend else None)
+            ax.axvline(t, color=EVENT_COLOURS[kind], ls=style, lw=1.6, label=label if legend else None)
 
 
 def _aws_time_axis(ax, run: ChaosRun) -> None:
@@ -49,7 +48,7 @@ def items_by_origin(run: ChaosRun, bins: int = 40):
     items = run.items if run.items is not None else pd.DataFrame(columns=["t", "origin_region"])
     fig, ax = plt.subplots(figsize=(11, 4.6))
     edges = np.linspace(0, run.ended_at, bins + 1)
-    colours = _colours(cfg.regions)
+    colours = region_colours(cfg.regions)
     bottom = np.zeros(bins)
     width = edges[1] - edges[0]
     for region in cfg.regions:
@@ -59,10 +58,10 @@ def items_by_origin(run: ChaosRun, bins: int = 40):
         bottom += counts
     _mark_events(ax, run)
     _aws_time_axis(ax, run)
-    ax.set_title(f"Items by origin region over time: {cfg.fault} in {cfg.fault_region}")
+    ax.set_title(f"Items by origin region over time: {cfg.fault} in {cfg.faulty_region}")
     ax.set_xlabel(f"seconds since the experiment started (real time; time scale {cfg.time_scale})")
     ax.set_ylabel(f"items written per {width:.1f} s")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    ax.legend(**LEGEND)
     fig.tight_layout()
     return fig
 
@@ -70,7 +69,7 @@ def items_by_origin(run: ChaosRun, bins: int = 40):
 def health_and_errors(run: ChaosRun):
     """Route 53 health per region, DNS answers per region, and the error rate over time."""
     cfg, samples, req = run.cfg, run.samples, run.requests
-    colours = _colours(cfg.regions)
+    colours = region_colours(cfg.regions)
     fig, (ax_h, ax_d, ax_e) = plt.subplots(3, 1, figsize=(11, 6.5), sharex=True)
     for i, region in enumerate(cfg.regions):
         for ax, kind in ((ax_h, "health"), (ax_d, "dns")):
@@ -88,36 +87,85 @@ def health_and_errors(run: ChaosRun):
     total, _ = np.histogram(req["sent_at"], bins=edges)
     failed, _ = np.histogram(req.loc[~req["status"].between(200, 299), "sent_at"], bins=edges)
     rate = np.divide(failed, total, out=np.zeros_like(failed, dtype=float), where=total > 0) * 100
-    ax_e.bar(edges[:-1], rate, width=width, align="edge", color="#d13212", label="errors")
+    ax_e.bar(edges[:-1], rate, width=width, align="edge", color=ERROR_COLOUR, label="failed requests")
     ax_e.set_ylabel("errors (% of requests)")
     ax_e.set_ylim(0, 105)
     ax_e.set_xlabel(f"seconds since the experiment started (real time; time scale {cfg.time_scale})")
     for ax in (ax_h, ax_d, ax_e):
         _mark_events(ax, run, legend=ax is ax_h)
-    ax_h.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
-    ax_e.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    ax_h.legend(**LEGEND)
+    ax_e.legend(**LEGEND)
     fig.tight_layout()
     return fig
 
 
+def connection_setups(requests: pd.DataFrame) -> pd.Series:
+    """True for each request that opened a connection: a client's first request to a region.
+
+    A client keeps one connection pool per address (``clients.HttpClient``), so its first
+    request to a region pays for the DNS lookup, the TCP and the TLS handshake on top of
+    the request itself: the slow points at the start of the latency plot. (A region has one
+    address on the local cloud; on AWS it answers with several, and a client may open a
+    connection to each.)
+    """
+    target = requests["resolved_region"].fillna("") if "resolved_region" in requests else requests["served_region"]
+    return ~pd.DataFrame({"client": requests["client"], "target": target}).duplicated()
+
+
+def cold_starts(requests: pd.DataFrame) -> pd.Series:
+    """True for each successful request that raised the number in flight to its region to a new high.
+
+    A Lambda execution environment serves one request at a time; when all of a function's
+    environments are busy, Lambda starts another, and the request waits for its cold start
+    (https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html). A new high of
+    concurrent requests to a region is when that happens.
+    """
+    peaks = pd.Series(False, index=requests.index)
+    served = requests.dropna(subset=["served_region"]).sort_values("sent_at")
+    for _, group in served.groupby("served_region"):
+        in_flight: list[float] = []  # a heap of the finish times of the requests still running
+        high = 0
+        for index, sent, finished in zip(group.index, group["sent_at"], group["finished_at"]):
+            while in_flight and in_flight[0] <= sent:
+                heapq.heappop(in_flight)
+            heapq.heappush(in_flight, finished)
+            if len(in_flight) > high:
+                high = len(in_flight)
+                peaks[index] = True
+    return peaks
+
+
 def latency(run: ChaosRun):
-    """Request latency over time, by the region that served the request (errors in red)."""
+    """Request latency over time, by the region that served the request; connection set-ups ringed,
+    cold starts squared, failed requests as x."""
     cfg, req = run.cfg, run.requests
-    colours = _colours(cfg.regions)
+    colours = region_colours(cfg.regions)
     fig, ax = plt.subplots(figsize=(11, 3.8))
     ok = req["status"].between(200, 299)
     for region in cfg.regions:
         r = req[ok & (req["served_region"] == region)]
         ax.scatter(r["sent_at"], r["latency_ms"], s=6, color=colours[region], label=f"served by {region}")
+    setups = req[ok & connection_setups(req)]
+    if not setups.empty:
+        ax.scatter(setups["sent_at"], setups["latency_ms"], s=60, facecolors="none", edgecolors="#545b64",
+                   linewidths=0.9, label="opened a connection\n(DNS, TCP and TLS first)")
+    cold = req[ok & cold_starts(req)]
+    if not cold.empty:
+        ax.scatter(cold["sent_at"], cold["latency_ms"], s=70, marker="s", facecolors="none", edgecolors="#545b64",
+                   linewidths=0.9, label="waited for a new Lambda\nenvironment (cold start)")
     bad = req[~ok]
     if not bad.empty:
-        ax.scatter(bad["sent_at"], bad["latency_ms"], s=10, color="#d13212", marker="x", label="error")
-    _mark_events(ax, run, legend=False)
+        ax.scatter(bad["sent_at"], bad["latency_ms"], s=14, color=ERROR_COLOUR, marker="x", label="failed request")
+    _mark_events(ax, run)
+    _aws_time_axis(ax, run)
     ax.set_yscale("log")
+    ax.yaxis.set_major_locator(mticker.LogLocator(subs=(1, 2, 5)))
+    ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda value, _: f"{value:g}"))  # 20, not 2x10^1
+    ax.yaxis.set_minor_formatter(mticker.NullFormatter())
     ax.set_title("Request latency (through DNS, TLS, API Gateway, Lambda and DynamoDB)")
     ax.set_xlabel(f"seconds since the experiment started (real time; time scale {cfg.time_scale})")
     ax.set_ylabel("latency (ms, log scale)")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    ax.legend(**LEGEND)
     fig.tight_layout()
     return fig
 

@@ -13,7 +13,6 @@ fail with one of those codes (``error_code`` reads a ``ClientError``'s code).
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import socket
 import threading
@@ -67,15 +66,6 @@ def tolerating(*codes: str) -> Iterator[Tolerated]:
         if error_code(error) not in codes:
             raise
         caught.code = error_code(error)
-
-
-@functools.lru_cache(maxsize=None)
-def partition(region: str) -> str:
-    """The ARN partition of ``region`` (``aws``, ``aws-cn``, ``aws-us-gov``, ...), from botocore's endpoint data."""
-    found = boto3.session.Session().get_partition_for_region(region)
-    if not found:
-        raise ValueError(f"region {region!r} is in no AWS partition botocore knows")
-    return found
 
 
 class Clients:

@@ -33,6 +33,8 @@ import pandas as pd
 from helpers.apigateway import find_rest_api
 from helpers.clients import Clients, HttpClient, tolerating
 from helpers.config import Config
+from helpers.prices import PRICES
+from helpers.resource_kind import GLOBAL, Found, IamScope, Planned, ResourceKind, tag_condition, unscoped
 from helpers.waiting import wait_until
 
 CREATED_MARKER = ("runbook:created-by-runbook", "true")
@@ -394,10 +396,11 @@ def describe_custom_domains(cfg: Config, clients: Clients) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------ teardown
-def delete_custom_domains(cfg: Config, clients: Clients) -> pd.DataFrame:
-    """Delete the base path mappings and the custom domain names of the stack (tolerates a re-run)."""
+def delete_custom_domains(cfg: Config, clients: Clients, region: str | None = None) -> pd.DataFrame:
+    """Delete the base path mappings and the custom domain name of the stack in ``region`` (default: every
+    region); tolerates a re-run."""
     rows = []
-    for region in cfg.regions:
+    for region in [region] if region else cfg.regions:
         apigw = clients.client("apigateway", region)
         domain = find_custom_domain(cfg, clients, region)
         if domain is None:
@@ -415,10 +418,11 @@ def delete_custom_domains(cfg: Config, clients: Clients) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("region")
 
 
-def delete_certificates(cfg: Config, clients: Clients) -> pd.DataFrame:
-    """Delete the stack's certificates (after the custom domains) and their validation CNAMEs in the zone."""
+def delete_certificates(cfg: Config, clients: Clients, region: str | None = None) -> pd.DataFrame:
+    """Delete the stack's certificates in ``region`` (default: every region; after the custom domains) and
+    their validation CNAMEs in the zone."""
     rows, records = [], {}
-    for region in cfg.regions:
+    for region in [region] if region else cfg.regions:
         acm = clients.client("acm", region)
         for certificate in stack_certificates(cfg, clients, region, live_only=False):  # a failed one too
             for record in _validation_records(certificate):
@@ -459,3 +463,93 @@ def delete_hosted_zone_if_created(cfg: Config, clients: Clients) -> dict[str, An
     with tolerating("NoSuchHostedZone"):
         clients.client("route53").delete_hosted_zone(Id=zone.id)
     return {"hosted_zone": cfg.hosted_zone, "deleted": True, "records_deleted": removed, "reason": ""}
+
+
+# ------------------------------------------------------------------ the units
+def _zone_statements(cfg: Config, scope: IamScope) -> list[dict[str, Any]]:
+    """The zone by id (``*`` until known); record changes only on the API's name and below it (ACM validation
+    records), by Route 53's ``ChangeResourceRecordSetsNormalizedRecordNames`` condition key.
+
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonroute53.html
+    """
+    zone = f"arn:{scope.partition}:route53:::hostedzone/{scope.hosted_zone_id}"
+    statements = [
+        unscoped("route53:ListHostedZonesByName"),
+        {"Sid": "HostedZone", "Effect": "Allow", "Resource": zone, "Action": [
+            "route53:GetHostedZone", "route53:ListResourceRecordSets", "route53:ListTagsForResource",
+            "route53:ChangeTagsForResource"]},
+        {"Sid": "RecordsOfTheApiNameOnly", "Effect": "Allow", "Action": "route53:ChangeResourceRecordSets",
+         "Resource": zone, "Condition": {"ForAllValues:StringLike": {
+             "route53:ChangeResourceRecordSetsNormalizedRecordNames": [cfg.domain_name, f"*.{cfg.domain_name}"]}}},
+    ]
+    if cfg.create_hosted_zone:
+        statements.append(unscoped("route53:CreateHostedZone", "route53:DeleteHostedZone"))
+    return statements
+
+
+def _zone_inventory(cfg: Config, clients: Clients, _region: str) -> list[Found]:
+    zone = created_hosted_zone(cfg, clients)
+    return [Found("route53", GLOBAL, f"hosted zone {zone} (created by the runbook)")] if zone else []
+
+
+# First in helpers.stack, so the teardown deletes it last: the other kinds' records live in it.
+HOSTED_ZONE = ResourceKind(
+    "hosted zone (only if the runbook created it)", "route53", regional=False,
+    plan=lambda cfg: [Planned("03", GLOBAL, "Route 53 hosted zone", cfg.hosted_zone, PRICES["hosted_zone_month"])]
+    if cfg.create_hosted_zone else [],
+    inventory=_zone_inventory,
+    delete=lambda cfg, clients, _: delete_hosted_zone_if_created(cfg, clients),
+    iam_statements=_zone_statements,
+)
+
+
+def _certificate_statements(cfg: Config, scope: IamScope) -> list[dict[str, Any]]:
+    """ACM: requested only with the stack's tag (``aws:RequestTag``; tagging at request needs
+    AddTagsToCertificate too), described and deleted only while they carry it (``aws:ResourceTag``). Tags are
+    read on every certificate of the domain name, to tell the stack's from others.
+
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscertificatemanager.html
+    """
+    certificates = [scope.arn("acm", r, "certificate/*") for r in cfg.regions]
+    return [
+        unscoped("acm:ListCertificates"),
+        {"Sid": "RequestStackCertificates", "Effect": "Allow", "Resource": "*",
+         "Action": ["acm:RequestCertificate", "acm:AddTagsToCertificate"], "Condition": tag_condition(cfg, "RequestTag")},
+        {"Sid": "CertificateTags", "Effect": "Allow", "Action": "acm:ListTagsForCertificate", "Resource": certificates},
+        {"Sid": "StackCertificates", "Effect": "Allow", "Resource": certificates,
+         "Action": ["acm:DescribeCertificate", "acm:DeleteCertificate"], "Condition": tag_condition(cfg)},
+    ]
+
+
+CERTIFICATES = ResourceKind(
+    "certificates", "acm", regional=True,
+    plan=lambda cfg: [Planned("03", region, "ACM certificate (DNS validated)", cfg.domain_name) for region in cfg.regions],
+    inventory=lambda cfg, clients, region: [Found("acm", region, f"certificate {c['CertificateArn']}")
+                                            for c in stack_certificates(cfg, clients, region, live_only=False)],
+    delete=delete_certificates,
+    iam_statements=_certificate_statements,
+)
+
+
+def _custom_domain_inventory(cfg: Config, clients: Clients, region: str) -> list[Found]:
+    domain = find_custom_domain(cfg, clients, region)
+    if domain is None or not is_stack_domain(cfg, domain):  # another stack's name is not ours
+        return []
+    return [Found("apigateway", region, f"domain name {cfg.domain_name}")]
+
+
+def _custom_domain_statements(cfg: Config, scope: IamScope) -> list[dict[str, Any]]:
+    """API Gateway authorises by HTTP verb on a path: the custom domain name and its base path mappings, by name."""
+    domains = [f"arn:{scope.partition}:apigateway:{r}::/domainnames" for r in cfg.regions]
+    return [{"Sid": "CustomDomainName", "Effect": "Allow",
+             "Action": ["apigateway:GET", "apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE"],
+             "Resource": [arn for d in domains for arn in (d, f"{d}/{cfg.domain_name}", f"{d}/{cfg.domain_name}/*")]}]
+
+
+CUSTOM_DOMAINS = ResourceKind(
+    "custom domain names and base path mappings", "apigateway", regional=True,
+    plan=lambda cfg: [Planned("03", region, "API Gateway custom domain name", cfg.domain_name) for region in cfg.regions],
+    inventory=_custom_domain_inventory,
+    delete=delete_custom_domains,
+    iam_statements=_custom_domain_statements,
+)

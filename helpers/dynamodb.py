@@ -22,10 +22,12 @@ from typing import Any
 
 import pandas as pd
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from tqdm.auto import tqdm
+from botocore.exceptions import BotoCoreError, ClientError
 
 from helpers.clients import Clients, tolerating
 from helpers.config import Config
+from helpers.progress import tqdm
+from helpers.resource_kind import Found, IamScope, Planned, ResourceKind
 from helpers.waiting import wait_until
 
 HASH_KEY = "item_id"
@@ -346,24 +348,32 @@ def delete_global_table(cfg: Config, clients: Clients, timeout: float | None = N
     Only tables tagged ``runbook:stack`` for this stack are touched (a table of
     the same name that is not the stack's is kept and reported). Tolerates a
     half-built stack: regions without the table are skipped, and a stack's table
-    left outside the global table in a configured region is deleted too.
+    left outside the global table in a configured region is deleted too. A
+    region whose DynamoDB cannot be reached does not stop the others: its
+    replica is still removed through a region that answers, and the call then
+    raises, naming it.
     """
     timeout = _replica_timeout(cfg, timeout)
     actions: dict[str, str] = {region: "absent" for region in cfg.regions}
     owned: dict[str, bool] = {}
+    unreachable: dict[str, str] = {}
     for region in cfg.regions:
-        description = _describe(clients, cfg.table_name, region)
-        if description is not None:
-            owned[region] = _owned(cfg, clients, region, description)
-            if not owned[region]:
-                actions[region] = f"kept: not tagged runbook:stack={cfg.stack_name}"
+        try:
+            description = _describe(clients, cfg.table_name, region)
+            if description is not None:
+                owned[region] = _owned(cfg, clients, region, description)
+        except (ClientError, BotoCoreError) as error:
+            unreachable[region] = actions[region] = f"not reached: {type(error).__name__}: {error}"
+            continue
+        if description is not None and not owned[region]:
+            actions[region] = f"kept: not tagged runbook:stack={cfg.stack_name}"
     anchor = next((r for r in cfg.regions if owned.get(r)), None)
     if anchor is not None:
         description = _wait_idle(cfg, clients, anchor, timeout)
-        for region in sorted(set(_replica_statuses(description)) - {anchor}):
+        for region in sorted(set(_replica_statuses(description)) - {anchor}):  # through the anchor: any region
             clients.client("dynamodb", anchor).update_table(
                 TableName=cfg.table_name, ReplicaUpdates=[{"Delete": {"RegionName": region}}])
-            actions[region] = "replica deleted"
+            actions[region] = "replica deleted" + (f" (then {unreachable[region]})" if region in unreachable else "")
             _wait_idle(cfg, clients, anchor, timeout)
     doomed = [r for r in cfg.regions if owned.get(r)]
     for region in doomed:  # the anchor, and any table of ours that was never (or no longer) a replica
@@ -373,11 +383,44 @@ def delete_global_table(cfg: Config, clients: Clients, timeout: float | None = N
         with tolerating("ResourceNotFoundException"):
             clients.client("dynamodb", region).delete_table(TableName=cfg.table_name)
         actions[region] = "table deleted"
+    watched = [r for r in cfg.regions if r not in unreachable and (owned.get(r) or actions[r] == "replica deleted")]
 
     def check() -> tuple[bool, list[str]]:
-        left = [r for r in doomed + [r for r, a in actions.items() if a == "replica deleted"]
-                if _describe(clients, cfg.table_name, r) is not None]
+        left = [r for r in watched if _describe(clients, cfg.table_name, r) is not None]
         return not left, left
 
     wait_until(f"table {cfg.table_name} to be gone from every region", check, timeout)
+    if unreachable:
+        raise RuntimeError(f"table {cfg.table_name}: " + "; ".join(f"{r}: {a}" for r, a in actions.items()))
     return pd.DataFrame({"region": list(actions), "action": list(actions.values())})
+
+
+# ------------------------------------------------------------ the unit
+def _plan(cfg: Config) -> list[Planned]:
+    return [Planned("01", region, "DynamoDB replica table (on-demand)", cfg.table_name) for region in cfg.regions]
+
+
+def _inventory(cfg: Config, clients: Clients, region: str) -> list[Found]:
+    # By its tag: a same-named table of someone else's is not ours.
+    return [Found("dynamodb", r, f"table {cfg.table_name}") for r in cfg.regions if is_stack_table(cfg, clients, r)]
+
+
+def _iam_statements(cfg: Config, scope: IamScope) -> list[dict[str, Any]]:
+    """The table and its replicas by name (with their streams and indexes); DynamoDB creates replicas through a
+    service-linked role, which the caller may create only for replication.dynamodb.amazonaws.com."""
+    return [
+        {"Sid": "GlobalTable", "Effect": "Allow", "Action": [
+            "dynamodb:CreateTable", "dynamodb:DescribeTable", "dynamodb:UpdateTable", "dynamodb:DeleteTable",
+            "dynamodb:CreateTableReplica", "dynamodb:DeleteTableReplica", "dynamodb:TagResource",
+            "dynamodb:ListTagsOfResource", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem",
+            "dynamodb:Scan"],
+         "Resource": [arn for r in cfg.regions for arn in (scope.arn("dynamodb", r, f"table/{cfg.table_name}"),
+                                                             scope.arn("dynamodb", r, f"table/{cfg.table_name}/*"))]},
+        {"Sid": "ReplicationServiceLinkedRole", "Effect": "Allow", "Action": "iam:CreateServiceLinkedRole",
+         "Resource": "*", "Condition": {"StringEquals": {"iam:AWSServiceName": "replication.dynamodb.amazonaws.com"}}},
+    ]
+
+
+TABLE = ResourceKind("global table (replicas, then the table)", "dynamodb", regional=False, plan=_plan,
+                     inventory=_inventory, delete=lambda cfg, clients, _: delete_global_table(cfg, clients),
+                     iam_statements=_iam_statements)

@@ -31,6 +31,8 @@ import pandas as pd
 from helpers.apigateway import regional_endpoints
 from helpers.clients import Clients, tolerating
 from helpers.config import Config
+from helpers.prices import health_check_monthly_usd
+from helpers.resource_kind import GLOBAL, Found, IamScope, Planned, ResourceKind, unscoped
 from helpers.waiting import wait_until
 from localcloud.health_rules import CheckerState, aggregate
 
@@ -269,3 +271,38 @@ def delete_health_checks(cfg: Config, clients: Clients) -> pd.DataFrame:
                                    "delete the routing records (step 5 teardown) first")
             rows.append({"region": region, "health_check_id": check["Id"], "deleted": True})
     return pd.DataFrame(rows, columns=["region", "health_check_id", "deleted"])
+
+
+# ------------------------------------------------------------------ the unit
+def _plan(cfg: Config) -> list[Planned]:
+    kind = "Route 53 health check (HTTPS" + (", fast interval)" if cfg.health_check_interval == 10 else ")")
+    return [Planned("04", region, kind, check_name(cfg, region), health_check_monthly_usd(cfg)) for region in cfg.regions]
+
+
+def _inventory(cfg: Config, clients: Clients, _region: str) -> list[Found]:
+    return [Found("route53", GLOBAL, f"health check {check['Id']} ({region})")
+            for region, checks in _ours(cfg, clients).items() for check in checks]
+
+
+def _iam_statements(cfg: Config, scope: IamScope) -> list[dict[str, Any]]:
+    """Route 53 health checks, and their metric in CloudWatch.
+
+    IAM cannot narrow these to the stack: Route 53 offers no ``aws:ResourceTag``
+    or ``aws:RequestTag`` condition key (its only keys are about record changes
+    and VPCs), and a health check's ARN holds only its random id, known after
+    creation. The runbook itself touches only the checks whose CallerReference
+    starts with ``{stack}-{region}-health-``.
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonroute53.html
+    """
+    return [
+        unscoped("route53:CreateHealthCheck", "route53:ListHealthChecks", "cloudwatch:GetMetricStatistics"),
+        {"Sid": "HealthChecks", "Effect": "Allow", "Resource": f"arn:{scope.partition}:route53:::healthcheck/*",
+         "Action": ["route53:GetHealthCheck", "route53:UpdateHealthCheck", "route53:DeleteHealthCheck",
+                    "route53:GetHealthCheckStatus", "route53:ChangeTagsForResource", "route53:ListTagsForResource"]},
+    ]
+
+
+HEALTH_CHECKS = ResourceKind(
+    "health checks", "route53", regional=False, plan=_plan, inventory=_inventory,
+    delete=lambda cfg, clients, _: delete_health_checks(cfg, clients), iam_statements=_iam_statements,
+)

@@ -30,10 +30,11 @@ from typing import Any, Callable
 
 import pandas as pd
 from botocore.exceptions import ClientError
-from tqdm.auto import tqdm
+from helpers.progress import tqdm
 
-from helpers.clients import Clients, error_code, partition, tolerating
+from helpers.clients import Clients, error_code, tolerating
 from helpers.config import PROJECT_ROOT, Config
+from helpers.resource_kind import GLOBAL, Found, IamScope, Planned, ResourceKind, region_partition, unscoped
 from helpers.waiting import wait_until
 
 FUNCTIONS_DIR = PROJECT_ROOT / "functions"
@@ -139,13 +140,13 @@ def code_sha256(zip_bytes: bytes) -> str:
 # -------------------------------------------------------------------- IAM
 def table_arns(cfg: Config, account: str) -> list[str]:
     """The ARN of the table in every configured region (a global table is one table per region)."""
-    return [f"arn:{partition(r)}:dynamodb:{r}:{account}:table/{cfg.table_name}" for r in cfg.regions]
+    return [f"arn:{region_partition(r)}:dynamodb:{r}:{account}:table/{cfg.table_name}" for r in cfg.regions]
 
 
 def log_group_arns(cfg: Config, account: str) -> list[str]:
     """The functions' log groups (``/aws/lambda/<name>``) and their streams, in every region."""
     return [
-        f"arn:{partition(r)}:logs:{r}:{account}:log-group:/aws/lambda/{function_name(cfg, spec.key)}:*"
+        f"arn:{region_partition(r)}:logs:{r}:{account}:log-group:/aws/lambda/{function_name(cfg, spec.key)}:*"
         for r in cfg.regions for spec in FUNCTIONS
     ]
 
@@ -431,10 +432,11 @@ def delete_reserved_concurrency(cfg: Config, clients: Clients, region: str, func
 
 # ---------------------------------------------------------------- teardown
 def _delete_per_function(cfg: Config, clients: Clients, service: str, column: str,
-                         name_of: Callable[[Config, str], str], delete: Callable[[Any, str], Any]) -> pd.DataFrame:
-    """Delete one thing per function and region; a missing one (ResourceNotFoundException) is reported as absent."""
+                         name_of: Callable[[Config, str], str], delete: Callable[[Any, str], Any],
+                         region: str | None) -> pd.DataFrame:
+    """Delete one thing per function in ``region`` (default: every region); a missing one is reported as absent."""
     rows = []
-    for region in cfg.regions:
+    for region in [region] if region else cfg.regions:
         client = clients.client(service, region)
         for spec in FUNCTIONS:
             name = name_of(cfg, spec.key)
@@ -445,10 +447,10 @@ def _delete_per_function(cfg: Config, clients: Clients, service: str, column: st
     return pd.DataFrame(rows)
 
 
-def delete_functions(cfg: Config, clients: Clients) -> pd.DataFrame:
-    """Delete the three functions in every region; missing ones are reported, not errors."""
+def delete_functions(cfg: Config, clients: Clients, region: str | None = None) -> pd.DataFrame:
+    """Delete the three functions in ``region`` (default: every region); missing ones are reported, not errors."""
     return _delete_per_function(cfg, clients, "lambda", "name", function_name,
-                                lambda lam, name: lam.delete_function(FunctionName=name))
+                                lambda lam, name: lam.delete_function(FunctionName=name), region)
 
 
 def log_group_name(cfg: Config, key: str) -> str:
@@ -456,7 +458,94 @@ def log_group_name(cfg: Config, key: str) -> str:
     return f"/aws/lambda/{function_name(cfg, key)}"
 
 
-def delete_log_groups(cfg: Config, clients: Clients) -> pd.DataFrame:
-    """Delete the functions' log groups in every region (Lambda creates them untagged, so by name)."""
+def delete_log_groups(cfg: Config, clients: Clients, region: str | None = None) -> pd.DataFrame:
+    """Delete the functions' log groups in ``region`` (default: every region); Lambda creates them untagged, so by name."""
     return _delete_per_function(cfg, clients, "logs", "log_group", log_group_name,
-                                lambda logs, group: logs.delete_log_group(logGroupName=group))
+                                lambda logs, group: logs.delete_log_group(logGroupName=group), region)
+
+
+# --------------------------------------------------------------- the units
+def role_statements(sid: str, cfg: Config, scope: IamScope, name: str, service: str) -> list[dict[str, Any]]:
+    """Managing the stack's IAM roles (``{stack}-*``, with their inline policies; the same statement for every
+    role, so the policy holds it once), and passing the role ``name`` to ``service`` only."""
+    iam = f"arn:{scope.partition}:iam::{scope.account}:role"
+    return [
+        {"Sid": "StackRoles", "Effect": "Allow", "Resource": f"{iam}/{cfg.stack_name}-*", "Action": [
+            "iam:CreateRole", "iam:GetRole", "iam:DeleteRole", "iam:TagRole", "iam:PutRolePolicy",
+            "iam:GetRolePolicy", "iam:DeleteRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
+            "iam:DetachRolePolicy"]},
+        {"Sid": f"Pass{sid}", "Effect": "Allow", "Action": "iam:PassRole", "Resource": f"{iam}/{name}",
+         "Condition": {"StringEquals": {"iam:PassedToService": service}}},
+    ]
+
+
+def role_inventory(name_of: Callable[[Config], str]) -> Callable[[Config, Clients, str], list[Found]]:
+    """The inventory of one IAM role of the stack, named by ``name_of(cfg)``."""
+    def inventory(cfg: Config, clients: Clients, _region: str) -> list[Found]:
+        name = name_of(cfg)
+        return [Found("iam", GLOBAL, f"role {name}")] if iam_role_exists(clients, name) else []
+    return inventory
+
+
+ROLE = ResourceKind(
+    "Lambda role", "iam", regional=False,
+    plan=lambda cfg: [Planned("02", GLOBAL, "IAM role (least privilege)", role_name(cfg))],
+    inventory=role_inventory(role_name),
+    delete=lambda cfg, clients, _: delete_role(cfg, clients),
+    iam_statements=lambda cfg, scope: role_statements("LambdaRole", cfg, scope, role_name(cfg), "lambda.amazonaws.com"),
+)
+
+
+def _function_inventory(cfg: Config, clients: Clients, region: str) -> list[Found]:
+    found = []
+    for spec in FUNCTIONS:
+        name = function_name(cfg, spec.key)
+        with tolerating("ResourceNotFoundException"):
+            clients.client("lambda", region).get_function(FunctionName=name)
+            found.append(Found("lambda", region, f"function {name}"))
+    return found
+
+
+def _function_statements(cfg: Config, scope: IamScope) -> list[dict[str, Any]]:
+    """The functions by name; the fault calls (environment, reserved concurrency) included."""
+    return [{"Sid": "Functions", "Effect": "Allow", "Action": [
+        "lambda:CreateFunction", "lambda:GetFunction", "lambda:GetFunctionConfiguration",
+        "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration", "lambda:DeleteFunction",
+        "lambda:TagResource", "lambda:ListTags", "lambda:AddPermission", "lambda:RemovePermission",
+        "lambda:GetPolicy", "lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency"],
+        "Resource": [scope.arn("lambda", r, f"function:{cfg.stack_name}-*") for r in cfg.regions]}]
+
+
+FUNCTIONS_KIND = ResourceKind(
+    "Lambda functions", "lambda", regional=True,
+    plan=lambda cfg: [Planned("02", region, "Lambda function", function_name(cfg, spec.key))
+                      for region in cfg.regions for spec in FUNCTIONS],
+    inventory=_function_inventory,
+    delete=delete_functions,
+    iam_statements=_function_statements,
+)
+
+
+def _log_group_inventory(cfg: Config, clients: Clients, region: str) -> list[Found]:
+    # Exact names, not the prefix: stack "shop" must not claim stack "shop-blue"'s groups.
+    wanted = {log_group_name(cfg, spec.key) for spec in FUNCTIONS}
+    found = []
+    for page in clients.client("logs", region).get_paginator("describe_log_groups").paginate(
+            logGroupNamePrefix=f"/aws/lambda/{cfg.stack_name}-"):
+        found += [Found("logs", region, f"log group {g['logGroupName']}") for g in page["logGroups"]
+                  if g["logGroupName"] in wanted]
+    return found
+
+
+# Listed before the functions in helpers.stack, so the teardown deletes the groups after them.
+LOG_GROUPS = ResourceKind(
+    "Lambda log groups", "logs", regional=True,
+    plan=lambda cfg: [Planned("02", region, "CloudWatch Logs log group (created by Lambda)", log_group_name(cfg, spec.key))
+                      for region in cfg.regions for spec in FUNCTIONS],
+    inventory=_log_group_inventory,
+    delete=delete_log_groups,
+    iam_statements=lambda cfg, scope: [
+        unscoped("logs:DescribeLogGroups"),
+        {"Sid": "FunctionLogGroups", "Effect": "Allow", "Action": "logs:DeleteLogGroup",
+         "Resource": [scope.arn("logs", r, f"log-group:/aws/lambda/{cfg.stack_name}-*") for r in cfg.regions]}],
+)

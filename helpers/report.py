@@ -3,10 +3,17 @@
 Every page carries the same navigation (index, previous, next), so a reader
 always knows where they are. Plots are embedded in the pages by nbconvert
 (as data URIs) and the PNG files the notebooks save are linked from the index.
+
+The pages work offline: nbconvert's JupyterLab template without the scripts it
+loads from public CDNs (``OFFLINE_TEMPLATE``) and without widget state. The
+notebooks' two parameters cells (papermill's ``parameters`` and
+``injected-parameters``) give way to one "parameters of this run" table, and
+cells tagged ``dry-run`` appear only in a dry run.
 """
 
 from __future__ import annotations
 
+import ast
 import html
 import json
 from pathlib import Path
@@ -15,6 +22,31 @@ from typing import Any
 NAV_STYLE = (
     "position:sticky;top:0;z-index:10;background:#232f3e;color:#fff;padding:8px 16px;"
     "font:14px system-ui,sans-serif;display:flex;gap:16px;align-items:center"
+)
+PARAMETER_TAGS = ("parameters", "injected-parameters")  # papermill's tags: the cell a notebook declares, the one it injects
+DRY_RUN_TAG = "dry-run"  # a cell that shows what a dry run recorded: left out of the pages of a real run
+# JupyterLab's page (nbconvert's "lab" template) without what it loads from public CDNs:
+# require.js (for widgets and JavaScript outputs, which the notebooks do not make), MathJax
+# (the notebooks hold no LaTeX, and it would typeset the dollar amounts of their cost notes)
+# and Mermaid (no diagrams in Markdown). The body starts with the navigation and the parameters.
+OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block body_header -%}
+<body class="jp-Notebook" data-jp-theme-light="true" data-jp-theme-name="JupyterLab Light" data-runbook-page>
+{{ resources.runbook_nav }}
+<main>
+{{ resources.runbook_parameters }}
+{%- endblock body_header -%}
+"""
+PARAMETERS_STYLE = (
+    "<style>.runbook-parameters{margin:8px 0 16px calc(var(--jp-cell-prompt-width) + 2 * var(--jp-cell-padding));"
+    "font:13px system-ui,sans-serif}"
+    ".runbook-parameters table{border-collapse:collapse;margin-top:6px}"
+    ".runbook-parameters td,.runbook-parameters th{border:1px solid #d5dbdb;padding:2px 8px;text-align:left}"
+    ".runbook-parameters tr.changed th,.runbook-parameters tr.changed td{background:#f2f8fd}</style>"
 )
 
 
@@ -31,19 +63,74 @@ def _nav_html(name: str, names: list[str]) -> str:
     return f'<nav class="runbook-nav" style="{NAV_STYLE}">' + " ".join(parts) + "</nav>"
 
 
-def export_html(notebook: Path, out_dir: Path, *, hide_code: bool = False, nav: list[str] | None = None) -> str:
-    """Write ``<name>.html`` for an executed notebook; returns the file name."""
+def _literal(source: str) -> Any:
+    """A parameters cell's default as a value (its source text when it is not a literal)."""
+    try:
+        return ast.literal_eval(source)
+    except (ValueError, SyntaxError):
+        return source
+
+
+def effective_parameters(notebook: Path, run_parameters: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each parameter the notebook declares: its value in this run, its default and its meaning.
+
+    The value is the run's (validated) one; a parameter the run does not know keeps what
+    papermill injected, or else the notebook's default.
+    """
+    import nbformat
+    import papermill
+
+    injected = nbformat.read(str(notebook), as_version=4).metadata.get("papermill", {}).get("parameters", {})
+    rows = []
+    for name, declared in papermill.inspect_notebook(str(notebook)).items():
+        default = _literal(declared["default"])
+        value = run_parameters[name] if name in run_parameters else injected.get(name, default)
+        rows.append({"name": name, "value": value, "default": default, "meaning": declared["help"]})
+    return rows
+
+
+def _parameters_html(rows: list[dict[str, Any]]) -> str:
+    """One collapsed table: the summary names the values that differ from the notebook's defaults."""
+    if not rows:
+        return ""
+    changed = [r for r in rows if r["value"] != r["default"]]
+    summary = ", ".join(f"{r['name']}={r['value']!r}" for r in changed) or "the notebook's defaults"
+    body = "".join(
+        f'<tr class="{"changed" if r in changed else "default"}"><th>{html.escape(r["name"])}</th>'
+        f'<td><code>{html.escape(repr(r["value"]))}</code></td><td>{html.escape(r["meaning"])}</td></tr>'
+        for r in rows
+    )
+    return (f'{PARAMETERS_STYLE}<details class="runbook-parameters" id="run-parameters"><summary>'
+            f"<strong>Parameters of this run</strong> ({len(rows)}; {len(changed)} not the notebook's default): "
+            f"{html.escape(summary)}</summary><table><tr><th>parameter</th><th>value</th><th>meaning</th></tr>"
+            f"{body}</table></details>")
+
+
+def export_html(notebook: Path, out_dir: Path, *, hide_code: bool = False, nav: list[str] | None = None,
+                parameters: dict[str, Any] | None = None, dry_run: bool = False) -> str:
+    """Write ``<name>.html`` for an executed notebook; returns the file name.
+
+    ``parameters`` are the run's effective parameters (``Config.public_params()``); the page
+    shows those the notebook declares in place of its parameters cells.
+    """
+    import jinja2
     import nbformat
     from nbconvert import HTMLExporter
+    from traitlets.config import Config
 
-    exporter = HTMLExporter(template_name="lab")
-    exporter.exclude_input = hide_code
-    exporter.exclude_input_prompt = hide_code
-    exporter.exclude_output_prompt = hide_code
-    body, _ = exporter.from_notebook_node(nbformat.read(str(notebook), as_version=4))
-    body = body.replace("<body", "<body data-runbook-page", 1)
-    marker = body.find(">", body.find("<body")) + 1
-    body = body[:marker] + _nav_html(notebook.stem, nav or []) + body[marker:]
+    config = Config()
+    config.TagRemovePreprocessor.enabled = True
+    config.TagRemovePreprocessor.remove_cell_tags = set(PARAMETER_TAGS) | (set() if dry_run else {DRY_RUN_TAG})
+    config.TemplateExporter.exclude_input = hide_code
+    config.TemplateExporter.exclude_input_prompt = hide_code
+    config.TemplateExporter.exclude_output_prompt = hide_code
+    exporter = HTMLExporter(config=config, template_name="lab", template_file="runbook_offline.html.j2",
+                            extra_loaders=[jinja2.DictLoader({"runbook_offline.html.j2": OFFLINE_TEMPLATE})])
+    nb = nbformat.read(str(notebook), as_version=4)
+    nb.metadata.pop("widgets", None)  # a page never embeds widget state; a widget shows its text form instead
+    resources = {"runbook_nav": _nav_html(notebook.stem, nav or []),
+                 "runbook_parameters": _parameters_html(effective_parameters(notebook, parameters or {}))}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
     name = notebook.stem + ".html"
     (out_dir / name).write_text(body, encoding="utf-8")
     return name
@@ -92,18 +179,18 @@ def write_index(result: Any, out_dir: Path) -> Path:
     artifacts = []
     for path in sorted(out_dir.iterdir(), key=_artifact_order):
         if path.suffix in (".png",):
-            artifacts.append(f'<figure><a href="{path.name}"><img src="{path.name}" alt="{html.escape(path.stem)}" '
-                             f'style="max-width:480px"></a><figcaption>{html.escape(path.name)}</figcaption></figure>')
+            artifacts.append(f'<figure><a href="{path.name}"><img src="{path.name}" alt="{html.escape(path.stem)}">'
+                             f'</a><figcaption>{html.escape(path.name)}</figcaption></figure>')
         elif path.suffix in (".csv", ".json", ".log") and path.name != "run.json":
             artifacts.append(f'<p><a href="{path.name}">{html.escape(path.name)}</a></p>')
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Runbook report {html.escape(result.run_id)}: {result.status}</title>
 <style>
-body{{font:15px/1.5 system-ui,sans-serif;margin:0;color:#16191f}} main{{padding:16px 32px;max-width:1100px}}
+body{{font:15px/1.5 system-ui,sans-serif;margin:0;color:#16191f}} main{{padding:16px 32px;max-width:1280px}}
 table{{border-collapse:collapse;margin:8px 0 24px}} td,th{{border:1px solid #d5dbdb;padding:4px 10px;text-align:left;vertical-align:top}}
 .status{{color:#fff;background:{colour};padding:2px 10px;border-radius:4px}} pre{{margin:0;white-space:pre-wrap}}
-tr.failed td{{background:#fde8e8}} figure{{display:inline-block;margin:8px}}
+tr.failed td{{background:#fde8e8}} figure{{margin:16px 0}} figure img{{display:block;max-width:100%;height:auto}}
 </style></head>
 <body data-runbook-index>
 {_nav_html("", [])}
@@ -117,7 +204,7 @@ on backend <code>{html.escape(str(result.parameters.get("backend", "")))}</code>
 {_results_html(out_dir)}
 <h2>Artifacts</h2>
 <div id="artifacts">{"".join(artifacts) or "<p>none</p>"}</div>
-<h2>Parameters</h2>
+<h2>Parameters of this run</h2>
 <table id="parameters">{params}</table>
 </main></body></html>
 """

@@ -41,11 +41,13 @@ from collections import Counter
 from typing import Any, Mapping
 
 import pandas as pd
-from tqdm.auto import tqdm
+from helpers.progress import tqdm
 
 from helpers.clients import Clients, HttpClient, resolve, tolerating
 from helpers.config import Config
 from helpers.domains import find_hosted_zone, fqdn
+from helpers.prices import PRICES
+from helpers.resource_kind import GLOBAL, Found, IamScope, Planned, ResourceKind, unscoped
 from helpers.waiting import wait_until
 
 # {region: (regional_domain_name, regional_hosted_zone_id, health_check_id)}
@@ -53,7 +55,7 @@ Targets = Mapping[str, tuple[str, str, str | None]]
 
 ROUTING_TYPES = ("A", "AAAA", "CNAME")
 REGION_PATTERN = r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+"  # an AWS region name, as in eu-west-1 or us-gov-west-1
-TRAFFIC_POLICY_COST_USD_MONTH = 50.0
+TRAFFIC_POLICY_COST_USD_MONTH = PRICES["traffic_policy_record_month"]
 COST_WARNING = (
     "Cost warning: on AWS each traffic policy record costs about "
     f"${TRAFFIC_POLICY_COST_USD_MONTH:.0f} a month (prorated), on top of DNS queries; plain routing records "
@@ -460,3 +462,40 @@ def call_through_domain(cfg: Config, n: int = 10, path: str = "/health", http: H
         rows.append({"status": response.status, "address": response.address, "served_by": served_by(response),
                      "elapsed_ms": round(response.elapsed_s * 1000, 1)})
     return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------ the unit
+def _plan(cfg: Config) -> list[Planned]:
+    rows = [Planned("05", region, f"Route 53 {cfg.routing_policy} record", cfg.domain_name) for region in cfg.regions]
+    if cfg.use_traffic_policy:
+        rows.append(Planned("05", GLOBAL, "Route 53 traffic policy record", cfg.domain_name, TRAFFIC_POLICY_COST_USD_MONTH))
+    return rows
+
+
+def _inventory(cfg: Config, clients: Clients, _region: str) -> list[Found]:
+    return ([Found("route53", GLOBAL, f"record {record}") for record in stack_records(cfg, clients)]
+            + [Found("route53", GLOBAL, f"traffic policy {policy}") for policy in stack_traffic_policies(cfg, clients)])
+
+
+def _iam_statements(cfg: Config, scope: IamScope) -> list[dict[str, Any]]:
+    """Route 53 routing: record changes are allowed by the hosted zone's unit (on the API's name only). Traffic
+    policies by id (Route 53 has no tag condition keys): created and changed only with ``use_traffic_policy``,
+    found and deleted always, so a teardown removes one an earlier run created."""
+    route53 = f"arn:{scope.partition}:route53:::"
+    create = ["route53:CreateTrafficPolicy"] if cfg.use_traffic_policy else []
+    change = ["route53:GetTrafficPolicy", "route53:CreateTrafficPolicyVersion", "route53:CreateTrafficPolicyInstance",
+              "route53:UpdateTrafficPolicyInstance"] if cfg.use_traffic_policy else []
+    return [
+        unscoped("route53:ListTrafficPolicies", "route53:TestDNSAnswer", "route53:GetChange", *create),
+        {"Sid": "TrafficPolicies", "Effect": "Allow", "Action": [
+            *change, "route53:ListTrafficPolicyVersions", "route53:DeleteTrafficPolicy",
+            "route53:DeleteTrafficPolicyInstance", "route53:ListTrafficPolicyInstancesByHostedZone"],
+         "Resource": [f"{route53}hostedzone/{scope.hosted_zone_id}", f"{route53}trafficpolicy/*",
+                      f"{route53}trafficpolicyinstance/*"]},
+    ]
+
+
+ROUTING = ResourceKind(
+    "routing records and traffic policies", "route53", regional=False, plan=_plan, inventory=_inventory,
+    delete=lambda cfg, clients, _: delete_routing_records(cfg, clients), iam_statements=_iam_statements,
+)

@@ -4,7 +4,8 @@
 
 Papermill's conventions: later files and ``-p`` options override earlier ones and
 ``-p`` values parse as YAML. Parameters are validated before the first notebook
-runs. For ``backend: local`` the runner starts the local cloud (with the
+runs; every notebook declares every parameter (``make params`` writes the cells)
+and gets every validated value. For ``backend: local`` the runner starts the local cloud (with the
 parameters' time scale) when none is running and stops it at the end, also on
 failure. The run is written to ``reports/<run-id>/``: the executed notebooks,
 one HTML page per notebook, ``index.html``, the artifacts the notebooks write,
@@ -20,13 +21,12 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from helpers.config import PROJECT_ROOT, ConfigError, validate
+from helpers.parameters import PARAMETER_NAMES, load_parameters
 from helpers.report import export_html, write_index
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
@@ -60,22 +60,6 @@ class RunResult:
         return self.status == "passed"
 
 
-def load_parameters(files: list[str | Path], overrides: list[tuple[str, str]]) -> dict[str, Any]:
-    """Merge parameter files in order, then ``-p NAME VALUE`` overrides (values parsed as YAML)."""
-    params: dict[str, Any] = {}
-    for path in files:
-        try:
-            data = yaml.safe_load(Path(path).read_text()) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"parameter file {path} does not exist") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"parameter file {path} must hold a mapping of parameter names to values")
-        params.update(data)
-    for name, value in overrides:
-        params[name] = yaml.safe_load(value)
-    return params
-
-
 def discover_notebooks(selection: list[str] | None = None, directory: Path | None = None) -> list[Path]:
     """The numbered notebooks (``NN_name.ipynb``) in order, optionally only those whose number is selected."""
     directory = directory or NOTEBOOKS_DIR
@@ -87,6 +71,17 @@ def discover_notebooks(selection: list[str] | None = None, directory: Path | Non
             raise ConfigError(f"no notebook numbered {', '.join(sorted(unknown))} in {directory}")
         found = [p for p in found if p.name[:2] in wanted]
     return found
+
+
+def check_declared_parameters(paths: list[Path]) -> None:
+    """Refuse notebooks whose parameters cell does not declare every parameter (its defaults would go unseen)."""
+    import papermill
+
+    for path in paths:
+        missing = [name for name in PARAMETER_NAMES if name not in papermill.inspect_notebook(str(path))]
+        if missing:
+            raise ConfigError(f"{path} does not declare the parameter(s) {', '.join(missing)}: "
+                              "run `make params` to regenerate its parameters cell")
 
 
 def _error_summary(error: BaseException) -> str:
@@ -113,15 +108,12 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
         out: str | Path | None = None, hide_code: bool = False, notebooks_dir: Path | None = None,
         echo=print) -> RunResult:
     """Run the runbook and write its report. Raises ConfigError before running anything if parameters are bad."""
-    import papermill
-
     params = load_parameters(list(files), list(overrides))
     started = time.monotonic()
     out_dir = (Path(out) if out else _new_run_dir()).resolve()
-    params["run_dir"] = str(out_dir)
-    if "localcloud_state_dir" in params:  # the kernels run in notebooks/: pass them an absolute path
-        params["localcloud_state_dir"] = str(Path(params["localcloud_state_dir"]).resolve())
-    cfg = validate(params)  # before anything is created
+    cfg = validate({**params, "run_dir": str(out_dir)})  # before anything is created
+    # The kernels run in notebooks/: pass them the state directory as an absolute path.
+    cfg = replace(cfg, localcloud_state_dir=str(Path(cfg.localcloud_state_dir).resolve()))
     notebooks_dir = notebooks_dir or NOTEBOOKS_DIR
     selected = discover_notebooks(notebooks, notebooks_dir)
     if cfg.dry_run and notebooks is None:  # only what can be planned: the chaos experiment needs a real stack
@@ -131,14 +123,12 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
             echo(f"dry run: not running {', '.join(skipped)} (it needs a real stack; select it to see why)")
     if not selected:
         raise ConfigError(f"no notebooks to run in {notebooks_dir}")
+    check_declared_parameters(selected)
     out_dir.mkdir(parents=True, exist_ok=True)
 
     result = RunResult(run_id=out_dir.name, out_dir=str(out_dir), parameters=cfg.public_params(),
                        started_at=dt.datetime.now().isoformat(timespec="seconds"))
     result.notebooks = [NotebookResult(p.stem) for p in selected]
-    # Progress bars are for people watching a notebook; in a report they would be hundreds of lines.
-    tqdm_disable = os.environ.get("TQDM_DISABLE")
-    os.environ["TQDM_DISABLE"] = "1"  # inherited by the kernels
     started_cloud = False
     try:
         started_cloud = _ensure_localcloud(cfg, echo)
@@ -147,13 +137,10 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
             echo(f"[{index}/{len(selected)}] {path.stem} ...", end="", flush=True)
             t0 = time.monotonic()
             try:
-                # Every notebook gets every parameter, so that all of them build the same Config
-                # (papermill notes the ones a notebook does not declare in kernels.log).
-                with _stderr_to(out_dir / KERNEL_LOG):
-                    papermill.execute_notebook(
-                        str(path), str(output), parameters=params,
-                        cwd=str(notebooks_dir), kernel_name="python3", progress_bar=False, log_output=False,
-                    )
+                # Every notebook declares every parameter and gets every value, validated and settled
+                # (faulty_region a region, paths absolute), so that all of them build the same Config.
+                execute_notebook(path, output, cfg.public_params(), cwd=notebooks_dir,
+                                 kernel_log=out_dir / KERNEL_LOG)
                 nb_result.status = "passed"
             except Exception as error:  # papermill raises PapermillExecutionError for a failing cell
                 nb_result.status = "failed"
@@ -164,16 +151,13 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
             echo(f" {nb_result.status} ({nb_result.duration_s:.1f} s, {elapsed:.0f} s elapsed)")
             if output.exists():
                 nb_result.html = export_html(output, out_dir, hide_code=hide_code,
-                                             nav=[n.name for n in result.notebooks])
+                                             nav=[n.name for n in result.notebooks],
+                                             parameters=result.parameters, dry_run=cfg.dry_run)
             if nb_result.status == "failed":
                 echo(f"\n{path.name} failed in this cell:\n{_indent(nb_result.failed_cell)}\n{nb_result.error}\n"
                      f"executed notebook: {output}")
                 break
     finally:
-        if tqdm_disable is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = tqdm_disable
         if started_cloud:
             from localcloud import daemon
 
@@ -186,6 +170,34 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
             _point_latest(out_dir)
     echo(f"runbook {result.status} in {result.duration_s:.1f} s: {out_dir / 'index.html'}")
     return result
+
+
+def execute_notebook(path: Path, output: Path, parameters: dict[str, Any], *, cwd: Path, kernel_log: Path) -> None:
+    """Run one notebook with papermill as a report run: no progress bars, the kernel's standard error in ``kernel_log``.
+
+    Progress bars are for people watching a notebook; in a report they would be stale
+    widgets, so the kernel inherits ``TQDM_DISABLE=1`` (``helpers.progress`` honours it).
+    """
+    import papermill
+
+    with _environment(TQDM_DISABLE="1"), _kernel_stderr_to(kernel_log):
+        papermill.execute_notebook(str(path), str(output), parameters=parameters, cwd=str(cwd),
+                                   kernel_name="python3", progress_bar=False, log_output=False)
+
+
+@contextlib.contextmanager
+def _environment(**variables: str):
+    """Set environment variables (inherited by the processes started meanwhile), then put them back."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _new_run_dir() -> Path:
@@ -211,20 +223,26 @@ def _ensure_localcloud(cfg, echo) -> bool:
 
 
 @contextlib.contextmanager
-def _stderr_to(path: Path):
-    """Send this process's standard error (and so the kernels' it starts) to ``path`` for a while.
+def _kernel_stderr_to(path: Path):
+    """Send the standard error of the processes started meanwhile (the kernel) to ``path``.
 
-    Kernels write start-up notices there that would break the progress lines;
-    the run directory keeps them.
+    A kernel inherits file descriptor 2 and writes its start-up notices there, which
+    would break the progress lines; the run directory keeps them. This process's own
+    ``sys.stderr`` (Python warnings and log records, papermill's among them) stays
+    where it was, so ``kernels.log`` holds only what the kernels wrote.
     """
     sys.stderr.flush()
     saved = os.dup(2)
-    with open(path, "ab") as log:
+    own_stderr = sys.stderr
+    with open(path, "ab") as log, open(os.dup(saved), "w", buffering=1, encoding="utf-8",
+                                       errors="backslashreplace") as terminal:
         os.dup2(log.fileno(), 2)
+        sys.stderr = terminal
         try:
             yield
         finally:
-            sys.stderr.flush()
+            sys.stderr = own_stderr
+            terminal.flush()
             os.dup2(saved, 2)
             os.close(saved)
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import sys
 from importlib import metadata
 
 import pandas as pd
 
-from helpers import apigateway, healthchecks, lambdas
-from helpers.aws_account import PRICES, check_account, health_check_monthly_usd
+from helpers import stack
+from helpers.aws_account import check_account
 from helpers.clients import Clients
 from helpers.config import Config, with_backend_settings
 from helpers.dryrun import start_dry_run
+from helpers.resource_kind import Planned
 
 PACKAGES = ("boto3", "botocore", "moto", "papermill", "pandas", "matplotlib", "dnspython", "dnslib", "cryptography")
 
@@ -57,28 +59,11 @@ def check_identity(cfg: Config, clients: Clients) -> pd.DataFrame:
 
 
 def plan(cfg: Config) -> pd.DataFrame:
-    """Every resource the runbook will create, per region, with its approximate monthly cost on AWS."""
-    rows = []
-
-    def add(step: str, region: str, resource: str, name: str, usd: float = 0.0) -> None:
-        rows.append({"step": step, "region": region, "resource": resource, "name": name, "usd_per_month": usd})
-
-    for i, region in enumerate(cfg.regions):
-        add("01", region, "DynamoDB replica table (on-demand)", cfg.table_name)
-        for spec in lambdas.FUNCTIONS:
-            add("02", region, "Lambda function", lambdas.function_name(cfg, spec.key))
-        add("02", region, "API Gateway REST API (REGIONAL)", apigateway.api_name(cfg))
-        add("03", region, "ACM certificate (DNS validated)", cfg.domain_name)
-        add("03", region, "API Gateway custom domain name", cfg.domain_name)
-        add("04", region, "Route 53 health check (HTTPS" + (", fast interval)" if cfg.health_check_interval == 10 else ")"),
-            healthchecks.check_name(cfg, region), health_check_monthly_usd(cfg))
-        add("05", region, f"Route 53 {cfg.routing_policy} record", cfg.domain_name)
-    add("02", "global", "IAM role (least privilege)", lambdas.role_name(cfg))
-    if cfg.create_hosted_zone:
-        add("03", "global", "Route 53 hosted zone", cfg.hosted_zone, PRICES["hosted_zone_month"])
-    if cfg.use_traffic_policy:
-        add("05", "global", "Route 53 traffic policy record", cfg.domain_name, PRICES["traffic_policy_record_month"])
-    return pd.DataFrame(rows)
+    """Every resource the runbook will create (``helpers.stack.STACK``), per region and step, with its
+    approximate fixed monthly cost on AWS."""
+    rows = [dataclasses.asdict(row) for kind in stack.STACK for row in kind.plan(cfg)]
+    frame = pd.DataFrame(rows, columns=[f.name for f in dataclasses.fields(Planned)])
+    return frame.sort_values("step", kind="stable").reset_index(drop=True)
 
 
 def monthly_cost(plan_frame: pd.DataFrame) -> float:

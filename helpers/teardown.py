@@ -1,50 +1,46 @@
-"""Step 7: delete everything the stack created, in dependency order, then prove nothing is left.
+"""Step 7: delete everything the stack created, in reverse order of ``helpers.stack.STACK``, then prove nothing is left.
 
-Each step tolerates what is already gone (a half-built or half-deleted stack),
-so the teardown can always be re-run. Only resources named or tagged for this
-stack are touched; a hosted zone is deleted only if the runbook created it.
+Every kind is tried in every region, whatever failed before it: a failing call
+(an API error in one region, a throttle, a denied action) is recorded with its
+reason and the teardown carries on. Each deletion tolerates what is already
+gone, so the teardown can always be re-run. Only resources named or tagged for
+this stack are touched; a hosted zone is deleted only if the runbook created it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import dataclasses
+from typing import Any
 
 import pandas as pd
 
-from helpers import apigateway, domains, dynamodb, faults, healthchecks, lambdas, route53
+from helpers import stack
 from helpers.clients import Clients
 from helpers.config import Config
 
+STEP_COLUMNS = ["step", "region", "ok", "detail"]
+INVENTORY_COLUMNS = ["service", "region", "resource"]
 
-def _steps(cfg: Config, clients: Clients) -> list[tuple[str, Callable[[], Any]]]:
-    return [
-        ("routing records and traffic policies", lambda: route53.delete_routing_records(cfg, clients)),
-        ("health checks", lambda: healthchecks.delete_health_checks(cfg, clients)),
-        ("custom domain names and base path mappings", lambda: domains.delete_custom_domains(cfg, clients)),
-        ("certificates", lambda: domains.delete_certificates(cfg, clients)),
-        ("REST APIs", lambda: apigateway.delete_regional_apis(cfg, clients)),
-        ("Lambda functions", lambda: lambdas.delete_functions(cfg, clients)),
-        ("Lambda log groups", lambda: lambdas.delete_log_groups(cfg, clients)),
-        ("Lambda role", lambda: lambdas.delete_role(cfg, clients)),
-        ("FIS templates and role", lambda: faults.delete_fault_resources(cfg, clients)),
-        ("global table (replicas, then the table)", lambda: dynamodb.delete_global_table(cfg, clients)),
-        ("hosted zone (only if the runbook created it)", lambda: domains.delete_hosted_zone_if_created(cfg, clients)),
-    ]
+
+def _failure(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"
 
 
 def teardown(cfg: Config, clients: Clients) -> pd.DataFrame:
-    """Run every deletion step; a failing step is reported and the others still run.
+    """Delete every kind of the stack, last built first, in each of its regions; one row per (kind, region).
 
-    In a dry run the deletions are recorded, not made (``helpers.dryrun``).
+    A failing deletion is a row with ``ok`` False and the error; the others
+    still run. In a dry run the deletions are recorded, not made (``helpers.dryrun``).
     """
     rows = []
-    for name, step in _steps(cfg, clients):
-        try:
-            result = step()
-            rows.append({"step": name, "ok": True, "detail": _describe(result)})
-        except Exception as error:  # report, carry on: the inventory below shows what is left
-            rows.append({"step": name, "ok": False, "detail": f"{type(error).__name__}: {error}"})
-    return pd.DataFrame(rows)
+    for kind in reversed(stack.STACK):
+        for region in kind.regions(cfg):
+            try:
+                rows.append({"step": kind.name, "region": region, "ok": True,
+                             "detail": _describe(kind.delete(cfg, clients, region))})
+            except Exception as error:  # record and carry on: every other kind and region still gets its turn
+                rows.append({"step": kind.name, "region": region, "ok": False, "detail": _failure(error)})
+    return pd.DataFrame(rows, columns=STEP_COLUMNS)
 
 
 def _describe(result: Any) -> str:
@@ -56,45 +52,29 @@ def _describe(result: Any) -> str:
 
 
 def inventory(cfg: Config, clients: Clients) -> pd.DataFrame:
-    """Every resource of this stack that still exists, listed service by service and region by region."""
-    left: list[dict[str, str]] = []
+    """Every resource of this stack that still exists, kind by kind and region by region.
 
-    def add(service: str, region: str, resource: str) -> None:
-        left.append({"service": service, "region": region, "resource": resource})
+    A kind that cannot be listed in a region is a row of its own (``not
+    listed: <error>``): unknown is not the same as gone.
+    """
+    rows = []
+    for kind in stack.STACK:
+        for region in kind.regions(cfg):
+            try:
+                rows += [dataclasses.asdict(found) for found in kind.inventory(cfg, clients, region)]
+            except Exception as error:  # one region's failing API must not hide the others' leftovers
+                rows.append({"service": kind.service, "region": region,
+                             "resource": f"{kind.name}: not listed ({_failure(error)})"})
+    return pd.DataFrame(rows, columns=INVENTORY_COLUMNS)
 
-    # The modules' own finders, so the inventory sees exactly what they create and delete. Exact names,
-    # not prefixes: stack "shop" must not claim stack "shop-blue"'s resources.
-    log_groups = {lambdas.log_group_name(cfg, spec.key) for spec in lambdas.FUNCTIONS}
-    functions = lambdas.describe_functions(cfg, clients)
-    for region in cfg.regions:
-        if dynamodb.is_stack_table(cfg, clients, region):  # a same-named table of someone else's is not ours
-            add("dynamodb", region, f"table {cfg.table_name}")
-        for name in functions.loc[(functions["region"] == region) & (functions["state"] != "missing"), "name"]:
-            add("lambda", region, f"function {name}")
-        for page in clients.client("logs", region).get_paginator("describe_log_groups").paginate(
-                logGroupNamePrefix=f"/aws/lambda/{cfg.stack_name}-"):
-            for group in page["logGroups"]:
-                if group["logGroupName"] in log_groups:
-                    add("logs", region, f"log group {group['logGroupName']}")
-        for api in apigateway.stack_rest_apis(cfg, clients, region):
-            add("apigateway", region, f"rest api {api['id']}")
-        domain = domains.find_custom_domain(cfg, clients, region)
-        if domain is not None and domains.is_stack_domain(cfg, domain):  # another stack's name is not ours
-            add("apigateway", region, f"domain name {cfg.domain_name}")
-        for certificate in domains.stack_certificates(cfg, clients, region, live_only=False):
-            add("acm", region, f"certificate {certificate['CertificateArn']}")
-        for template_id in faults.stack_experiment_templates(cfg, clients, region):
-            add("fis", region, f"experiment template {template_id}")
-    for role in (lambdas.role_name(cfg), cfg.resource_name(faults.FIS_ROLE_SUFFIX)):
-        if lambdas.iam_role_exists(clients, role):
-            add("iam", "global", f"role {role}")
-    for region, check_id in healthchecks.health_check_ids(cfg, clients).items():
-        add("route53", "global", f"health check {check_id} ({region})")
-    for record in route53.stack_records(cfg, clients):
-        add("route53", "global", f"record {record}")
-    for policy in route53.stack_traffic_policies(cfg, clients):
-        add("route53", "global", f"traffic policy {policy}")
-    zone = domains.created_hosted_zone(cfg, clients)
-    if zone:
-        add("route53", "global", f"hosted zone {zone} (created by the runbook)")
-    return pd.DataFrame(left, columns=["service", "region", "resource"])
+
+def what_is_left(cfg: Config, steps: pd.DataFrame, left: pd.DataFrame | None = None) -> str:
+    """07's verdict: every deletion that failed and why, and every resource still there; empty when all is gone."""
+    failed = steps[~steps["ok"]]
+    left = left if left is not None else pd.DataFrame(columns=INVENTORY_COLUMNS)
+    lines = [f"- could not delete {row.step} in {row.region}: {row.detail}" for row in failed.itertuples()]
+    lines += [f"- left: {row.service} in {row.region}: {row.resource}" for row in left.itertuples()]
+    if not lines:
+        return ""
+    return (f"the teardown of stack {cfg.stack_name} is incomplete ({len(failed)} failed deletion(s), "
+            f"{len(left)} resource(s) left); fix the cause and run 07_teardown again:\n" + "\n".join(lines))

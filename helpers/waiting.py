@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from tqdm.auto import tqdm
+from helpers.progress import tqdm
 
 
 def wait_until(what: str, check: Callable[[], tuple[bool, Any]], timeout: float, *, total: int | None = None,

@@ -131,7 +131,7 @@ class LocalCloud:
 
     # ------------------------------------------------------------- status
     def status(self) -> dict[str, Any]:
-        """What ``localcloud status`` prints (the contract in DESIGN.md)."""
+        """What ``localcloud status`` prints (docs/design.md, "State directory")."""
         s = self.settings
         data: dict[str, Any] = {
             "aws_endpoint": self.controlplane.endpoint,

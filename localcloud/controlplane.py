@@ -12,7 +12,7 @@ front door does, tells the region registry that the region is in use, and then:
 * otherwise the request goes to moto's own WSGI app unchanged.
 
 This thin dispatcher in front of moto is the only way the local cloud changes
-moto's answers. ``ControlPlane.overrides`` lists them (the README has the
+moto's answers. ``ControlPlane.overrides`` lists them (docs/design.md has the
 table, and a test keeps the two in step). A handler may call ``call.forward()``
 to get moto's own answer first and amend it.
 """
@@ -317,7 +317,7 @@ class _KeepAliveHandler(MotoRequestHandler):
 
     werkzeug's server (2.1 and later) answers every request with ``Connection:
     close`` and then waits up to 10 ms to drain the socket, so each boto3 call
-    paid a new TCP connection and a new server thread. ``run_wsgi`` here reads
+    would pay for a new TCP connection and a new server thread. ``run_wsgi`` here reads
     the request body in full before the app runs (nothing is left to drain
     before the next request line), sends status, headers and body in one write,
     and leaves the connection open as HTTP/1.1 allows. Chunked request bodies

@@ -4,7 +4,7 @@ A client learns which region serves it only through DNS, as on AWS: the
 execute-api and custom-domain names of region R resolve to R's address, where
 R's gateway listens. Linux routes all of 127.0.0.0/8 to loopback; macOS only
 configures 127.0.0.1, so there each address needs an alias first
-(``sudo ifconfig lo0 alias 127.10.0.N up``, see the README).
+(``sudo ifconfig lo0 alias 127.10.0.N up``, see docs/design.md).
 
 Any region name a client uses is served: the control plane reports every
 region it sees in a request's SigV4 scope, and listeners (gateways) subscribe.

@@ -75,11 +75,11 @@ def freeze_survivors(phase: str, info: dict[str, int]) -> None:
     """After each full collection, take its survivors out of the collector's sight (``gc.freeze``).
 
     The local cloud keeps every item, stream record and log event it is given,
-    and a full collection walks every object the collector tracks: measured
-    in a benchmark, full collections paused this process for 35 ms early on
-    and 230 ms a minute later, and every request, DNS answer and health probe
-    waited that long (a waiting API request even made the Lambda runtime start
-    another environment). Survivors of a full collection are long-lived; once
+    and a full collection walks every object the collector tracks, so without
+    this its pauses would grow with what the cloud holds, and every request,
+    DNS answer and health probe would wait that long (a waiting API request can
+    make the Lambda runtime start another environment). Survivors of a full
+    collection are long-lived; once
     frozen, later collections walk only what was allocated since, so pauses
     stay short however much the cloud holds. The trade-off: a frozen object
     that later becomes garbage inside a reference cycle is not reclaimed

@@ -1,7 +1,8 @@
 """A minimal Chrome DevTools Protocol driver for headless Chromium (Debian's ``chromium``).
 
-Just enough to open a page, wait for it to load, evaluate JavaScript and take a
-screenshot: the report check needs a real browser, not an HTML parser.
+Just enough to open a page, wait for it to load, evaluate JavaScript, take a
+screenshot and see every request the page makes (with the network blocked if
+asked): the report check needs a real browser, not an HTML parser.
 """
 
 from __future__ import annotations
@@ -23,18 +24,21 @@ FLAGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--allow-file-access-from-files", "--window-size=1280,2000",
 ]
+OFFLINE_FLAGS = ["--host-resolver-rules=MAP * ~NOTFOUND"]  # no host name resolves: nothing leaves the machine
+BLOCKED_URLS = ["http://*", "https://*", "ws://*", "wss://*", "ftp://*"]  # and the page may not even try
 
 
 class Browser:
-    """One headless Chromium with one page."""
+    """One headless Chromium with one page; ``offline`` blocks every request that would leave the machine."""
 
-    def __init__(self, executable: str | None = None, timeout: float = 30.0):
+    def __init__(self, executable: str | None = None, timeout: float = 30.0, offline: bool = False):
         executable = executable or shutil.which("chromium") or shutil.which("chromium-browser")
         if not executable:
             raise RuntimeError("headless Chromium is needed (Debian: apt-get install chromium; .ci/run installs it)")
         self._profile = tempfile.mkdtemp(prefix="report-browser-")
         self._process = subprocess.Popen(
-            [executable, *FLAGS, f"--user-data-dir={self._profile}", "--remote-debugging-port=0", "about:blank"],
+            [executable, *FLAGS, *(OFFLINE_FLAGS if offline else []), f"--user-data-dir={self._profile}",
+             "--remote-debugging-port=0", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         port_file = Path(self._profile) / "DevToolsActivePort"
@@ -49,16 +53,22 @@ class Browser:
         page = next(t for t in targets if t["type"] == "page")
         self._ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=timeout)
         self._ids = itertools.count(1)
+        self.events: list[dict] = []  # every DevTools event received, in order
         self.call("Page.enable")
         self.call("Runtime.enable")
+        self.call("Network.enable")
+        if offline:
+            self.call("Network.setBlockedURLs", urls=BLOCKED_URLS)
 
     def call(self, method: str, **params):
-        """Send one DevTools command and return its result (events in between are skipped)."""
+        """Send one DevTools command and return its result (events in between are kept in ``events``)."""
         message_id = next(self._ids)
         self._ws.send(json.dumps({"id": message_id, "method": method, "params": params}))
         while True:
             message = json.loads(self._ws.recv())
-            if message.get("id") == message_id:
+            if "method" in message:
+                self.events.append(message)
+            elif message.get("id") == message_id:
                 if "error" in message:
                     raise RuntimeError(f"{method}: {message['error']}")
                 return message.get("result", {})
@@ -80,6 +90,11 @@ class Browser:
         if "exceptionDetails" in result:
             raise RuntimeError(f"JavaScript error: {result['exceptionDetails']}")
         return result["result"].get("value")
+
+    def requested_urls(self) -> list[str]:
+        """Every URL the pages opened so far asked for (documents, scripts, styles, images, fonts)."""
+        self.evaluate("0")  # collect the events sent so far
+        return [e["params"]["request"]["url"] for e in self.events if e["method"] == "Network.requestWillBeSent"]
 
     def screenshot(self, path: Path) -> Path:
         data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]

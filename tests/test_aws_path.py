@@ -14,9 +14,11 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+import yaml
+from botocore.exceptions import EndpointConnectionError
 
 from conftest import in_process_cloud
-from helpers import apigateway, domains, dynamodb, faults, healthchecks, lambdas, route53, teardown
+from helpers import apigateway, domains, dynamodb, faults, healthchecks, lambdas, route53, stack, teardown
 from helpers.aws_account import (AccountCheckFailed, check_account, cost_estimate, iam_action, policy_actions,
                                  required_policy)
 from helpers.clients import Clients
@@ -205,6 +207,8 @@ def test_every_build_helper_and_the_teardown_run_on_plain_moto(plain_moto, user_
 
     report = teardown.teardown(cfg, clients)
     assert report["ok"].all(), report.to_dict("records")
+    assert set(zip(report["step"], report["region"])) == {
+        (kind.name, region) for kind in stack.STACK for region in kind.regions(cfg)}, "every kind, in each of its regions"
     assert teardown.inventory(cfg, clients).empty
     assert domains.find_hosted_zone(cfg, clients) is not None, "the user's hosted zone must survive teardown"
 
@@ -241,17 +245,45 @@ def test_teardown_leaves_another_stack_in_the_same_account_alone(plain_moto, use
 
 
 
-def test_the_readme_shows_the_policy_the_helper_prints_for_the_example():
+def test_the_policy_file_the_readme_links_is_the_one_the_code_generates():
     import json
 
-    import yaml
+    from helpers.aws_account import POLICY_EXAMPLE, POLICY_FILE, policy_json
 
-    text = (ROOT / "README.md").read_text()
-    block = text.split("<!-- iam-policy:start -->", 1)[1].split("<!-- iam-policy:end -->", 1)[0]
-    shown = json.loads(block.strip().removeprefix("```json").removesuffix("```"))
-    params = yaml.safe_load((ROOT / "parameters" / "aws.example.yaml").read_text())
+    assert "(docs/iam-policy.json)" in (ROOT / "README.md").read_text()
+    params = yaml.safe_load(POLICY_EXAMPLE.read_text())
     expected = required_policy(validate({**params, "acknowledge_costs": True}), account="ACCOUNT_ID")
-    assert shown == expected, "regenerate: python -m helpers.aws_account -f parameters/aws.example.yaml --account ACCOUNT_ID"
+    assert POLICY_FILE.read_text() == policy_json(expected), \
+        "regenerate: .venv/bin/python -m helpers.aws_account --account ACCOUNT_ID --output docs/iam-policy.json"
+    # IAM refuses a managed policy over 6,144 characters, whitespace not counted.
+    assert len(json.dumps(json.loads(POLICY_FILE.read_text()), separators=(",", ":"))) <= 6144
+
+
+def test_the_policy_scopes_rest_apis_and_the_fis_roles_table_to_the_stack(plain_moto):
+    cfg = aws_config(plain_moto, regions=["cn-north-1", "cn-northwest-1"])
+    policy = {s["Sid"]: s for s in required_policy(cfg, account="123456789012")["Statement"]}
+    stack_apis = policy["StackRestApis"]
+    assert "apigateway:DELETE" in stack_apis["Action"]
+    assert stack_apis["Condition"] == {"StringEquals": {"aws:ResourceTag/runbook:stack": "prod"}}
+    assert policy["CreateStackRestApis"]["Condition"] == {"StringEquals": {"aws:RequestTag/runbook:stack": "prod"}}
+    unscoped = [s for s in policy.values() if s["Resource"] == "*"]
+    assert not any(a.startswith("apigateway:") for s in unscoped for a in s["Action"])
+    every_arn = [arn for s in policy.values() for arn in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])]
+    assert all(arn.startswith("arn:aws-cn:") for arn in every_arn if arn != "*"), "ARNs in the regions' partition"
+
+
+def test_the_fis_role_may_pause_only_this_accounts_table(plain_moto):
+    import json
+
+    cfg = aws_config(plain_moto)
+    clients = Clients(cfg)
+    role_arn = faults.ensure_fis_role(cfg, clients)
+    account = role_arn.split(":")[4]
+    document = clients.client("iam").get_role_policy(RoleName=faults.fis_role_name(cfg), PolicyName="pause-replication")
+    statement = json.loads(document["PolicyDocument"]) if isinstance(document["PolicyDocument"], str) else document["PolicyDocument"]
+    assert statement["Statement"][0]["Resource"] == [
+        f"arn:aws:dynamodb:{region}:{account}:table/{cfg.table_name}" for region in cfg.regions]
+    lambdas.delete_iam_role(clients, faults.fis_role_name(cfg))
 
 
 def test_a_table_of_the_same_name_that_is_not_the_stacks_is_neither_used_nor_deleted(plain_moto):
@@ -286,3 +318,51 @@ def test_a_custom_domain_of_the_same_name_that_is_not_the_stacks_is_neither_list
         assert apigw.get_domain_name(domainName=cfg.domain_name)["domainName"] == cfg.domain_name
     finally:
         apigw.delete_domain_name(domainName=cfg.domain_name)
+
+
+def test_teardown_with_one_regions_api_failing_deletes_the_rest_and_names_what_is_left(plain_moto, user_zone):
+    cfg = aws_config(plain_moto, stack_name="half", table_name="half-table", domain_name=f"half.{ZONE}")
+    broken_region = cfg.regions[1]
+
+    class OneRegionDown(RecordingClients):
+        """FIS, Lambda and DynamoDB in one region cannot be reached (as an unknown or failing endpoint)."""
+
+        def client(self, service, region=None):
+            client = super().client(service, region)
+            if service in ("fis", "lambda", "dynamodb") and (region or cfg.primary_region) == broken_region \
+                    and not getattr(client, "_broken", False):
+                def fail(model, **_):
+                    raise EndpointConnectionError(endpoint_url=f"https://{service}.{broken_region}.amazonaws.com")
+                client.meta.events.register("before-call", fail)
+                client._broken = True
+            return client
+
+    healthy = RecordingClients(cfg)
+    healthy.calls = set()
+    dynamodb.create_global_table(cfg, healthy, timeout=5)
+    lambdas.deploy_functions(cfg, healthy, timeout=10)
+    apigateway.deploy_regional_apis(cfg, healthy)
+    healthchecks.create_health_checks(cfg, healthy)
+    down = OneRegionDown(cfg)
+    down.calls = set()
+
+    steps = teardown.teardown(cfg, down)
+    left = teardown.inventory(cfg, down)
+
+    failed = steps[~steps["ok"]]
+    assert set(failed["region"]) == {broken_region, "global"}, failed.to_dict("records")
+    assert set(failed.loc[failed["region"] == "global", "step"]) == {"global table (replicas, then the table)"}
+    assert {"FIS experiment templates", "Lambda functions"} <= set(failed["step"])
+    # Everything outside the broken services of that region is gone: the role, the health checks, the other
+    # region's functions and APIs, and the table where DynamoDB answers.
+    assert not dynamodb.is_stack_table(cfg, healthy, cfg.primary_region), "the reachable table is deleted"
+    assert set(left["region"]) <= {broken_region, "global"}, left.to_dict("records")
+    assert set(left["service"]) <= {"fis", "lambda", "apigateway", "dynamodb"}, left.to_dict("records")
+    report = teardown.what_is_left(cfg, steps, left)
+    assert f"could not delete Lambda functions in {broken_region}: EndpointConnectionError" in report
+    assert f"{broken_region}: not reached: EndpointConnectionError" in report, "the table's row names the region"
+    assert f"FIS experiment templates: not listed (EndpointConnectionError: Could not connect to the endpoint URL: \"https://fis.{broken_region}" in report
+
+    again = teardown.teardown(cfg, healthy)  # once the region answers again, a re-run finishes the job
+    assert again["ok"].all(), again.to_dict("records")
+    assert teardown.inventory(cfg, healthy).empty

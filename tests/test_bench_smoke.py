@@ -1,7 +1,7 @@
-"""The benchmark plumbing works: the committed results have every figure issue 8 asks for, and render.
+"""The benchmark plumbing works: the committed results have every figure the goals need, and render.
 
 No timing is asserted here: the figures themselves live in bench/results.json
-(``make bench``).
+and the table of docs/benchmarks.md (``make bench``).
 """
 
 from __future__ import annotations
@@ -115,3 +115,26 @@ def test_committed_verdicts_are_what_the_code_computes_from_the_committed_figure
     assert bench_main.goals(results) == results["goals"], "bench/results.json was edited or is stale: run `make bench`"
     flat = bench_main.headline(results["details"])
     assert {k: results[k] for k in flat} == flat
+
+
+def test_the_benchmarks_page_shows_the_table_of_the_committed_results(results):
+    page = bench_main.DOCS.read_text()
+    assert bench_main.docs_table(page) == bench_main.table(results, markdown=True), \
+        "docs/benchmarks.md's table is not bench/results.json's: run `python -m bench --table --write-docs`"
+
+
+def test_writing_the_table_replaces_only_what_is_between_the_markers(tmp_path, results):
+    page = tmp_path / "benchmarks.md"
+    page.write_text(f"# Title\n\n{bench_main.TABLE_BEGIN}\nold table\n{bench_main.TABLE_END}\n\nThe rest.\n")
+    bench_main.write_docs_table(results, page)
+    text = page.read_text()
+    assert text.startswith("# Title\n\n") and text.endswith(f"{bench_main.TABLE_END}\n\nThe rest.\n")
+    assert "old table" not in text
+    assert bench_main.docs_table(text) == bench_main.table(results, markdown=True)
+
+
+def test_a_page_without_the_markers_is_refused(tmp_path, results):
+    page = tmp_path / "benchmarks.md"
+    page.write_text("# Title\n")
+    with pytest.raises(ValueError, match="bench-table:begin"):
+        bench_main.write_docs_table(results, page)

@@ -10,7 +10,8 @@ import pytest
 
 from conftest import eventually
 from helpers import dynamodb
-from helpers.faults import PAUSE_REPLICATION, REGION_OUTAGE, ensure_fis_role
+from helpers.fault_kinds import PAUSE_REPLICATION, REGION_OUTAGE
+from helpers.faults import ensure_fis_role
 from localcloud.faults import parse_duration
 
 
@@ -177,7 +178,7 @@ def test_the_stacks_experiment_templates_are_listed_and_torn_down(cfg, clients):
     assert faults.stack_experiment_templates(cfg, clients, region) == [template]
     listed = teardown.inventory(cfg, clients)
     assert f"experiment template {template}" in set(listed.loc[listed["service"] == "fis", "resource"])
-    assert f"fis experiment template {template} ({region})" in faults.delete_fault_resources(cfg, clients)
+    assert f"fis experiment template {template} ({region})" in faults.delete_experiment_templates(cfg, clients, region)
     assert faults.stack_experiment_templates(cfg, clients, region) == []
 
 

@@ -54,31 +54,6 @@ def test_notebooks_follow_the_template():
         assert any("load_config(globals()" in s for s in sources), f"{path.name}: parameters validated by load_config"
 
 
-# What every notebook's parameters cell declares, so that a learner who edits one notebook in JupyterLab
-# sees (and sets) the same stack, backend and connection as every other notebook (DESIGN.md's shared names).
-SHARED_PARAMETERS = {"backend", "regions", "stack_name", "table_name", "hosted_zone", "domain_name", "create_hosted_zone",
-                     "stage", "time_scale", "routing_policy", "fault", "faulty_region", "dry_run", "acknowledge_costs",
-                     "aws_profile", "localcloud_state_dir", "run_dir"}
-
-
-def test_every_notebook_declares_the_shared_parameters_with_the_config_defaults():
-    import papermill
-
-    from helpers.config import DEFAULTS
-
-    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        declared = papermill.inspect_notebook(str(path))
-        missing = SHARED_PARAMETERS - set(declared)
-        assert not missing, f"{path.name} does not declare {sorted(missing)}"
-        for name, info in declared.items():
-            if name in ("localcloud_state_dir", "run_dir", "faulty_region"):
-                continue  # relative to notebooks/, and the first region by default
-            default = DEFAULTS[name]
-            value = eval(info["default"])  # the literal in the cell
-            assert value == (list(default) if isinstance(default, tuple) else default), \
-                f"{path.name}: {name} = {info['default']} but helpers/config.py's default is {default!r}"
-
-
 def test_no_backend_branches_outside_config_and_the_setup_notebook():
     # A comparison with a backend name, or asking the config which backend this is (the runner may: it starts the local cloud).
     pattern = re.compile(r"backend\s*(==|!=|in)\s*['\"(]|\bcfg\.backend\b|uses_local_cloud")
@@ -92,12 +67,19 @@ def test_no_backend_branches_outside_config_and_the_setup_notebook():
             continue
         if pattern.search(path.read_text()):
             offenders.append(path.name)
-    assert not offenders, f"one code path (DESIGN.md principle 1): {offenders}"
+    assert not offenders, f"one code path (docs/design.md, principle 1): {offenders}"
 
 
-def test_readme_lists_exactly_the_operations_the_local_cloud_overrides(localcloud_status):
-    text = (ROOT / "README.md").read_text()
-    section = text.split("### Where the local cloud answers instead of moto", 1)[1].split("\n## ", 1)[0]
+def _section(text: str, heading: str) -> str:
+    """The body of the Markdown section ``heading`` (a whole heading line), up to the next heading."""
+    lines = text.split(f"\n{heading}\n", 1)
+    assert len(lines) == 2, f"no section {heading!r}"
+    return re.split(r"\n#{1,6} ", lines[1], maxsplit=1)[0]
+
+
+def test_design_lists_exactly_the_operations_the_local_cloud_overrides(localcloud_status):
+    text = (ROOT / "docs" / "design.md").read_text()
+    section = _section(text, "### Where the local cloud answers instead of moto")
     listed = set()
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -112,6 +94,28 @@ def test_readme_shows_the_two_commands():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
+def test_readme_fits_a_newcomer_and_links_every_page_it_sends_them_to():
+    text = (ROOT / "README.md").read_text()
+    assert len(text.splitlines()) <= 250, "the README is an entry point: depth goes to docs/"
+    headings = re.findall(r"^## (.+)$", text, flags=re.MULTILINE)
+    for wanted in ("Quick start", "The runbook", "Parameters", "The local cloud", "Run it on your AWS account",
+                   "Troubleshooting", "Layout"):
+        assert wanted in headings, f"the README has no '## {wanted}' section"
+    for page in ("docs/design.md", "docs/benchmarks.md", "docs/iam-policy.json"):
+        assert f"]({page}" in text, f"the README does not link {page}"
+    for page in re.findall(r"\]\((docs/[^)#]+)", text):
+        if page != "docs/iam-policy.json":  # generated from helpers.aws_account
+            assert (ROOT / page).exists(), f"the README links {page}, which does not exist"
+
+
+def test_links_between_the_docs_pages_resolve():
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
+            if target.endswith("iam-policy.json"):
+                continue  # generated from helpers.aws_account
+            assert (page.parent / target).resolve().exists(), f"{page.name} links {target}, which does not exist"
+
+
 def test_code_passes_the_linter():
     import subprocess
     import sys
@@ -119,37 +123,3 @@ def test_code_passes_the_linter():
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", str(ROOT)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
-
-def _shown(value) -> str:
-    """A parameter value as the README's table writes it."""
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(value) + "]"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if value == "":
-        return '""'
-    return str(value)
-
-
-def test_readme_parameters_table_lists_every_parameter_with_its_default():
-    from helpers.config import DEFAULTS, PARAMETER_NAMES
-
-    text = (ROOT / "README.md").read_text()
-    section = text.split("## Parameters", 1)[1].split("\n## ", 1)[0]
-    shown: dict[str, str] = {}
-    for line in section.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 3 and cells[0].startswith("`"):
-            names = [n.strip(" `") for n in cells[0].split(",")]
-            values = [v.strip(" `") for v in cells[1].split("`, `")] if len(names) > 1 else [cells[1].strip("`")]
-            shown.update(zip(names, values))
-    assert set(shown) == set(PARAMETER_NAMES), set(shown) ^ set(PARAMETER_NAMES)
-    local = yaml.safe_load((ROOT / "parameters" / "local.yaml").read_text())
-    for name, text_value in shown.items():
-        if name in ("localcloud_state_dir", "run_dir"):
-            continue  # paths, described in words
-        value = local.get(name, DEFAULTS[name])
-        if isinstance(value, float) and not isinstance(value, bool):
-            assert float(text_value) == value, (name, text_value, value)
-        else:
-            assert text_value == _shown(value), (name, text_value, value)

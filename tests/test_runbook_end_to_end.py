@@ -165,7 +165,7 @@ def test_teardown_after_a_failed_run_leaves_nothing(tmp_path, localcloud_status)
 def browser():
     from cdp import Browser
 
-    b = Browser()
+    b = Browser(offline=True)  # the report must work offline: nothing may leave the machine
     yield b
     b.close()
 
@@ -201,3 +201,22 @@ def test_report_renders_in_a_real_browser_with_working_links_and_plots(full_run,
     nav = browser.evaluate("Array.from(document.querySelectorAll('nav.runbook-nav a')).map(a => a.getAttribute('href'))")
     assert nav[:1] == ["index.html"] and "05_routing.html" in nav and "07_teardown.html" in nav
     browser.screenshot(tmp_path / "chaos.png")
+
+
+@pytest.mark.browser
+def test_every_report_page_works_offline(full_run, browser):
+    """Every page with the network blocked: each image renders and no request leaves the machine."""
+    result, out, _ = full_run
+    pages = sorted(out.glob("*.html"))
+    assert len(pages) == len(result.notebooks) + 1, [p.name for p in pages]  # and the index
+    for page in pages:
+        browser.open(page.resolve().as_uri())
+        images = browser.evaluate("Array.from(document.images).map(i => [i.alt || i.src.slice(0, 30), i.naturalWidth])")
+        assert all(width > 0 for _, width in images), (page.name, images)
+        assert browser.evaluate("document.querySelectorAll('[data-jp-widget], .jupyter-widgets').length") == 0, page.name
+        if page.name != "index.html":
+            assert browser.evaluate("document.querySelectorAll('#run-parameters').length") == 1, page.name
+            assert "Dry run report" not in browser.evaluate("document.body.innerText"), page.name
+    outside = [url for url in browser.requested_urls() if not url.startswith(("file://", "data:"))]
+    assert not outside, f"requests that would leave the machine: {sorted(set(outside))}"
+    assert "Passed unknown parameter" not in (out / "kernels.log").read_text()

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from helpers.config import ConfigError
-from helpers.runner import discover_notebooks, load_parameters, run
+from helpers.parameters import load_parameters, render_cell
+from helpers.runner import discover_notebooks, run
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BIN = Path(__file__).resolve().parent.parent / ".venv" / "bin"
@@ -50,6 +51,8 @@ def test_successful_run_writes_notebooks_html_index_and_artifacts(tmp_path, para
     assert "fromcli" in index, "the parameters are listed"
     assert 'href="artifact.csv"' in index
     assert (out / "kernels.log").exists(), "the kernels' start-up notices go to the run directory, not the terminal"
+    assert "Passed unknown parameter" not in (out / "kernels.log").read_text(), \
+        "every notebook declares every parameter the runner passes"
     page = (out / "01_second.html").read_text()
     assert 'href="index.html"' in page and 'href="00_first.html"' in page, "every page has the same navigation"
     assert "second ran" in page
@@ -101,3 +104,48 @@ def test_notebook_selection_by_number():
     assert [p.name for p in discover_notebooks(["01"], FIXTURES / "notebooks_ok")] == ["01_second.ipynb"]
     with pytest.raises(ConfigError, match="no notebook numbered 09"):
         discover_notebooks(["09"], FIXTURES / "notebooks_ok")
+
+
+def test_cli_names_the_file_with_a_yaml_syntax_error_without_a_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("stack_name: [unclosed\n")
+    result = subprocess.run([str(BIN / "runbook"), "run", "-f", str(bad), "--out", str(tmp_path / "never")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert str(bad) in result.stderr and "not valid YAML" in result.stderr
+    assert "Traceback" not in result.stderr
+    bad_p = subprocess.run([str(BIN / "runbook"), "run", "-p", "regions", "[eu-west-1", "--out", str(tmp_path / "never")],
+                           capture_output=True, text=True, timeout=60)
+    assert bad_p.returncode == 2 and "'regions'" in bad_p.stderr and "Traceback" not in bad_p.stderr
+    not_a_path = subprocess.run([str(BIN / "runbook"), "run", "-p", "localcloud_state_dir", "42",
+                                 "--out", str(tmp_path / "never")], capture_output=True, text=True, timeout=60)
+    assert not_a_path.returncode == 2 and "'localcloud_state_dir'" in not_a_path.stderr
+    assert "Traceback" not in not_a_path.stderr
+    assert not (tmp_path / "never").exists()
+
+
+def test_notebook_that_does_not_declare_every_parameter_is_refused_before_anything_runs(tmp_path, params_file):
+    import nbformat
+
+    directory = tmp_path / "notebooks"
+    directory.mkdir()
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python",
+                                                           "display_name": "Python 3"}})
+    nb.cells = [nbformat.v4.new_code_cell(render_cell().replace("\nfault: str", "\n# fault: str"),
+                                          metadata={"tags": ["parameters"]})]
+    nbformat.write(nb, str(directory / "00_stale.ipynb"))
+    with pytest.raises(ConfigError, match="00_stale.ipynb does not declare the parameter.*fault.*make params"):
+        run([params_file], [], out=tmp_path / "never", notebooks_dir=directory, echo=_quiet)
+    assert not (tmp_path / "never").exists()
+
+
+def test_each_notebook_gets_the_validated_values(tmp_path, params_file):
+    """The runner passes the settled parameters: an unset faulty_region reaches the notebooks as the first region."""
+    out = tmp_path / "report"
+    result = run([params_file], [], out=out, notebooks_dir=FIXTURES / "notebooks_ok", echo=_quiet)
+    assert result.ok
+    injected = json.loads((out / "00_first.ipynb").read_text())
+    source = "".join(c for cell in injected["cells"] if "injected-parameters" in cell["metadata"].get("tags", [])
+                     for c in cell["source"])
+    assert 'faulty_region = "eu-west-1"' in source
+    assert f'run_dir = "{out}"' in source
