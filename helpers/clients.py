@@ -243,7 +243,6 @@ class HttpClient:
 
     def __init__(self, cfg: Config, resolver: CachingResolver | None = None, timeout: float = 10.0):
         self.cfg = cfg
-        self.dry_run: DryRun | None = dry_run_log(cfg)
         self.resolver = resolver or CachingResolver(cfg)
         self.timeout = timeout
         self._pools: dict[tuple[str, int, str], urllib3.HTTPConnectionPool] = {}
@@ -285,8 +284,9 @@ class HttpClient:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         if json_body is not None:
             body = json.dumps(json_body).encode()
-        if self.dry_run is not None:
-            recorded = self.dry_run.http_request(method, url, body)
+        log = dry_run_log(self.cfg)  # the current one: a later Clients of the same run may have started it anew
+        if log is not None:
+            recorded = log.http_request(method, url, body)
             if recorded is not None:
                 return HttpResponse(200, {}, recorded, "", extra={"dry_run": "recorded, not sent"})
         answer = self.resolver.lookup(connect_to or host)
