@@ -66,55 +66,14 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from moto.utilities.utils import get_partition
-
+from awsfacts.apigateway import published_hosted_zone_id
+from awsfacts.regions import partition_of
 from localcloud.cloud import Component
 from localcloud.controlplane import moto_backend
 from localcloud.lambda_runtime import FunctionNotFound, PermissionDenied, TooManyRequests
 from localcloud.regions import execute_api_name
 
 log = logging.getLogger(__name__)
-
-# The Route 53 hosted zone IDs of API Gateway's regional endpoints, as AWS
-# publishes them (AWS General Reference, "Amazon API Gateway endpoints and
-# quotas"). An alias record to a regional custom domain name uses these.
-API_GATEWAY_HOSTED_ZONE_IDS: dict[str, str] = {
-    "us-east-1": "Z1UJRXOUMOOFQ8",
-    "us-east-2": "ZOJJZC49E0EPZ",
-    "us-west-1": "Z2MUQ32089INYE",
-    "us-west-2": "Z2OJLYMUO9EFXC",
-    "ca-central-1": "Z19DQILCV0OWEC",
-    "ca-west-1": "Z04745493436AWVTG1OQY",
-    "af-south-1": "Z2DHW2332DAMTN",
-    "ap-east-1": "Z3FD1VL90ND7K5",
-    "ap-east-2": "Z02909591O7FG9Q56HWB1",
-    "ap-south-1": "Z3VO1THU9YC4UR",
-    "ap-south-2": "Z0853509Q1135NJ66RUH",
-    "ap-southeast-1": "ZL327KTPIQFUL",
-    "ap-southeast-2": "Z2RPCDW04V8134",
-    "ap-southeast-3": "Z10132843TYUYSLUG4HA3",
-    "ap-southeast-4": "Z092189423Y7RJK61311D",
-    "ap-southeast-5": "Z0314042F0KBUTZ3X5HF",
-    "ap-southeast-7": "Z048508712PZLK5NKG8R0",
-    "ap-northeast-1": "Z1YSHQZHG15GKL",
-    "ap-northeast-2": "Z20JF4UZKIW1U8",
-    "ap-northeast-3": "Z22ILHG95FLSZ2",
-    "eu-central-1": "Z1U9ULNL0V5AJ3",
-    "eu-central-2": "Z09222482MK253X48U76H",
-    "eu-west-1": "ZLY8HYME6SFDD",
-    "eu-west-2": "ZJ5UAJN8Y3Z2Q",
-    "eu-west-3": "Z3KY65QIEKYHQQ",
-    "eu-north-1": "Z3UWIKFBOOGXPP",
-    "eu-south-1": "Z3BT4WSQ9TDYZV",
-    "eu-south-2": "Z02499852UI5HEQ5JVWX3",
-    "il-central-1": "Z07264553HBI44N5X2CKP",
-    "me-central-1": "Z08780021BKYYY8U0YHTV",
-    "me-south-1": "Z20ZBPC0SS8806",
-    "mx-central-1": "Z00020171WIGL5M88SHRM",
-    "sa-east-1": "ZCMLWB8V5SYIT",
-    "us-gov-east-1": "Z3SE9ATJYCRCZJ",
-    "us-gov-west-1": "Z1K6XKP9SAGWDV",
-}
 
 
 def hosted_zone_id_for(region: str) -> str:
@@ -123,7 +82,7 @@ def hosted_zone_id_for(region: str) -> str:
     Regions missing from AWS's published table (the local cloud serves any
     region name) get a stable made-up ID of the same shape.
     """
-    known = API_GATEWAY_HOSTED_ZONE_IDS.get(region)
+    known = published_hosted_zone_id(region)
     if known:
         return known
     digest = hashlib.sha256(f"apigateway:{region}".encode()).hexdigest().upper()
@@ -782,7 +741,7 @@ class Gateway(Component):
         as its template (``/item/{item_id}``) or as the request's value (``/item/abc``) it
         does not say, so a permission may match either. The runbook's (``/item/*``) matches both.
         """
-        prefix = f"arn:{get_partition(region)}:execute-api:{region}:{self.cloud.account_id}:{routed.api.id}/{routed.stage.name}/{method}"
+        prefix = f"arn:{partition_of(region)}:execute-api:{region}:{self.cloud.account_id}:{routed.api.id}/{routed.stage.name}/{method}"
         return prefix + routed.resource_path, prefix + routed.api_path
 
     def _event(self, region: str, method: str, host: str, query: str, headers: list[tuple[str, str]], body: bytes,

@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from conftest import eventually, in_process_cloud
-from localcloud.health_rules import CheckerState, aggregate
+from awsfacts.route53 import CheckerState, aggregate
 from localcloud.healthchecker import Target, judge_http, probe
 from localcloud.regions import RegionRegistry
 
