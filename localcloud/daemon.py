@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -13,6 +12,7 @@ from typing import Any
 
 from localcloud.server import EXIT_ALREADY_RUNNING
 from localcloud.settings import DEFAULT_REPLICATION_DELAY_S, Settings
+from localcloud.status import CloudStatus
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = PROJECT_ROOT / ".localcloud"
@@ -46,12 +46,12 @@ def status(state_dir: str | Path = DEFAULT_STATE_DIR) -> dict[str, Any]:
     state_dir = Path(state_dir).resolve()
     path = _files(state_dir).status_file
     try:
-        data = json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+        recorded = CloudStatus.read(path)
+    except (FileNotFoundError, ValueError):  # none, or not a local cloud's status
         return {"running": False, "state_dir": str(state_dir)}
-    if not _alive(int(data.get("pid", 0))):
-        return {"running": False, "state_dir": str(state_dir), "stale_pid": data.get("pid")}
-    return {"running": True, **data}
+    if not _alive(recorded.pid):
+        return {"running": False, "state_dir": str(state_dir), "stale_pid": recorded.pid}
+    return {"running": True, **recorded.to_json()}
 
 
 def _log_tail(log_file: Path, lines: int = 15) -> str:

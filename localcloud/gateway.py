@@ -68,9 +68,10 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from awsfacts.apigateway import published_hosted_zone_id
 from awsfacts.regions import partition_of
-from localcloud.cloud import Component
+from localcloud.component import Component
 from localcloud.controlplane import moto_backend
-from localcloud.lambda_runtime import FunctionNotFound, PermissionDenied, TooManyRequests
+from localcloud.certificates import Certificates
+from localcloud.lambda_runtime import FunctionNotFound, LambdaRuntime, PermissionDenied, TooManyRequests
 from localcloud.regions import execute_api_name
 
 log = logging.getLogger(__name__)
@@ -510,8 +511,10 @@ class Gateway(Component):
 
     name = "gateway"
 
-    def __init__(self, cloud: Any):
+    def __init__(self, cloud: Any, *, certificates: Certificates, lambda_runtime: LambdaRuntime):
         super().__init__(cloud)
+        self._certificates = certificates
+        self._lambda = lambda_runtime
         self._servers: dict[str, _Server] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._down: set[str] = set()
@@ -560,8 +563,7 @@ class Gateway(Component):
             if not self._running or region in self._servers:
                 return
             address = (self.cloud.regions.address(region), self.cloud.settings.api_port)
-            certificates = self.cloud.component("certificates")
-            context = certificates.server_context(region)  # the region's own certificates, as on AWS
+            context = self._certificates.server_context(region)  # the region's own certificates, as on AWS
             server = _Server(self, region, address, context)
             thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                       name=f"gateway-{region}", daemon=True)
@@ -707,7 +709,7 @@ class Gateway(Component):
         event = self._event(region, method, host, parts.query, headers, body, source_ip, request_id, apigw_id, trace_id,
                             routed)
         try:
-            result = self.cloud.component("lambda").invoke(
+            result = self._lambda.invoke(
                 function_region, function_arn, json.dumps(event).encode(), request_id,
                 caller=(SERVICE_PRINCIPAL, self._source_arns(region, method, routed)),
             )

@@ -54,8 +54,9 @@ from typing import Any, Callable
 
 from awsfacts.route53 import (CHECKER_REGIONS, CONNECT_TIMEOUT_S, DEFAULT_FAILURE_THRESHOLD, DEFAULT_REQUEST_INTERVAL_S,
                              RESPONSE_TIMEOUT_S, SEARCH_LIMIT, CheckerState, Observation, aggregate)
-from localcloud.cloud import Component
+from localcloud.component import Component
 from localcloud.controlplane import AwsError, Call
+from localcloud.dns import Dns
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +172,7 @@ class HealthChecker(Component):
 
     name = "healthchecker"
 
-    def __init__(self, cloud: Any):
+    def __init__(self, cloud: Any, *, dns: Dns):
         super().__init__(cloud)
         self._lock = threading.RLock()
         self._checks: dict[str, _Check] = {}
@@ -182,6 +183,8 @@ class HealthChecker(Component):
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._cloudwatch: Any = None
+        self._dns = dns
+        dns.use_health(self)  # the one cycle: the DNS routes on these verdicts, probes resolve through it
         cloud.controlplane.register("route53", "GetHealthCheckStatus", self._get_health_check_status)
         cloud.controlplane.register("route53", "GetHealthCheckLastFailureReason", self._get_last_failure_reason)
 
@@ -368,7 +371,7 @@ class HealthChecker(Component):
 
     def _resolve(self, name: str) -> str:
         """The endpoint's address, through the local cloud's DNS (as a checker's resolver would)."""
-        answers = self.cloud.component("dns").resolve(name, "A")
+        answers = self._dns.resolve(name, "A")
         for rdtype, value, _ttl in answers:
             if rdtype == "A":
                 return value

@@ -74,7 +74,7 @@ from typing import Any, Iterable
 
 from moto.awslambda.exceptions import LambdaClientError
 
-from localcloud.cloud import Component
+from localcloud.component import Component
 from localcloud.controlplane import AwsError, Call, Raw, moto_backend
 from localcloud.lambda_permissions import allows
 
@@ -430,7 +430,7 @@ class _Pool:
 class LambdaRuntime(Component):
     """Runs deployed Lambda handlers in warm worker processes."""
 
-    name = "lambda"
+    name = "lambda_runtime"
 
     def __init__(self, cloud: Any, max_environments: int = MAX_ENVIRONMENTS):
         super().__init__(cloud)

@@ -20,6 +20,7 @@ from moto import mock_aws
 from conftest import eventually, in_process_cloud
 from helpers.clients import LOCAL_CREDENTIALS
 from helpers.lambdas import package_functions
+from localcloud.lambda_runtime import LambdaRuntime
 from stand_in import zip_of
 
 REGION = "eu-west-1"
@@ -275,7 +276,7 @@ def test_invocation_logs_reach_cloudwatch_logs(clients, lam, make_function):
 @contextlib.contextmanager
 def lambda_only_cloud(state_dir):
     """A local cloud in this process with only the Lambda runtime, and a Lambda client and role for it."""
-    with in_process_cloud(state_dir, "localcloud.lambda_runtime:LambdaRuntime") as cloud:
+    with in_process_cloud(state_dir, LambdaRuntime) as cloud:
         kwargs = dict(region_name=REGION, endpoint_url=cloud.controlplane.endpoint, **LOCAL_CREDENTIALS)
         name = f"in-process-{time.monotonic_ns()}"  # moto's state is the test process's: names must differ
         role = boto3.client("iam", **kwargs).create_role(RoleName=name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
@@ -288,7 +289,7 @@ def test_the_runtime_interface_returns_results_and_raises_for_throttling_and_unk
     with lambda_only_cloud(tmp_path) as (cloud, lam, role):
         arn = lam.create_function(FunctionName="direct", Runtime="python3.12", Role=role, Handler="app.handler",
                                   Code={"ZipFile": zip_of({"app.py": APP})})["FunctionArn"]
-        runtime = cloud.component("lambda")
+        runtime = cloud.get(LambdaRuntime)
         cold = runtime.invoke(REGION, arn, b'{"x": 1}', request_id="req-1")
         warm = runtime.invoke(REGION, "direct", b"{}")
         assert (cold.status_code, cold.function_error, cold.timed_out) == (200, None, False)
@@ -315,7 +316,7 @@ def test_stopping_the_local_cloud_kills_every_worker(tmp_path):
         for thread in threads:
             thread.join()
         assert len(set(pids)) == 2
-        runtime = cloud.component("lambda")
+        runtime = cloud.get(LambdaRuntime)
         assert runtime.worker_pids() == sorted(pids)
 
         def stuck() -> None:  # a request still running when the local cloud stops
@@ -499,7 +500,7 @@ def test_the_runtime_reads_the_permissions_that_add_and_remove_permission_change
     with lambda_only_cloud(tmp_path) as (cloud, lam, role):
         lam.create_function(FunctionName="guarded", Runtime="python3.12", Role=role, Handler="app.handler",
                             Code={"ZipFile": zip_of({"app.py": APP})})
-        runtime = cloud.component("lambda")
+        runtime = cloud.get(LambdaRuntime)
 
         def permitted() -> bool:
             return runtime.permits(REGION, "guarded", "apigateway.amazonaws.com", [SOURCE])

@@ -86,7 +86,8 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
 def test_the_scan_sees_every_package_and_its_imports():
     assert {m.split(".")[0] for m in MODULES} == set(PACKAGES)
     assert "awsfacts.route53" in imports("localcloud.healthchecker", top_level_only=True)
-    assert "localcloud.cloud" in imports("localcloud.dns", top_level_only=True)
+    assert "localcloud.component" in imports("localcloud.dns", top_level_only=True)
+    assert "localcloud.daemon" in imports("helpers.setup", top_level_only=False)
 
 
 def test_the_local_cloud_awsfacts_bench_and_functions_have_no_import_cycle():

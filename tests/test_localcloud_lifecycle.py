@@ -150,3 +150,50 @@ def test_state_files_can_be_written_from_many_threads_at_once(tmp_path):
     assert errors == []
     assert json.loads((tmp_path / "status.json").read_text())["aws_endpoint"]
     assert not list(tmp_path.glob("*.tmp")), "no temporary file is left behind"
+
+
+# ------------------------------------------------------- explicit wiring
+def test_a_component_built_without_its_collaborators_stops_the_start_with_a_clear_message(tmp_path):
+    from localcloud.cloud import LocalCloud
+    from localcloud.component import MissingComponent
+    from localcloud.gateway import Gateway
+    from localcloud.settings import Settings
+
+    with pytest.raises(MissingComponent, match=r"Gateway needs the certificates, lambda_runtime component"):
+        LocalCloud(Settings(state_dir=tmp_path), components=[Gateway])
+
+
+def test_the_dns_refuses_to_start_without_a_health_checker(tmp_path):
+    """Without one, every health-checked record would look healthy and failover would silently do nothing."""
+    from conftest import in_process_cloud
+    from localcloud.component import MissingComponent
+    from localcloud.dns import Dns
+
+    with pytest.raises(MissingComponent, match="needs the health checker"):
+        with in_process_cloud(tmp_path, Dns):
+            pass
+
+
+def test_every_component_comes_after_the_ones_it_needs_and_each_is_passed_in():
+    from localcloud.cloud import COMPONENTS, collaborators
+
+    names = [component.name for component in COMPONENTS]
+    for index, component in enumerate(COMPONENTS):
+        for needed in collaborators(component):
+            assert needed in names[:index], f"{component.name} needs {needed}, which must come before it"
+    assert collaborators(COMPONENTS[names.index("gateway")]) == ["certificates", "lambda_runtime"]
+
+
+def test_the_status_file_is_one_cloud_status_with_the_contract_keys(tmp_path):
+    from conftest import in_process_cloud
+    from localcloud.status import CloudStatus
+
+    with in_process_cloud(tmp_path) as cloud:
+        cloud.write_state_files()
+        written = json.loads(cloud.settings.status_file.read_text())
+        parsed = CloudStatus.read(cloud.settings.status_file)
+    assert parsed.to_json() == written and parsed.pid == os.getpid()
+    for key in ("aws_endpoint", "dns", "api_port", "ca_bundle", "state_dir", "env_file", "pid", "time_scale"):
+        assert key in written, key
+    with pytest.raises(ValueError, match="lacks aws_endpoint"):
+        CloudStatus.from_json({k: v for k, v in written.items() if k != "aws_endpoint"})
