@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from conftest import in_process_cloud
-from localcloud import gateway as gateway_module
+from localcloud.gateway import server as gateway_server
 from localcloud.component import Component
 from localcloud.gateway import Gateway, hosted_zone_id_for
 from localcloud.lambda_runtime import FunctionNotFound, InvokeResult, PermissionDenied, TooManyRequests
@@ -303,8 +303,8 @@ def test_keep_alive_serves_many_requests_on_one_connection(cloud, api):
 
 
 def test_idle_connections_are_closed_and_a_long_request_is_not_idle(cloud, monkeypatch):
-    monkeypatch.setattr(gateway_module, "IDLE_TIMEOUT_S", 0.3)
-    monkeypatch.setattr(gateway_module, "IDLE_SWEEP_S", 0.05)
+    monkeypatch.setattr(gateway_server, "IDLE_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(gateway_server, "IDLE_SWEEP_S", 0.05)
     api_id = make_api(cloud, stage="idle", routes={"/sleep": ("GET", "sleep")})
     conn = _connect(cloud)
     silent = _connect(cloud)

@@ -392,9 +392,9 @@ class FakeEnvironment:
 
 def one_environment_pool():
     """A pool of at most one environment, already busy with a first request."""
-    from localcloud.lambda_runtime import _Pool
+    from localcloud.lambda_runtime.pool import Pool
 
-    pool = _Pool(types.SimpleNamespace(name="fn"), max_environments=1, parallel=1)
+    pool = Pool(types.SimpleNamespace(name="fn"), max_environments=1, parallel=1)
     assert pool.acquire(None, 5, b"first") == (None, None)  # no environment yet: the caller starts one
     env = FakeEnvironment()
     pool.started(env)
@@ -434,7 +434,7 @@ def test_a_finished_invocation_sends_the_longest_waiting_request_to_its_environm
 
 
 def test_a_waiting_request_gets_a_fresh_slot_when_the_environment_ended_and_is_told_when_the_pool_retires():
-    from localcloud.lambda_runtime import _Retired
+    from localcloud.lambda_runtime.pool import Retired
 
     pool, env = one_environment_pool()
     outcomes: dict = {}
@@ -446,7 +446,7 @@ def test_a_waiting_request_gets_a_fresh_slot_when_the_environment_ended_and_is_t
     third = wait_in(pool, "third", outcomes)
     pool.retire()  # the function's configuration changed
     third.join(5)
-    assert isinstance(outcomes["third"], _Retired)
+    assert isinstance(outcomes["third"], Retired)
 
 
 def test_a_request_that_waits_past_its_deadline_is_throttled():
@@ -517,9 +517,10 @@ def test_the_runtime_reads_the_permissions_that_add_and_remove_permission_change
 
 
 def test_reserved_concurrency_counts_queued_requests_and_caps_scaling_out():
-    from localcloud.lambda_runtime import _Pool, TooManyRequests
+    from localcloud.lambda_runtime import TooManyRequests
+    from localcloud.lambda_runtime.pool import Pool
 
-    pool = _Pool(types.SimpleNamespace(name="fn"), max_environments=4, parallel=1)
+    pool = Pool(types.SimpleNamespace(name="fn"), max_environments=4, parallel=1)
     assert pool.acquire(2, 5, b"first") == (None, None)
     outcomes: dict = {}
     second = wait_in(pool, "second", outcomes, reserved=2)  # queued: one running, one waiting = 2
