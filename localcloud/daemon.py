@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -41,15 +42,41 @@ def _alive(pid: int) -> bool:
         return True
 
 
+def _lock_held(state_dir: Path) -> bool:
+    """Whether a process holds ``state_dir``'s lock: only a running local cloud of that directory does.
+
+    The server takes the lock (``fcntl.flock``) before anything else and holds
+    it until it exits, whatever ends it; the kernel releases it then. A shared
+    probe of a few microseconds tells a live cloud from a status file left
+    behind, whose PID may since belong to an unrelated process.
+    """
+    try:
+        lock = open(_files(state_dir).lock_file, "rb")
+    except FileNotFoundError:
+        return False
+    with lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        return False
+
+
 def status(state_dir: str | Path = DEFAULT_STATE_DIR) -> dict[str, Any]:
-    """The running local cloud's status, or ``{"running": False, ...}``."""
+    """The running local cloud's status, or ``{"running": False, ...}``.
+
+    Running means: the status file names a live process and this state
+    directory's lock is held (``_lock_held``), so a PID reused after a crash
+    is never taken for the local cloud.
+    """
     state_dir = Path(state_dir).resolve()
     path = _files(state_dir).status_file
     try:
         recorded = CloudStatus.read(path)
     except (FileNotFoundError, ValueError):  # none, or not a local cloud's status
         return {"running": False, "state_dir": str(state_dir)}
-    if not _alive(recorded.pid):
+    if not _alive(recorded.pid) or not _lock_held(state_dir):
         return {"running": False, "state_dir": str(state_dir), "stale_pid": recorded.pid}
     return {"running": True, **recorded.to_json()}
 

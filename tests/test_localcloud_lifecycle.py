@@ -197,3 +197,36 @@ def test_the_status_file_is_one_cloud_status_with_the_contract_keys(tmp_path):
         assert key in written, key
     with pytest.raises(ValueError, match="lacks aws_endpoint"):
         CloudStatus.from_json({k: v for k, v in written.items() if k != "aws_endpoint"})
+
+
+# ------------------------------------------------- a PID that is not ours
+def test_stop_leaves_alone_a_process_that_merely_has_the_recorded_pid(tmp_path):
+    """After a crash the recorded PID may belong to anything: without the state directory's lock held, it is not the cloud."""
+    state = tmp_path / "state"
+    info = daemon.start(state)
+    daemon.stop(state)
+    stranger = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        recorded = {**info, "pid": stranger.pid}  # a status file as a crashed cloud leaves it, its PID reused
+        recorded.pop("running")
+        (state / "status.json").write_text(json.dumps(recorded))
+        assert daemon.status(state) == {"running": False, "state_dir": str(state.resolve()), "stale_pid": stranger.pid}
+        assert _cli("status", "--state-dir", str(state)).returncode == 3
+        stopped = _cli("stop", "--state-dir", str(state))
+        assert stopped.returncode == 0 and "no local cloud" in stopped.stdout
+        time.sleep(0.2)
+        assert stranger.poll() is None, "the unrelated process must survive"
+        assert not (state / "status.json").exists(), "the stale status file is removed"
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+def test_a_running_cloud_is_recognised_by_its_lock(tmp_path):
+    state = tmp_path / "state"
+    info = daemon.start(state)
+    try:
+        assert daemon.status(state)["running"] and daemon.status(state)["pid"] == info["pid"]
+    finally:
+        assert daemon.stop(state)
+    assert not daemon.status(state)["running"]
