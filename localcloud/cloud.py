@@ -87,6 +87,7 @@ class LocalCloud:
 
     def __init__(self, settings: Settings, components: Iterable[ComponentFactory] = COMPONENTS):
         """``components``: Component classes or factories ``(cloud, **collaborators)``, in start order."""
+        self.regions = RegionRegistry()
         if not settings.api_port or not settings.dns_port or not settings.control_port:
             from dataclasses import replace
 
@@ -94,11 +95,11 @@ class LocalCloud:
                 settings,
                 control_port=settings.control_port or free_port(settings.host),
                 dns_port=settings.dns_port or free_port(settings.host),
-                api_port=settings.api_port or free_port(settings.host),
+                # free where the gateways listen, each region on its own address (not only on settings.host)
+                api_port=settings.api_port or free_port(settings.host, also=self.regions.gateway_addresses().values()),
             )
         self.settings = settings
         self.account_id = DEFAULT_ACCOUNT_ID
-        self.regions = RegionRegistry()
         self.controlplane = ControlPlane(settings.host, settings.control_port, on_region=self.regions.ensure)
         self.components = build_components(self, components)
         self.started_at: float | None = None

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from localcloud.server import EXIT_ALREADY_RUNNING
+from localcloud.server import EXIT_ALREADY_RUNNING, EXIT_CANNOT_START
 from localcloud.settings import DEFAULT_REPLICATION_DELAY_S, Settings
 from localcloud.status import CloudStatus
 
@@ -121,6 +121,10 @@ def start(state_dir: str | Path = DEFAULT_STATE_DIR, *, time_scale: float = 1.0,
         if code is not None:
             if code == EXIT_ALREADY_RUNNING:
                 raise LocalCloudError(f"a local cloud is already running for {state_dir}; run `localcloud stop` first")
+            if code == EXIT_CANNOT_START:  # the server logged why, in one line
+                reasons = [line.partition("cannot start: ")[2] for line in _log_tail(log_file).splitlines()
+                           if "cannot start: " in line]
+                raise LocalCloudError(f"the local cloud cannot start: {reasons[-1] if reasons else _log_tail(log_file)}")
             raise LocalCloudError(f"the local cloud exited with code {code} while starting; log {log_file}:\n{_log_tail(log_file)}")
         current = status(state_dir)
         if current["running"] and current.get("pid") == process.pid:

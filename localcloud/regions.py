@@ -61,6 +61,12 @@ class RegionRegistry:
                 index = len(self._known) + self._extra.index(region)
         return str(BASE + index)
 
+    def gateway_addresses(self) -> dict[str, str]:
+        """Region -> loopback address, for every region botocore knows and every other one seen so far."""
+        with self._lock:
+            regions = self._known + self._extra
+        return {region: self.address(region) for region in regions}
+
     def region_of(self, address: str) -> str | None:
         """The region whose address is ``address``, if any."""
         try:

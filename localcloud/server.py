@@ -12,9 +12,10 @@ import threading
 import time
 from pathlib import Path
 
-from localcloud.settings import Settings, add_start_options
+from localcloud.settings import PortInUse, Settings, add_start_options
 
 EXIT_ALREADY_RUNNING = 3
+EXIT_CANNOT_START = 4
 LOCK_WAIT_S = 0.5  # how long a start waits for a lock that a status probe may hold
 
 
@@ -46,13 +47,18 @@ def main(argv: list[str] | None = None) -> int:
     settings.status_file.unlink(missing_ok=True)  # left by a cloud that died: its PID is no longer ours
 
     from localcloud.cloud import LocalCloud
+    from localcloud.component import MissingComponent
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
 
-    cloud = LocalCloud(settings)
-    cloud.start()
+    try:
+        cloud = LocalCloud(settings)
+        cloud.start()
+    except (MissingComponent, PortInUse) as error:  # a start that cannot work: say why, no traceback
+        logging.getLogger("localcloud").error("cannot start: %s", error)
+        return EXIT_CANNOT_START
     # moto, botocore's models and the components leave ~100k long-lived objects
     # that every full garbage collection would walk again: a 60-100 ms pause of
     # every request, DNS answer and replicated write on a 2-core machine. Freeze

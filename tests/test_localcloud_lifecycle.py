@@ -230,3 +230,36 @@ def test_a_running_cloud_is_recognised_by_its_lock(tmp_path):
     finally:
         assert daemon.stop(state)
     assert not daemon.status(state)["running"]
+
+
+# ------------------------------------------------------ the API port
+def test_a_cloud_whose_api_port_is_taken_on_a_gateway_address_refuses_to_start(tmp_path):
+    """Gateways listen on 127.10.0.N, not 127.0.0.1: a port free on 127.0.0.1 may still be another cloud's API port."""
+    import socket
+
+    from localcloud.regions import RegionRegistry
+    from localcloud.settings import free_port
+
+    address = RegionRegistry().address("eu-west-1")
+    port = free_port()
+    with socket.socket() as other_gateway:
+        other_gateway.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        other_gateway.bind((address, port))
+        other_gateway.listen()
+        with pytest.raises(daemon.LocalCloudError, match=rf"API port {port} is already in use on {address} "
+                                                          r"\(the gateway address of eu-west-1\)"):
+            daemon.start(tmp_path / "second", api_port=port)
+    assert not daemon.status(tmp_path / "second")["running"]
+
+
+def test_a_port_counts_as_taken_only_where_something_listens_on_it():
+    import socket
+
+    from localcloud.settings import free_port, taken_on
+
+    port = free_port()
+    with socket.socket() as listener:
+        listener.bind(("127.10.0.7", port))
+        listener.listen()
+        assert taken_on(port, ["127.10.0.6", "127.10.0.7"]) == "127.10.0.7"
+        assert taken_on(port, ["127.0.0.1", "127.10.0.8"]) is None

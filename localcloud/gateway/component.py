@@ -24,6 +24,7 @@ from localcloud.gateway.overrides import Overrides
 from localcloud.gateway.routes import Routes
 from localcloud.gateway.server import Listener
 from localcloud.lambda_runtime import LambdaRuntime
+from localcloud.settings import PortInUse, taken_on
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,19 @@ class Gateway(Component):
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
+        """Check the API port is free on every region's address, then open a listener per region in use.
+
+        Each region's listener opens when the region comes into use; a port
+        already taken on one of their addresses (another local cloud, say)
+        fails the start here instead of leaving that region without a gateway.
+        """
+        port = self.cloud.settings.api_port
+        addresses = self.cloud.regions.gateway_addresses()
+        taken = taken_on(port, addresses.values())
+        if taken is not None:
+            region = next(region for region, address in addresses.items() if address == taken)
+            raise PortInUse(f"the API port {port} is already in use on {taken} (the gateway address of {region}): "
+                            "another local cloud or server listens there; stop it, or start with another --api-port")
         self._running = True
         self.cloud.regions.subscribe(self._region_in_use)
 
