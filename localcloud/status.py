@@ -1,6 +1,6 @@
 """``status.json``: what a running local cloud tells its clients, written by it and read by ``localcloud status``.
 
-The keys are a contract (the project's design document lists the required
+The keys are a contract (docs/design.md lists the required
 ones): the runbook's helpers read the same file as plain JSON. Component
 status fields (``gateways``, ``replication_paused``, ...) sit beside them.
 """

@@ -4,7 +4,7 @@ It knows the wire and nothing of API Gateway: each request goes to the
 ``answer(region, method, target, headers, body, source_ip)`` callable it was
 built with, and the ``Response`` that comes back is written out.
 
-Performance (the project's design document, "performance traps"): HTTP/1.1
+Performance (docs/design.md, "performance traps"): HTTP/1.1
 keep-alive, TCP_NODELAY on every socket, and every response written in one
 ``sendall``, so no request waits on the Nagle / delayed-ACK stall.
 """

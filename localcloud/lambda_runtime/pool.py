@@ -32,7 +32,7 @@ from localcloud.lambda_runtime.worker import Environment
 log = logging.getLogger(__name__)
 
 # Environments per function version; beyond this, requests wait for a free one. On a
-# small machine more processes than cores add nothing (DESIGN.md: two warm workers
+# small machine more processes than cores add nothing (docs/design.md: two warm workers
 # already reach moto's throughput).
 MAX_ENVIRONMENTS = 4
 # Invocations of one function version that run at once while they make progress: one per
