@@ -390,6 +390,22 @@ class FakeEnvironment:
         self.process.returncode = -9
 
 
+def test_an_environment_held_by_a_with_block_is_given_back_even_when_the_block_fails():
+    from localcloud.lambda_runtime.pool import Pool
+
+    pool = Pool(types.SimpleNamespace(name="fn"), max_environments=1, parallel=1)
+    env = FakeEnvironment()
+    with pytest.raises(RuntimeError, match="the invocation failed"):
+        with pool.environment(None, 5, b"first") as lease:
+            assert lease.env is None and pool.busy == 1, "no environment yet: the holder starts one"
+            lease.adopt(env)
+            raise RuntimeError("the invocation failed")
+    assert (pool.busy, pool.idle, pool.live) == (0, [env], {env})
+    with pool.environment(None, 5, b"second") as lease:
+        assert lease.env is env and lease.sent_at is None, "the idle environment is reused; the holder sends"
+    assert (pool.busy, pool.idle) == (0, [env])
+
+
 def one_environment_pool():
     """A pool of at most one environment, already busy with a first request."""
     from localcloud.lambda_runtime.pool import Pool

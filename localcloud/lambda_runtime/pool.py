@@ -19,13 +19,10 @@ with the next waiting request already sent, to that request).
 from __future__ import annotations
 
 import collections
-import contextlib
 import logging
 import os
 import threading
 import time
-from typing import Iterator
-
 from localcloud.lambda_runtime.model import FunctionConfig, TooManyRequests
 from localcloud.lambda_runtime.worker import Environment
 
@@ -78,15 +75,28 @@ class _Waiter:
         self.outcome, self.env, self.sent_at = outcome, env, sent_at
         self._wake.release()
 
+
 class Lease:
-    """An environment held for one request: ``env`` None means "start one" (then ``adopt`` it)."""
+    """A slot of a pool held for one request, as a context manager (``Pool.environment``).
 
-    __slots__ = ("pool", "env", "sent_at")
+    Entering waits for the slot (``Pool.acquire``); leaving gives it back
+    (``Pool.release``). ``env`` None means "start one" (then ``adopt`` it);
+    ``sent_at`` is when the request was already sent to ``env`` by ``release``.
+    """
 
-    def __init__(self, pool: "Pool", env: Environment | None, sent_at: float | None):
-        self.pool = pool
-        self.env = env
-        self.sent_at = sent_at  # when the request was already sent to ``env`` (handed over by ``release``)
+    __slots__ = ("pool", "reserved", "wait_s", "message", "env", "sent_at")
+
+    def __init__(self, pool: "Pool", reserved: int | None, wait_s: float, message: bytes):
+        self.pool, self.reserved, self.wait_s, self.message = pool, reserved, wait_s, message
+        self.env: Environment | None = None
+        self.sent_at: float | None = None
+
+    def __enter__(self) -> "Lease":
+        self.env, self.sent_at = self.pool.acquire(self.reserved, self.wait_s, self.message)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.pool.release(self.env)
 
     def adopt(self, env: Environment) -> None:
         """Hold ``env``, just started for this request (the pool kills it when it is retired)."""
@@ -110,19 +120,13 @@ class Pool:
         self.waiting: collections.deque[_Waiter] = collections.deque()  # first come, first served
         self.cond = threading.Condition()  # guards all of the above
 
-    @contextlib.contextmanager
-    def environment(self, reserved: int | None, wait_s: float, message: bytes) -> Iterator[Lease]:
-        """Hold a slot for the request ``message`` while the block runs, and give it back after.
+    def environment(self, reserved: int | None, wait_s: float, message: bytes) -> Lease:
+        """``with pool.environment(...) as lease:`` holds a slot for the request ``message`` while the block runs.
 
-        Raises ``Retired`` (nothing held) when a newer configuration replaced
-        this pool, ``TooManyRequests`` when the request is throttled.
+        Entering raises ``Retired`` (nothing held) when a newer configuration
+        replaced this pool, ``TooManyRequests`` when the request is throttled.
         """
-        env, sent_at = self.acquire(reserved, wait_s, message)
-        lease = Lease(self, env, sent_at)
-        try:
-            yield lease
-        finally:
-            self.release(lease.env)
+        return Lease(self, reserved, wait_s, message)
 
     def acquire(self, reserved: int | None, wait_s: float, message: bytes) -> tuple[Environment | None, float | None]:
         """A slot for the request ``message``: ``(environment, sent_at)``.
