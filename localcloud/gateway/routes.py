@@ -205,4 +205,4 @@ class Routes:
         if method not in resource.resource_methods and "ANY" not in resource.resource_methods:
             return missing_token()
         return Match(api, stage, resource, resource_path, params, event_path, "/" + "/".join(rest),
-                      execute_api is not None)
+                     execute_api is not None)
