@@ -5,26 +5,29 @@ from __future__ import annotations
 import functools
 
 
+def known_regions() -> list[str]:
+    """Every region name botocore knows, across the commercial, China and GovCloud partitions (sorted)."""
+    return list(_known_regions())
+
+
 @functools.lru_cache(maxsize=1)
-def _partitions() -> dict[str, str]:
-    """Every region botocore knows, mapped to its partition (``aws``, ``aws-cn``, ``aws-us-gov``, ...)."""
+def _known_regions() -> tuple[str, ...]:
     import botocore.session
 
     session = botocore.session.get_session()
-    return {region: partition
-            for partition in session.get_available_partitions()
-            for region in session.get_available_regions("dynamodb", partition_name=partition)}
+    names: set[str] = set()
+    for partition in session.get_available_partitions():
+        names.update(session.get_available_regions("dynamodb", partition_name=partition))
+    return tuple(sorted(names))
 
 
-def known_regions() -> list[str]:
-    """Every region name botocore knows, across the commercial, China and GovCloud partitions."""
-    return sorted(_partitions())
-
-
+@functools.lru_cache(maxsize=None)
 def partition_of(region: str) -> str:
-    """The partition of ``region`` as used in ARNs (``aws`` for a region botocore does not know).
+    """The ARN partition of ``region`` (``aws``, ``aws-cn``, ``aws-us-gov``, ...), from botocore's endpoint data.
 
-    AWS General Reference, "Amazon Resource Names (ARNs)": the partition is
-    ``aws`` for commercial regions, ``aws-cn`` for China, ``aws-us-gov`` for GovCloud.
+    AWS General Reference, "Amazon Resource Names (ARNs)". A name that matches
+    no partition raises ``botocore.exceptions.UnknownRegionError``.
     """
-    return _partitions().get(region, "aws")
+    import botocore.session
+
+    return botocore.session.get_session().get_partition_for_region(region)

@@ -14,6 +14,7 @@ on Lambda function"). Only ``AWS_PROXY`` integrations run.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import random
@@ -21,6 +22,8 @@ import re
 import time
 import uuid
 from urllib.parse import urlsplit
+
+from botocore.exceptions import UnknownRegionError
 
 from awsfacts.regions import partition_of
 from localcloud.gateway.proxy import Request, proxy_event, proxy_response
@@ -50,6 +53,16 @@ def _request_id() -> str:
 def _trace_id() -> str:
     """An X-Ray trace header: ``Root=1-<epoch seconds, hex>-<96 random bits, hex>``."""
     return f"Root=1-{int(time.time()):08x}-{_ids.getrandbits(96):024x}"
+
+
+@functools.lru_cache(maxsize=None)
+def _partition(region: str) -> str:
+    """The ARN partition of ``region``; ``aws`` for a name botocore does not know (the local cloud serves any
+    region name, and moto files those under ``aws`` too, so the function's ARN and its permissions agree)."""
+    try:
+        return partition_of(region)
+    except UnknownRegionError:
+        return "aws"
 
 
 def _host(headers: list[tuple[str, str]]) -> str:
@@ -143,5 +156,5 @@ class ApiHandler:
         as its template (``/item/{item_id}``) or as the request's value (``/item/abc``) it
         does not say, so a permission may match either. The runbook's (``/item/*``) matches both.
         """
-        prefix = f"arn:{partition_of(region)}:execute-api:{region}:{self._account_id}:{routed.api.id}/{routed.stage.name}/{method}"
+        prefix = f"arn:{_partition(region)}:execute-api:{region}:{self._account_id}:{routed.api.id}/{routed.stage.name}/{method}"
         return prefix + routed.resource_path, prefix + routed.api_path
