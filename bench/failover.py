@@ -51,7 +51,7 @@ import uuid
 from typing import Any
 
 from bench import common
-from localcloud.health_rules import HEALTHY_FRACTION
+from awsfacts.route53 import HEALTHY_FRACTION
 
 INTERVAL_S = 10  # Route 53 RequestInterval (AWS seconds): the fast one, as the runbook uses
 TTL_S = 10  # the runbook's record_ttl (AWS seconds)

@@ -34,7 +34,7 @@ from helpers.config import Config
 from helpers.prices import health_check_monthly_usd
 from helpers.resource_kind import GLOBAL, Found, IamScope, Planned, ResourceKind, unscoped
 from helpers.waiting import wait_until
-from localcloud.health_rules import CheckerState, aggregate
+from awsfacts.route53 import CheckerState, aggregate
 
 # AWS seconds for a new check's first observations (Route 53 takes a minute or two), on top of interval x threshold.
 FIRST_OBSERVATIONS_S = 120.0

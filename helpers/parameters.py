@@ -33,7 +33,7 @@ import yaml
 
 import timescale
 from helpers.fault_kinds import FAULT_KINDS, MAX_FAULT_HOURS
-from localcloud.regions import known_regions
+from awsfacts.regions import known_regions
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = PROJECT_ROOT / ".localcloud"

@@ -54,7 +54,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from moto import settings as moto_settings
 from moto.backends import get_backend
 
-from localcloud.cloud import Component
+from localcloud.component import Component
 from localcloud.controlplane import AwsError, Call
 from localcloud.regions import execute_api_name
 

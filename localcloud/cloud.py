@@ -1,69 +1,93 @@
 """The local cloud: one process holding the control plane and every data-plane component.
 
-Components are listed in ``COMPONENTS`` (one module each, one job each). Each
-is built with the ``LocalCloud``, registers its control-plane overrides in its
-constructor, and is started in list order and stopped in reverse order.
+This module is the composition root. ``COMPONENTS`` lists the components in
+start order (one module each, one job each); ``build_components`` builds them,
+handing each the collaborators its constructor names (keyword-only parameters
+called after the component they need, e.g. ``Gateway(cloud, *, certificates,
+lambda_runtime)``), and fails with a clear message when one is missing. Nothing
+looks a peer up at run time. Components are started in list order and stopped in
+reverse order.
 """
 
 from __future__ import annotations
 
-import importlib
-import json
+import inspect
 import logging
 import os
 import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable, TypeVar
 
 from moto.core import DEFAULT_ACCOUNT_ID
 
+from localcloud.certificates import Certificates
+from localcloud.component import Component, MissingComponent
 from localcloud.controlplane import ControlPlane, moto_backend
+from localcloud.dns import Dns
+from localcloud.faults import Faults
+from localcloud.gateway import Gateway
+from localcloud.healthchecker import HealthChecker
+from localcloud.lambda_runtime import LambdaRuntime
 from localcloud.regions import RegionRegistry
+from localcloud.replication import Replication
 from localcloud.settings import Settings, free_port
+from localcloud.status import CloudStatus
+from localcloud.traffic_policies import TrafficPolicies
 
 log = logging.getLogger(__name__)
 
 ROUTE53_PARTITION = "aws"  # moto keeps Route 53, a global service, per partition
 
-# module:Class, in start order. Later components may use earlier ones through ``cloud.component(name)``.
-COMPONENTS: list[str] = [
-    "localcloud.certificates:Certificates",
-    "localcloud.replication:Replication",
-    "localcloud.lambda_runtime:LambdaRuntime",
-    "localcloud.dns:Dns",
-    "localcloud.traffic_policies:TrafficPolicies",
-    "localcloud.gateway:Gateway",
-    "localcloud.healthchecker:HealthChecker",
-    "localcloud.faults:Faults",
-]
+ComponentFactory = Callable[..., Component]  # a Component class, or any callable taking (cloud, **collaborators)
+C = TypeVar("C")
+
+# In start order: a component comes after every one it needs (the health checker registers
+# itself with the DNS, the one pair that needs each other).
+COMPONENTS: tuple[ComponentFactory, ...] = (
+    Certificates,
+    Replication,
+    LambdaRuntime,
+    Dns,
+    TrafficPolicies,
+    Gateway,
+    HealthChecker,
+    Faults,
+)
 
 
-class Component:
-    """Base of a data-plane component: built with the cloud, started and stopped by it."""
+def collaborators(factory: ComponentFactory) -> list[str]:
+    """The components ``factory`` needs: its required keyword-only parameters."""
+    return [p.name for p in inspect.signature(factory).parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is inspect.Parameter.empty]
 
-    name = "component"
 
-    def __init__(self, cloud: "LocalCloud"):
-        self.cloud = cloud
-
-    def start(self) -> None:
-        """Start threads or listeners (return quickly)."""
-
-    def stop(self) -> None:
-        """Stop everything started; must not raise."""
-
-    def status(self) -> dict[str, Any]:
-        """Extra fields for ``localcloud status``."""
-        return {}
+def build_components(cloud: Any, factories: Iterable[ComponentFactory]) -> list[Component]:
+    """Build each component with the earlier ones it names as collaborators; MissingComponent if one is absent."""
+    built: dict[str, Component] = {}
+    for factory in factories:
+        needs = collaborators(factory)
+        missing = [name for name in needs if name not in built]
+        if missing:
+            label = getattr(factory, "__qualname__", repr(factory))
+            raise MissingComponent(
+                f"the local cloud cannot start: {label} needs the {', '.join(missing)} component(s), which "
+                f"{'are' if len(missing) > 1 else 'is'} not among those built before it "
+                f"({', '.join(built) or 'none'}); add it earlier in the component list")
+        component = factory(cloud, **{name: built[name] for name in needs})
+        if component.name in built:
+            raise MissingComponent(f"two components are called {component.name!r}: a local cloud has one of each")
+        built[component.name] = component
+    return list(built.values())
 
 
 class LocalCloud:
     """Control plane + data plane, in this process."""
 
-    def __init__(self, settings: Settings, components: list[Any] | None = None):
-        """``components``: ``module:Class`` specs or Component classes, in start order (default ``COMPONENTS``)."""
+    def __init__(self, settings: Settings, components: Iterable[ComponentFactory] = COMPONENTS):
+        """``components``: Component classes or factories ``(cloud, **collaborators)``, in start order."""
+        self.regions = RegionRegistry()
         if not settings.api_port or not settings.dns_port or not settings.control_port:
             from dataclasses import replace
 
@@ -71,28 +95,23 @@ class LocalCloud:
                 settings,
                 control_port=settings.control_port or free_port(settings.host),
                 dns_port=settings.dns_port or free_port(settings.host),
-                api_port=settings.api_port or free_port(settings.host),
+                # free where the gateways listen, each region on its own address (not only on settings.host)
+                api_port=settings.api_port or free_port(settings.host, also=self.regions.gateway_addresses().values()),
             )
         self.settings = settings
         self.account_id = DEFAULT_ACCOUNT_ID
-        self.regions = RegionRegistry()
         self.controlplane = ControlPlane(settings.host, settings.control_port, on_region=self.regions.ensure)
-        self.components: list[Component] = []
-        for spec in COMPONENTS if components is None else components:
-            if isinstance(spec, str):
-                module_name, _, class_name = spec.partition(":")
-                spec = getattr(importlib.import_module(module_name), class_name)
-            self.components.append(spec(self))
+        self.components = build_components(self, components)
         self.started_at: float | None = None
         self._state_files_lock = threading.Lock()  # components write them from their own threads
 
     # ------------------------------------------------------------- access
-    def component(self, name: str) -> Any:
-        """The component called ``name`` (e.g. ``"replication"``)."""
+    def get(self, kind: type[C]) -> C:
+        """The component of class ``kind`` (for tests and diagnostics; components get theirs at construction)."""
         for component in self.components:
-            if component.name == name:
+            if isinstance(component, kind):
                 return component
-        raise KeyError(f"no local cloud component named {name!r}")
+        raise MissingComponent(f"this local cloud has no {kind.__qualname__}")
 
     def backend(self, service: str, region: str) -> Any:
         """moto's in-memory backend of ``service`` in ``region`` (the control-plane state)."""
@@ -130,27 +149,28 @@ class LocalCloud:
         self.controlplane.stop()
 
     # ------------------------------------------------------------- status
-    def status(self) -> dict[str, Any]:
+    def status(self) -> CloudStatus:
         """What ``localcloud status`` prints (docs/design.md, "State directory")."""
         s = self.settings
-        data: dict[str, Any] = {
-            "aws_endpoint": self.controlplane.endpoint,
-            "dns": f"{s.host}:{s.dns_port}",
-            "api_port": s.api_port,
-            "ca_bundle": str(s.ca_bundle),
-            "state_dir": str(s.state_dir),
-            "env_file": str(s.env_file),
-            "log_file": str(s.log_file),
-            "pid": os.getpid(),
-            "time_scale": s.time_scale,
-            "replication_delay_s": s.replication_delay_s,
-            "started_at": self.started_at,
-            "regions": {region: self.regions.address(region) for region in self.regions.active},
-            "overrides": [f"{svc}:{op}" for svc, op in self.controlplane.overrides],
-        }
+        components: dict[str, Any] = {}
         for component in self.components:
-            data.update(component.status())
-        return data
+            components.update(component.status())
+        return CloudStatus(
+            aws_endpoint=self.controlplane.endpoint,
+            dns=f"{s.host}:{s.dns_port}",
+            api_port=s.api_port,
+            ca_bundle=str(s.ca_bundle),
+            state_dir=str(s.state_dir),
+            env_file=str(s.env_file),
+            log_file=str(s.log_file),
+            pid=os.getpid(),
+            time_scale=s.time_scale,
+            replication_delay_s=s.replication_delay_s,
+            started_at=self.started_at,
+            regions={region: self.regions.address(region) for region in self.regions.active},
+            overrides=[f"{svc}:{op}" for svc, op in self.controlplane.overrides],
+            components=components,
+        )
 
     def write_state_files(self, default_region: str = "us-east-1") -> None:
         """status.json and the shell ``env`` file that points the AWS CLI and boto3 here.
@@ -175,7 +195,7 @@ class LocalCloud:
         lines += [f"export {key}={_shell_quote(value)}" for key, value in env.items()]
         with self._state_files_lock:
             _atomic_write(s.env_file, "\n".join(lines) + "\n")
-            _atomic_write(s.status_file, json.dumps(self.status(), indent=2) + "\n")
+            _atomic_write(s.status_file, self.status().text())
 
 
 def _shell_quote(value: str) -> str:

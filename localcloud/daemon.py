@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import fcntl
 import os
 import signal
 import subprocess
@@ -11,8 +11,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from localcloud.server import EXIT_ALREADY_RUNNING
+from localcloud.server import EXIT_ALREADY_RUNNING, EXIT_CANNOT_START
 from localcloud.settings import DEFAULT_REPLICATION_DELAY_S, Settings
+from localcloud.status import CloudStatus
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = PROJECT_ROOT / ".localcloud"
@@ -41,17 +42,43 @@ def _alive(pid: int) -> bool:
         return True
 
 
+def _lock_held(state_dir: Path) -> bool:
+    """Whether a process holds ``state_dir``'s lock: only a running local cloud of that directory does.
+
+    The server takes the lock (``fcntl.flock``) before anything else and holds
+    it until it exits, whatever ends it; the kernel releases it then. A shared
+    probe of a few microseconds tells a live cloud from a status file left
+    behind, whose PID may since belong to an unrelated process.
+    """
+    try:
+        lock = open(_files(state_dir).lock_file, "rb")
+    except FileNotFoundError:
+        return False
+    with lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        return False
+
+
 def status(state_dir: str | Path = DEFAULT_STATE_DIR) -> dict[str, Any]:
-    """The running local cloud's status, or ``{"running": False, ...}``."""
+    """The running local cloud's status, or ``{"running": False, ...}``.
+
+    Running means: the status file names a live process and this state
+    directory's lock is held (``_lock_held``), so a PID reused after a crash
+    is never taken for the local cloud.
+    """
     state_dir = Path(state_dir).resolve()
     path = _files(state_dir).status_file
     try:
-        data = json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+        recorded = CloudStatus.read(path)
+    except (FileNotFoundError, ValueError):  # none, or not a local cloud's status
         return {"running": False, "state_dir": str(state_dir)}
-    if not _alive(int(data.get("pid", 0))):
-        return {"running": False, "state_dir": str(state_dir), "stale_pid": data.get("pid")}
-    return {"running": True, **data}
+    if not _alive(recorded.pid) or not _lock_held(state_dir):
+        return {"running": False, "state_dir": str(state_dir), "stale_pid": recorded.pid}
+    return {"running": True, **recorded.to_json()}
 
 
 def _log_tail(log_file: Path, lines: int = 15) -> str:
@@ -94,6 +121,10 @@ def start(state_dir: str | Path = DEFAULT_STATE_DIR, *, time_scale: float = 1.0,
         if code is not None:
             if code == EXIT_ALREADY_RUNNING:
                 raise LocalCloudError(f"a local cloud is already running for {state_dir}; run `localcloud stop` first")
+            if code == EXIT_CANNOT_START:  # the server logged why, in one line
+                reasons = [line.partition("cannot start: ")[2] for line in _log_tail(log_file).splitlines()
+                           if "cannot start: " in line]
+                raise LocalCloudError(f"the local cloud cannot start: {reasons[-1] if reasons else _log_tail(log_file)}")
             raise LocalCloudError(f"the local cloud exited with code {code} while starting; log {log_file}:\n{_log_tail(log_file)}")
         current = status(state_dir)
         if current["running"] and current.get("pid") == process.pid:

@@ -51,7 +51,7 @@ from typing import Any, Mapping, Protocol
 from dnslib import EDNS0, QTYPE, RCODE, RR, DNSRecord, EDNSOption
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
-from localcloud.cloud import Component
+from localcloud.component import Component, MissingComponent
 from localcloud.controlplane import AwsError, Call
 from localcloud.regions import execute_api_name
 from localcloud.routing import (
@@ -101,6 +101,12 @@ def record_set_dict(rrset: Any) -> dict[str, Any]:
     }
 
 
+class HealthSource(Protocol):
+    """What the DNS routes on: Route 53's verdict for a health check id."""
+
+    def is_healthy(self, health_check_id: str) -> bool: ...
+
+
 class Dns(Component):
     """The DNS server for the hosted zones, and ``resolve()`` for in-process callers."""
 
@@ -110,6 +116,7 @@ class Dns(Component):
         super().__init__(cloud)
         self.rng = random.Random()
         self._sources: list[RecordSource] = []
+        self._health: HealthSource | None = None
         self._lock = threading.Lock()
         self._fingerprint: Any = None
         self._zones: list[Zone] = []
@@ -120,6 +127,10 @@ class Dns(Component):
     def add_source(self, source: RecordSource) -> None:
         """Serve ``source``'s nodes too (the traffic policies component registers itself here)."""
         self._sources.append(source)
+
+    def use_health(self, health: HealthSource) -> None:
+        """Route on ``health``'s verdicts (the health checker, which resolves through this DNS, registers itself)."""
+        self._health = health
 
     def _route53(self) -> Any:
         return self.cloud.route53()
@@ -147,17 +158,8 @@ class Dns(Component):
 
     # ---------------------------------------------------------------- health
     def is_healthy(self, health_check_id: str) -> bool:
-        """The health checker's verdict; healthy when it has none (a new Route 53 check starts healthy)."""
-        try:
-            checker = self.cloud.component("healthchecker")
-            verdict = checker.is_healthy
-        except (KeyError, AttributeError):
-            return True
-        try:
-            return bool(verdict(health_check_id))
-        except Exception:  # the checker answers unknown checks itself: this is a bug worth seeing
-            log.warning("health of %s could not be read, treated as healthy", health_check_id, exc_info=True)
-            return True
+        """The health checker's verdict (it answers checks it has not probed yet: a new check starts healthy)."""
+        return self._health.is_healthy(health_check_id)
 
     # ------------------------------------------------------- execute-api names
     def _external(self, name: str) -> dict[str, Node] | None:
@@ -244,6 +246,10 @@ class Dns(Component):
 
     # -------------------------------------------------------------- lifecycle
     def start(self) -> None:
+        if self._health is None:
+            raise MissingComponent(
+                "the DNS answers health-checked records, so it needs the health checker "
+                "(localcloud.healthchecker.HealthChecker) in the same local cloud")
         resolver = _Resolver(self)
         quiet = DNSLogger(log="-request,-reply,-truncated,-error", prefix=False, logf=lambda text: None)
         host, port = self.cloud.settings.host, self.cloud.settings.dns_port

@@ -41,8 +41,10 @@ from typing import Any
 
 from moto.moto_api import state_manager
 
-from localcloud.cloud import Component
+from localcloud.component import Component
 from localcloud.controlplane import AwsError, Call, Raw
+from localcloud.gateway import Gateway
+from localcloud.replication import Replication
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +83,10 @@ class Faults(Component):
 
     name = "faults"
 
-    def __init__(self, cloud):
+    def __init__(self, cloud, *, gateway: Gateway, replication: Replication):
         super().__init__(cloud)
+        self._gateway = gateway
+        self._replication = replication
         self._lock = threading.Lock()
         self._running: dict[str, list[_Action]] = {}  # experiment id -> its actions still in effect
         self._regions: dict[str, str] = {}  # experiment id -> the region it was started in
@@ -235,8 +239,8 @@ class Faults(Component):
 
     def _set(self, kind: str, region: str, on: bool) -> None:
         if kind == "outage":
-            self.cloud.component("gateway").set_outage(region, on)
+            self._gateway.set_outage(region, on)
         elif on:
-            self.cloud.component("replication").pause(region)
+            self._replication.pause(region)
         else:
-            self.cloud.component("replication").resume(region)
+            self._replication.resume(region)

@@ -25,7 +25,7 @@ determines whether a health check is healthy"):
   check is healthy when at least ``HealthThreshold`` children are.
 
 The rules live in small pure functions and classes that the tests exercise
-directly (``CheckerState`` and ``aggregate`` in ``localcloud.health_rules``,
+directly (``CheckerState`` and ``aggregate`` in ``awsfacts.route53``,
 ``judge_http``, ``probe``); ``HealthChecker`` only schedules probes on a small
 thread pool and keeps state.
 
@@ -52,27 +52,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from localcloud.cloud import Component
-from localcloud.health_rules import CheckerState, Observation, aggregate
+from awsfacts.route53 import (CHECKER_REGIONS, CONNECT_TIMEOUT_S, DEFAULT_FAILURE_THRESHOLD, DEFAULT_REQUEST_INTERVAL_S,
+                             RESPONSE_TIMEOUT_S, SEARCH_LIMIT, CheckerState, Observation, aggregate)
+from localcloud.component import Component
 from localcloud.controlplane import AwsError, Call
+from localcloud.dns import Dns
 
 log = logging.getLogger(__name__)
 
-# Route 53's health checker regions, each with an address from its published
-# ROUTE53_HEALTHCHECKS range (ip-ranges.json), shown as the observation's IPAddress.
-CHECKER_REGIONS: dict[str, str] = {
-    "us-east-1": "107.23.255.1",
-    "us-west-1": "54.183.255.129",
-    "us-west-2": "54.244.52.193",
-    "eu-west-1": "54.228.16.1",
-    "ap-southeast-1": "54.251.31.129",
-    "ap-southeast-2": "54.252.79.129",
-    "ap-northeast-1": "54.248.220.1",
-    "sa-east-1": "54.232.40.65",
-}
-SEARCH_LIMIT = 5120  # bytes of the body searched for SearchString
-CONNECT_TIMEOUT_S = 4.0  # AWS seconds to establish the TCP connection
-RESPONSE_TIMEOUT_S = 2.0  # AWS seconds for the status after connecting
 MIN_TIMEOUT_S = 1.0  # real-seconds floor for both when time_scale shrinks them
 SYNC_PERIOD_S = 0.2  # how often (real seconds) new, changed and deleted checks are picked up
 PROBE_WORKERS = 6
@@ -84,7 +71,7 @@ FIREWALL_HINT = ("The endpoint or the internet connection is down, or requests a
 
 
 # ------------------------------------------------------------- pure rules
-# Observation, CheckerState and aggregate are in localcloud.health_rules (the helpers replay them too).
+# Observation, CheckerState and aggregate are in awsfacts.route53 (the helpers replay them too).
 
 def judge_http(status: int, reason: str, body: bytes | None = None, search_string: str | None = None) -> tuple[bool, str]:
     """(ok, StatusReport text) for an HTTP answer: 2xx/3xx, and SearchString in the first 5,120 bytes."""
@@ -185,7 +172,7 @@ class HealthChecker(Component):
 
     name = "healthchecker"
 
-    def __init__(self, cloud: Any):
+    def __init__(self, cloud: Any, *, dns: Dns):
         super().__init__(cloud)
         self._lock = threading.RLock()
         self._checks: dict[str, _Check] = {}
@@ -196,6 +183,8 @@ class HealthChecker(Component):
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._cloudwatch: Any = None
+        self._dns = dns
+        dns.use_health(self)  # the one cycle: the DNS routes on these verdicts, probes resolve through it
         cloud.controlplane.register("route53", "GetHealthCheckStatus", self._get_health_check_status)
         cloud.controlplane.register("route53", "GetHealthCheckLastFailureReason", self._get_last_failure_reason)
 
@@ -301,7 +290,7 @@ class HealthChecker(Component):
                 missing = [r for r in regions if r not in check.scheduled]
                 if not missing:
                     continue
-                interval = self.cloud.scaled(config.request_interval or 30)
+                interval = self.cloud.scaled(config.request_interval or DEFAULT_REQUEST_INTERVAL_S)
                 for region in missing:
                     # staggered: the checkers spread over one interval, the first one right away
                     self._push(now + interval * regions.index(region) / len(regions), check_id, region)
@@ -341,7 +330,7 @@ class HealthChecker(Component):
             check = self._checks.get(check_id)
         if config is None or check is None:
             return  # deleted: drop its schedule
-        interval = self.cloud.scaled(config.request_interval or 30)
+        interval = self.cloud.scaled(config.request_interval or DEFAULT_REQUEST_INTERVAL_S)
         if region == "":
             self._push(now + interval, check_id, region)
             self._publish_metrics(check_id, config)
@@ -375,14 +364,14 @@ class HealthChecker(Component):
                 state.last = observation
                 if not observation.ok:
                     state.last_failure = observation
-                state.observe(observation.ok, int(config.failure_threshold or 3))
+                state.observe(observation.ok, int(config.failure_threshold or DEFAULT_FAILURE_THRESHOLD))
         finally:
             with self._lock:
                 check.in_flight.discard(region)
 
     def _resolve(self, name: str) -> str:
         """The endpoint's address, through the local cloud's DNS (as a checker's resolver would)."""
-        answers = self.cloud.component("dns").resolve(name, "A")
+        answers = self._dns.resolve(name, "A")
         for rdtype, value, _ttl in answers:
             if rdtype == "A":
                 return value

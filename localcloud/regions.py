@@ -18,6 +18,8 @@ import re
 import threading
 from typing import Callable
 
+from awsfacts.regions import known_regions
+
 log = logging.getLogger(__name__)
 
 BASE = ipaddress.IPv4Address("127.10.0.1")
@@ -32,17 +34,6 @@ def execute_api_name(name: str) -> tuple[str, str] | None:
     """
     match = _EXECUTE_API_RE.match(name.lower())
     return (match.group(1), match.group(2)) if match else None
-
-
-def known_regions() -> list[str]:
-    """Every region name botocore knows, across the commercial, China and GovCloud partitions."""
-    import botocore.session
-
-    session = botocore.session.get_session()
-    names: set[str] = set()
-    for partition in session.get_available_partitions():
-        names.update(session.get_available_regions("dynamodb", partition_name=partition))
-    return sorted(names)
 
 
 class RegionRegistry:
@@ -69,6 +60,12 @@ class RegionRegistry:
                     self._extra.append(region)
                 index = len(self._known) + self._extra.index(region)
         return str(BASE + index)
+
+    def gateway_addresses(self) -> dict[str, str]:
+        """Region -> loopback address, for every region botocore knows and every other one seen so far."""
+        with self._lock:
+            regions = self._known + self._extra
+        return {region: self.address(region) for region in regions}
 
     def region_of(self, address: str) -> str | None:
         """The region whose address is ``address``, if any."""

@@ -72,7 +72,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import StreamShard, Table
 
-from localcloud.cloud import Component
+from localcloud.component import Component
 from localcloud.controlplane import AwsError, Call
 
 log = logging.getLogger(__name__)

@@ -9,11 +9,14 @@ import logging
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
-from localcloud.settings import Settings, add_start_options
+from localcloud.settings import PortInUse, Settings, add_start_options
 
 EXIT_ALREADY_RUNNING = 3
+EXIT_CANNOT_START = 4
+LOCK_WAIT_S = 0.5  # how long a start waits for a lock that a status probe may hold
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,22 +38,27 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host, control_port=args.port, dns_port=args.dns_port, api_port=args.api_port,
     )
 
-    # One local cloud per state directory: the lock is held for the life of the process.
+    # One local cloud per state directory: the lock is held for the life of the process
+    # (``localcloud status`` and ``stop`` trust a recorded PID only while it is held).
     lock = open(settings.lock_file, "w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    if not _take(lock):
         print(f"a local cloud is already running with state directory {state_dir}", file=sys.stderr)
         return EXIT_ALREADY_RUNNING
+    settings.status_file.unlink(missing_ok=True)  # left by a cloud that died: its PID is no longer ours
 
     from localcloud.cloud import LocalCloud
+    from localcloud.component import MissingComponent
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
 
-    cloud = LocalCloud(settings)
-    cloud.start()
+    try:
+        cloud = LocalCloud(settings)
+        cloud.start()
+    except (MissingComponent, PortInUse) as error:  # a start that cannot work: say why, no traceback
+        logging.getLogger("localcloud").error("cannot start: %s", error)
+        return EXIT_CANNOT_START
     # moto, botocore's models and the components leave ~100k long-lived objects
     # that every full garbage collection would walk again: a 60-100 ms pause of
     # every request, DNS answer and replicated write on a 2-core machine. Freeze
@@ -69,6 +77,23 @@ def main(argv: list[str] | None = None) -> int:
         settings.status_file.unlink(missing_ok=True)
         lock.close()
     return 0
+
+
+def _take(lock) -> bool:
+    """Take the state directory's lock; False when another local cloud holds it.
+
+    Retried for a moment: ``localcloud status`` probes the lock (shared, for
+    microseconds) while a starting cloud takes it.
+    """
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
 
 
 def freeze_survivors(phase: str, info: dict[str, int]) -> None:

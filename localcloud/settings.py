@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 # DynamoDB global tables "typically" replicate within a second (AWS docs); we
 # model half a second of AWS time, multiplied by time_scale like every duration.
@@ -49,8 +51,13 @@ class Settings:
         return self.state_dir / "lock"
 
 
-def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
-    """A port that is free on ``host`` right now (for TCP and UDP alike when possible)."""
+class PortInUse(RuntimeError):
+    """A port the local cloud must listen on is taken (the message names the port and the address)."""
+
+
+def free_port(host: str = "127.0.0.1", also: Iterable[str] = ()) -> int:
+    """A port that is free on ``host`` right now (for TCP and UDP alike), and for TCP on every address in ``also``."""
+    also = tuple(also)
     for _ in range(50):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
             tcp.bind((host, 0))
@@ -60,8 +67,27 @@ def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
                     udp.bind((host, port))
             except OSError:
                 continue
-            return port
+            if taken_on(port, also) is None:
+                return port
     raise RuntimeError(f"no free port on {host}")
+
+
+def taken_on(port: int, addresses: Iterable[str]) -> str | None:
+    """The first of ``addresses`` where something already listens on TCP ``port``, else None.
+
+    Bound as the gateways bind (SO_REUSEADDR, so connections in TIME_WAIT do not
+    count). An address the machine does not have (macOS without the loopback
+    aliases) is not a conflict: the gateway of that region reports it when it opens.
+    """
+    for address in addresses:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((address, port))
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    return address
+    return None
 
 
 def add_start_options(parser: argparse.ArgumentParser) -> None:

@@ -35,8 +35,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from localcloud.cloud import Component
+from localcloud.component import Component
 from localcloud.controlplane import AwsError, Call
+from localcloud.dns import Dns
 from localcloud.routing import Alias, Choice, Node, Rule, Values, hosted_zone_id, normalize, wire_value
 
 log = logging.getLogger(__name__)
@@ -213,7 +214,7 @@ class TrafficPolicies(Component):
 
     name = "traffic_policies"
 
-    def __init__(self, cloud):
+    def __init__(self, cloud, *, dns: Dns):
         super().__init__(cloud)
         self._lock = threading.RLock()
         self._policies: dict[str, dict[int, PolicyVersion]] = {}
@@ -239,10 +240,7 @@ class TrafficPolicies(Component):
             "GetTrafficPolicyInstanceCount": self._instance_count,
         }.items():
             register("route53", operation, handler)
-        try:
-            cloud.component("dns").add_source(self)
-        except KeyError:
-            log.warning("no dns component: traffic policy instances will not be answered by DNS")
+        dns.add_source(self)
 
     # ------------------------------------------------------ record source
     @property

@@ -30,12 +30,12 @@ def localcloud_status(tmp_path_factory):
 
 @contextlib.contextmanager
 def in_process_cloud(state_dir: Path | str, *components: Any, time_scale: float = 0.1) -> Iterator[Any]:
-    """A local cloud in the test process with only ``components`` (``module:Class`` specs or classes,
-    fakes included), started, and stopped afterwards: its components' objects are at hand."""
+    """A local cloud in the test process with only ``components`` (Component classes or factories, fakes
+    included, in start order), started, and stopped afterwards: ``cloud.get(Kind)`` gives a component."""
     from localcloud.cloud import LocalCloud
     from localcloud.settings import Settings
 
-    cloud = LocalCloud(Settings(state_dir=Path(state_dir), time_scale=time_scale), components=list(components))
+    cloud = LocalCloud(Settings(state_dir=Path(state_dir), time_scale=time_scale), components=components)
     cloud.start()  # a start that fails half-way stops what it started (LocalCloud.start)
     try:
         yield cloud

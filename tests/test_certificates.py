@@ -13,7 +13,7 @@ import pytest
 
 from conftest import in_process_cloud
 from helpers.clients import LOCAL_CREDENTIALS
-from localcloud.certificates import name_matches, validation_record
+from localcloud.certificates import Certificates, name_matches, validation_record
 from localcloud.cloud import LocalCloud
 from localcloud.settings import Settings
 
@@ -101,7 +101,7 @@ def test_the_ca_bundle_is_published_in_the_local_cloud_status(localcloud_status)
 @pytest.fixture
 def certificates(tmp_path):
     """An in-process local cloud with only the certificates component (for its server_context)."""
-    with in_process_cloud(tmp_path, "localcloud.certificates:Certificates") as cloud:
+    with in_process_cloud(tmp_path, Certificates) as cloud:
         yield cloud
 
 
@@ -133,7 +133,7 @@ class TlsServer:
 
 @pytest.fixture
 def tls_server(certificates):
-    server = TlsServer(certificates.component("certificates").server_context())
+    server = TlsServer(certificates.get(Certificates).server_context())
     yield server
     server.close()
 
@@ -154,8 +154,8 @@ def test_execute_api_names_of_any_region_verify_with_the_ca_bundle(certificates,
 def test_verification_fails_without_the_ca_bundle(certificates, tls_server, tmp_path):
     other = tmp_path / "other"
     other.mkdir()
-    stranger = LocalCloud(Settings(state_dir=other), components=["localcloud.certificates:Certificates"])
-    stranger.component("certificates").start()  # a different CA in another state directory
+    stranger = LocalCloud(Settings(state_dir=other), components=[Certificates])
+    stranger.get(Certificates).start()  # a different CA in another state directory
     context = ssl.create_default_context(cafile=str(stranger.settings.ca_bundle))
     with pytest.raises(ssl.SSLCertVerificationError):
         _fetch(tls_server.port, "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com", context)
@@ -191,11 +191,11 @@ def test_custom_domain_is_served_with_its_acm_certificate_once_issued(certificat
 
 
 def test_the_ca_is_created_once_per_state_directory(tmp_path):
-    first = LocalCloud(Settings(state_dir=tmp_path), components=["localcloud.certificates:Certificates"])
-    first.component("certificates").start()
+    first = LocalCloud(Settings(state_dir=tmp_path), components=[Certificates])
+    first.get(Certificates).start()
     pem = first.settings.ca_bundle.read_bytes()
-    again = LocalCloud(Settings(state_dir=tmp_path), components=["localcloud.certificates:Certificates"])
-    again.component("certificates").start()
+    again = LocalCloud(Settings(state_dir=tmp_path), components=[Certificates])
+    again.get(Certificates).start()
     assert again.settings.ca_bundle.read_bytes() == pem
 
 

@@ -16,7 +16,9 @@ import dns.rdatatype
 import pytest
 
 from conftest import in_process_cloud
-from localcloud.cloud import Component
+from localcloud.component import Component
+from localcloud.dns import Dns
+from localcloud.traffic_policies import TrafficPolicies
 from localcloud.regions import RegionRegistry, execute_api_name
 
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -272,9 +274,10 @@ class FakeHealthChecker(Component):
 
     name = "healthchecker"
 
-    def __init__(self, cloud):
+    def __init__(self, cloud, *, dns):
         super().__init__(cloud)
         self.unhealthy: set[str] = set()
+        dns.use_health(self)
 
     def is_healthy(self, health_check_id: str) -> bool:
         return health_check_id not in self.unhealthy
@@ -282,9 +285,8 @@ class FakeHealthChecker(Component):
 
 @pytest.fixture
 def health_cloud(tmp_path):
-    with in_process_cloud(tmp_path, "localcloud.dns:Dns", "localcloud.traffic_policies:TrafficPolicies",
-                          FakeHealthChecker) as cloud:
-        yield cloud, cloud.component("healthchecker")
+    with in_process_cloud(tmp_path, Dns, TrafficPolicies, FakeHealthChecker) as cloud:
+        yield cloud, cloud.get(FakeHealthChecker)
 
 
 def test_failover_moves_to_the_secondary_when_the_primary_health_check_fails(health_cloud, unique):
@@ -307,7 +309,7 @@ def test_failover_moves_to_the_secondary_when_the_primary_health_check_fails(hea
     assert test["RecordData"] == [f"d-{unique}.execute-api.eu-central-1.amazonaws.com."]
     checker.unhealthy = set(checks)
     assert answers(query(server, f"api.{zone_name}")) == [ADDRESS["eu-west-1"]], "both unhealthy: the primary"
-    assert cloud.component("dns").resolve(f"api.{zone_name}") == [
+    assert cloud.get(Dns).resolve(f"api.{zone_name}") == [
         ("CNAME", f"d-{unique}.execute-api.eu-west-1.amazonaws.com.", 1), ("A", ADDRESS["eu-west-1"], 6)]
 
 

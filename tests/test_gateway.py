@@ -25,8 +25,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from conftest import in_process_cloud
-from localcloud import gateway as gateway_module
-from localcloud.cloud import Component
+from localcloud.gateway import server as gateway_server
+from localcloud.component import Component
 from localcloud.gateway import Gateway, hosted_zone_id_for
 from localcloud.lambda_runtime import FunctionNotFound, InvokeResult, PermissionDenied, TooManyRequests
 
@@ -57,7 +57,7 @@ HANDLERS = {
 class FakeLambda(Component):
     """A Lambda runtime whose functions are the Python callables in HANDLERS."""
 
-    name = "lambda"
+    name = "lambda_runtime"
 
     def __init__(self, cloud):
         super().__init__(cloud)
@@ -280,7 +280,7 @@ def test_a_stage_serves_its_deployments_snapshot_until_the_next_deployment(cloud
 
 
 def test_a_function_without_permission_for_api_gateway_is_not_invoked_and_the_answer_is_500(cloud, api):
-    fake = cloud.component("lambda")
+    fake = cloud.get(FakeLambda)
     invoked = len(fake.calls)
     status, _, body = request(cloud, api_host(api), "GET", "/test/forbidden/42")
     assert (status, json.loads(body)) == (500, {"message": "Internal server error"})
@@ -303,8 +303,8 @@ def test_keep_alive_serves_many_requests_on_one_connection(cloud, api):
 
 
 def test_idle_connections_are_closed_and_a_long_request_is_not_idle(cloud, monkeypatch):
-    monkeypatch.setattr(gateway_module, "IDLE_TIMEOUT_S", 0.3)
-    monkeypatch.setattr(gateway_module, "IDLE_SWEEP_S", 0.05)
+    monkeypatch.setattr(gateway_server, "IDLE_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(gateway_server, "IDLE_SWEEP_S", 0.05)
     api_id = make_api(cloud, stage="idle", routes={"/sleep": ("GET", "sleep")})
     conn = _connect(cloud)
     silent = _connect(cloud)
@@ -334,7 +334,7 @@ def test_custom_domain_routes_by_host_and_base_path_mapping(cloud, api):
     event = json.loads(body)
     assert status == 200 and event["requestContext"]["apiId"] == other and event["requestContext"]["stage"] == "prod"
     assert event["path"] == "/v2/echo" and event["resource"] == "/echo"
-    source_arns = cloud.component("lambda").permission_checks[-1][2]
+    source_arns = cloud.get(FakeLambda).permission_checks[-1][2]
     assert source_arns[1].endswith(f":{other}/prod/GET/echo"), "the source ARN's path is the API's, without the base path"
 
 
@@ -359,7 +359,7 @@ def test_domain_names_report_the_regions_api_gateway_hosted_zone(cloud):
 
 
 def test_region_outage_refuses_connections_and_recovers(cloud, api):
-    gateway = cloud.component("gateway")
+    gateway = cloud.get(Gateway)
     conn = _connect(cloud)
     assert request(cloud, api_host(api), "GET", "/test/echo/1", conn=conn)[0] == 200
     gateway.set_outage(REGION, True)

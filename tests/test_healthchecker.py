@@ -14,8 +14,8 @@ import boto3
 import pytest
 
 from conftest import eventually, in_process_cloud
-from localcloud.health_rules import CheckerState, aggregate
-from localcloud.healthchecker import Target, judge_http, probe
+from awsfacts.route53 import CheckerState, aggregate
+from localcloud.healthchecker import HealthChecker, Target, judge_http, probe
 from localcloud.regions import RegionRegistry
 
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -192,6 +192,9 @@ class FakeDns:
     def resolve(self, name, rdtype="A", client_ip=None):
         return [("A", self.address, 60)]
 
+    def use_health(self, health):
+        self.health = health
+
     def start(self):
         pass
 
@@ -204,7 +207,7 @@ class FakeDns:
 
 @pytest.fixture
 def cloud(tmp_path):
-    with in_process_cloud(tmp_path, lambda cloud: FakeDns("127.0.0.1"), "localcloud.healthchecker:HealthChecker",
+    with in_process_cloud(tmp_path, lambda cloud: FakeDns("127.0.0.1"), HealthChecker,
                           time_scale=0.02) as local:
         yield local
 
@@ -226,7 +229,7 @@ def _create_check(route53, endpoint: Endpoint, **config) -> str:
 
 
 def test_component_follows_the_endpoint_down_and_up_and_publishes_the_metric(cloud, endpoint):
-    checker = cloud.component("healthchecker")
+    checker = cloud.get(HealthChecker)
     route53 = _route53(cloud.controlplane.endpoint)
     check_id = _create_check(route53, endpoint, FailureThreshold=2)
     assert checker.is_healthy(check_id), "a new check starts healthy"
@@ -249,7 +252,7 @@ def test_component_follows_the_endpoint_down_and_up_and_publishes_the_metric(clo
 
 
 def test_component_applies_inverted_and_disabled_from_update_health_check(cloud, endpoint):
-    checker = cloud.component("healthchecker")
+    checker = cloud.get(HealthChecker)
     route53 = _route53(cloud.controlplane.endpoint)
     check_id = _create_check(route53, endpoint)
     _wait(lambda: len(checker.observations(check_id)) == 8, what="all 8 checkers to observe")
@@ -266,7 +269,7 @@ def test_component_applies_inverted_and_disabled_from_update_health_check(cloud,
 
 
 def test_component_uses_the_check_regions_and_forgets_deleted_checks(cloud, endpoint):
-    checker = cloud.component("healthchecker")
+    checker = cloud.get(HealthChecker)
     route53 = _route53(cloud.controlplane.endpoint)
     regions = ["us-east-1", "eu-west-1", "ap-southeast-2"]
     check_id = _create_check(route53, endpoint, Regions=regions)

@@ -20,6 +20,7 @@ from moto import mock_aws
 from conftest import eventually, in_process_cloud
 from helpers.clients import LOCAL_CREDENTIALS
 from helpers.lambdas import package_functions
+from localcloud.lambda_runtime import LambdaRuntime
 from stand_in import zip_of
 
 REGION = "eu-west-1"
@@ -275,7 +276,7 @@ def test_invocation_logs_reach_cloudwatch_logs(clients, lam, make_function):
 @contextlib.contextmanager
 def lambda_only_cloud(state_dir):
     """A local cloud in this process with only the Lambda runtime, and a Lambda client and role for it."""
-    with in_process_cloud(state_dir, "localcloud.lambda_runtime:LambdaRuntime") as cloud:
+    with in_process_cloud(state_dir, LambdaRuntime) as cloud:
         kwargs = dict(region_name=REGION, endpoint_url=cloud.controlplane.endpoint, **LOCAL_CREDENTIALS)
         name = f"in-process-{time.monotonic_ns()}"  # moto's state is the test process's: names must differ
         role = boto3.client("iam", **kwargs).create_role(RoleName=name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
@@ -288,7 +289,7 @@ def test_the_runtime_interface_returns_results_and_raises_for_throttling_and_unk
     with lambda_only_cloud(tmp_path) as (cloud, lam, role):
         arn = lam.create_function(FunctionName="direct", Runtime="python3.12", Role=role, Handler="app.handler",
                                   Code={"ZipFile": zip_of({"app.py": APP})})["FunctionArn"]
-        runtime = cloud.component("lambda")
+        runtime = cloud.get(LambdaRuntime)
         cold = runtime.invoke(REGION, arn, b'{"x": 1}', request_id="req-1")
         warm = runtime.invoke(REGION, "direct", b"{}")
         assert (cold.status_code, cold.function_error, cold.timed_out) == (200, None, False)
@@ -315,7 +316,7 @@ def test_stopping_the_local_cloud_kills_every_worker(tmp_path):
         for thread in threads:
             thread.join()
         assert len(set(pids)) == 2
-        runtime = cloud.component("lambda")
+        runtime = cloud.get(LambdaRuntime)
         assert runtime.worker_pids() == sorted(pids)
 
         def stuck() -> None:  # a request still running when the local cloud stops
@@ -389,11 +390,27 @@ class FakeEnvironment:
         self.process.returncode = -9
 
 
+def test_an_environment_held_by_a_with_block_is_given_back_even_when_the_block_fails():
+    from localcloud.lambda_runtime.pool import Pool
+
+    pool = Pool(types.SimpleNamespace(name="fn"), max_environments=1, parallel=1)
+    env = FakeEnvironment()
+    with pytest.raises(RuntimeError, match="the invocation failed"):
+        with pool.environment(None, 5, b"first") as lease:
+            assert lease.env is None and pool.busy == 1, "no environment yet: the holder starts one"
+            lease.adopt(env)
+            raise RuntimeError("the invocation failed")
+    assert (pool.busy, pool.idle, pool.live) == (0, [env], {env})
+    with pool.environment(None, 5, b"second") as lease:
+        assert lease.env is env and lease.sent_at is None, "the idle environment is reused; the holder sends"
+    assert (pool.busy, pool.idle) == (0, [env])
+
+
 def one_environment_pool():
     """A pool of at most one environment, already busy with a first request."""
-    from localcloud.lambda_runtime import _Pool
+    from localcloud.lambda_runtime.pool import Pool
 
-    pool = _Pool(types.SimpleNamespace(name="fn"), max_environments=1, parallel=1)
+    pool = Pool(types.SimpleNamespace(name="fn"), max_environments=1, parallel=1)
     assert pool.acquire(None, 5, b"first") == (None, None)  # no environment yet: the caller starts one
     env = FakeEnvironment()
     pool.started(env)
@@ -433,7 +450,7 @@ def test_a_finished_invocation_sends_the_longest_waiting_request_to_its_environm
 
 
 def test_a_waiting_request_gets_a_fresh_slot_when_the_environment_ended_and_is_told_when_the_pool_retires():
-    from localcloud.lambda_runtime import _Retired
+    from localcloud.lambda_runtime.pool import Retired
 
     pool, env = one_environment_pool()
     outcomes: dict = {}
@@ -445,7 +462,7 @@ def test_a_waiting_request_gets_a_fresh_slot_when_the_environment_ended_and_is_t
     third = wait_in(pool, "third", outcomes)
     pool.retire()  # the function's configuration changed
     third.join(5)
-    assert isinstance(outcomes["third"], _Retired)
+    assert isinstance(outcomes["third"], Retired)
 
 
 def test_a_request_that_waits_past_its_deadline_is_throttled():
@@ -499,7 +516,7 @@ def test_the_runtime_reads_the_permissions_that_add_and_remove_permission_change
     with lambda_only_cloud(tmp_path) as (cloud, lam, role):
         lam.create_function(FunctionName="guarded", Runtime="python3.12", Role=role, Handler="app.handler",
                             Code={"ZipFile": zip_of({"app.py": APP})})
-        runtime = cloud.component("lambda")
+        runtime = cloud.get(LambdaRuntime)
 
         def permitted() -> bool:
             return runtime.permits(REGION, "guarded", "apigateway.amazonaws.com", [SOURCE])
@@ -516,9 +533,10 @@ def test_the_runtime_reads_the_permissions_that_add_and_remove_permission_change
 
 
 def test_reserved_concurrency_counts_queued_requests_and_caps_scaling_out():
-    from localcloud.lambda_runtime import _Pool, TooManyRequests
+    from localcloud.lambda_runtime import TooManyRequests
+    from localcloud.lambda_runtime.pool import Pool
 
-    pool = _Pool(types.SimpleNamespace(name="fn"), max_environments=4, parallel=1)
+    pool = Pool(types.SimpleNamespace(name="fn"), max_environments=4, parallel=1)
     assert pool.acquire(2, 5, b"first") == (None, None)
     outcomes: dict = {}
     second = wait_in(pool, "second", outcomes, reserved=2)  # queued: one running, one waiting = 2

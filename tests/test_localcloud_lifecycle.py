@@ -150,3 +150,116 @@ def test_state_files_can_be_written_from_many_threads_at_once(tmp_path):
     assert errors == []
     assert json.loads((tmp_path / "status.json").read_text())["aws_endpoint"]
     assert not list(tmp_path.glob("*.tmp")), "no temporary file is left behind"
+
+
+# ------------------------------------------------------- explicit wiring
+def test_a_component_built_without_its_collaborators_stops_the_start_with_a_clear_message(tmp_path):
+    from localcloud.cloud import LocalCloud
+    from localcloud.component import MissingComponent
+    from localcloud.gateway import Gateway
+    from localcloud.settings import Settings
+
+    with pytest.raises(MissingComponent, match=r"Gateway needs the certificates, lambda_runtime component"):
+        LocalCloud(Settings(state_dir=tmp_path), components=[Gateway])
+
+
+def test_the_dns_refuses_to_start_without_a_health_checker(tmp_path):
+    """Without one, every health-checked record would look healthy and failover would silently do nothing."""
+    from conftest import in_process_cloud
+    from localcloud.component import MissingComponent
+    from localcloud.dns import Dns
+
+    with pytest.raises(MissingComponent, match="needs the health checker"):
+        with in_process_cloud(tmp_path, Dns):
+            pass
+
+
+def test_every_component_comes_after_the_ones_it_needs_and_each_is_passed_in():
+    from localcloud.cloud import COMPONENTS, collaborators
+
+    names = [component.name for component in COMPONENTS]
+    for index, component in enumerate(COMPONENTS):
+        for needed in collaborators(component):
+            assert needed in names[:index], f"{component.name} needs {needed}, which must come before it"
+    assert collaborators(COMPONENTS[names.index("gateway")]) == ["certificates", "lambda_runtime"]
+
+
+def test_the_status_file_is_one_cloud_status_with_the_contract_keys(tmp_path):
+    from conftest import in_process_cloud
+    from localcloud.status import CloudStatus
+
+    with in_process_cloud(tmp_path) as cloud:
+        cloud.write_state_files()
+        written = json.loads(cloud.settings.status_file.read_text())
+        parsed = CloudStatus.read(cloud.settings.status_file)
+    assert parsed.to_json() == written and parsed.pid == os.getpid()
+    for key in ("aws_endpoint", "dns", "api_port", "ca_bundle", "state_dir", "env_file", "pid", "time_scale"):
+        assert key in written, key
+    with pytest.raises(ValueError, match="lacks aws_endpoint"):
+        CloudStatus.from_json({k: v for k, v in written.items() if k != "aws_endpoint"})
+
+
+# ------------------------------------------------- a PID that is not ours
+def test_stop_leaves_alone_a_process_that_merely_has_the_recorded_pid(tmp_path):
+    """After a crash the recorded PID may belong to anything: without the state directory's lock held, it is not the cloud."""
+    state = tmp_path / "state"
+    info = daemon.start(state)
+    daemon.stop(state)
+    stranger = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        recorded = {**info, "pid": stranger.pid}  # a status file as a crashed cloud leaves it, its PID reused
+        recorded.pop("running")
+        (state / "status.json").write_text(json.dumps(recorded))
+        assert daemon.status(state) == {"running": False, "state_dir": str(state.resolve()), "stale_pid": stranger.pid}
+        assert _cli("status", "--state-dir", str(state)).returncode == 3
+        stopped = _cli("stop", "--state-dir", str(state))
+        assert stopped.returncode == 0 and "no local cloud" in stopped.stdout
+        time.sleep(0.2)
+        assert stranger.poll() is None, "the unrelated process must survive"
+        assert not (state / "status.json").exists(), "the stale status file is removed"
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+def test_a_running_cloud_is_recognised_by_its_lock(tmp_path):
+    state = tmp_path / "state"
+    info = daemon.start(state)
+    try:
+        assert daemon.status(state)["running"] and daemon.status(state)["pid"] == info["pid"]
+    finally:
+        assert daemon.stop(state)
+    assert not daemon.status(state)["running"]
+
+
+# ------------------------------------------------------ the API port
+def test_a_cloud_whose_api_port_is_taken_on_a_gateway_address_refuses_to_start(tmp_path):
+    """Gateways listen on 127.10.0.N, not 127.0.0.1: a port free on 127.0.0.1 may still be another cloud's API port."""
+    import socket
+
+    from localcloud.regions import RegionRegistry
+    from localcloud.settings import free_port
+
+    address = RegionRegistry().address("eu-west-1")
+    port = free_port()
+    with socket.socket() as other_gateway:
+        other_gateway.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        other_gateway.bind((address, port))
+        other_gateway.listen()
+        with pytest.raises(daemon.LocalCloudError, match=rf"API port {port} is already in use on {address} "
+                                                          r"\(the gateway address of eu-west-1\)"):
+            daemon.start(tmp_path / "second", api_port=port)
+    assert not daemon.status(tmp_path / "second")["running"]
+
+
+def test_a_port_counts_as_taken_only_where_something_listens_on_it():
+    import socket
+
+    from localcloud.settings import free_port, taken_on
+
+    port = free_port()
+    with socket.socket() as listener:
+        listener.bind(("127.10.0.7", port))
+        listener.listen()
+        assert taken_on(port, ["127.10.0.6", "127.10.0.7"]) == "127.10.0.7"
+        assert taken_on(port, ["127.0.0.1", "127.10.0.8"]) is None

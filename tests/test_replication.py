@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from helpers.clients import Clients
 from helpers.dynamodb import create_global_table, describe_global_table
 from conftest import eventually, in_process_cloud, make_config
+from localcloud.replication import Replication
 
 THREE_REGIONS = ["eu-west-1", "eu-central-1", "us-east-1"]
 
@@ -310,7 +311,7 @@ def test_replication_latency_is_published_to_cloudwatch(cfg, clients, localcloud
 @pytest.fixture
 def inprocess(tmp_path):
     """An in-process local cloud with only the replication component (for pause and restart)."""
-    with in_process_cloud(tmp_path / "lc", "localcloud.replication:Replication") as cloud:
+    with in_process_cloud(tmp_path / "lc", Replication) as cloud:
         yield cloud
 
 
@@ -332,7 +333,7 @@ def _inprocess_global_table(cloud, name: str, regions: list[str]):
 
 
 def test_paused_region_receives_everything_on_resume(inprocess, unique):
-    replication = inprocess.component("replication")
+    replication = inprocess.get(Replication)
     regions = ["eu-west-1", "eu-central-1", "us-east-1"]
     a, b, c = _inprocess_global_table(inprocess, f"pause-{unique}", regions)
     settle = replication.delay_s * 6 + 0.2
@@ -356,7 +357,7 @@ def test_paused_region_receives_everything_on_resume(inprocess, unique):
 
 
 def test_restarting_the_replicator_while_writes_continue_loses_nothing(inprocess, unique):
-    replication = inprocess.component("replication")
+    replication = inprocess.get(Replication)
     a, b = _inprocess_global_table(inprocess, f"restart-{unique}", ["eu-west-1", "eu-central-1"])
     written: list[str] = []
 

@@ -1,16 +1,18 @@
-"""Route 53's health-check rules, as pure code: what a checker believes and what the check is.
+"""Route 53 health checks: where the checkers are, how they probe, and how their views become a status.
 
 Route 53 Developer Guide, "How Amazon Route 53 determines whether a health
-check is healthy": each checker region changes its view of an endpoint only
-after ``FailureThreshold`` consecutive observations to the contrary (in both
-directions; a new check starts healthy), and the check is healthy while more
-than 18% of its checkers say so. ``Disabled`` means healthy and ``Inverted``
-flips the result.
+check is healthy": checkers in several regions probe the endpoint every
+``RequestInterval`` seconds. An HTTP(S) probe passes when the TCP connection
+opens within 4 s and a 2xx/3xx status arrives within 2 s after that (for a
+string-match check, the string must be in the first 5,120 bytes of the body).
+Each checker changes its view of the endpoint only after ``FailureThreshold``
+consecutive observations to the contrary (in both directions; a new check
+starts healthy), and the check is healthy while more than 18% of its checkers
+say so. ``Disabled`` means healthy and ``Inverted`` flips the result.
 
-Used by the local cloud's health checker (``localcloud.healthchecker``) to
-decide, and by the runbook's helpers (``helpers.healthchecks``) to replay
-``GetHealthCheckStatus`` observations the way Route 53 judges them; standard
-library only, so the helpers import it on AWS too.
+The local cloud's health checker (``localcloud.healthchecker``) decides with
+these rules; the runbook's helpers (``helpers.healthchecks``) replay
+``GetHealthCheckStatus`` observations through the same ones.
 """
 
 from __future__ import annotations
@@ -19,6 +21,24 @@ import datetime
 from dataclasses import dataclass
 from typing import Iterable
 
+# Route 53's health checker regions (the default set), each with an address from
+# its published ROUTE53_HEALTHCHECKS range (ip-ranges.json), shown as an observation's IPAddress.
+CHECKER_REGIONS: dict[str, str] = {
+    "us-east-1": "107.23.255.1",
+    "us-west-1": "54.183.255.129",
+    "us-west-2": "54.244.52.193",
+    "eu-west-1": "54.228.16.1",
+    "ap-southeast-1": "54.251.31.129",
+    "ap-southeast-2": "54.252.79.129",
+    "ap-northeast-1": "54.248.220.1",
+    "sa-east-1": "54.232.40.65",
+}
+REQUEST_INTERVALS = (10, 30)  # RequestInterval: 10 (fast) or 30 seconds
+DEFAULT_REQUEST_INTERVAL_S = 30
+DEFAULT_FAILURE_THRESHOLD = 3
+CONNECT_TIMEOUT_S = 4.0  # seconds to establish the TCP connection
+RESPONSE_TIMEOUT_S = 2.0  # seconds for the status after connecting
+SEARCH_LIMIT = 5120  # bytes of the body searched for SearchString
 HEALTHY_FRACTION = 0.18  # healthy while MORE than 18% of checkers say so
 
 

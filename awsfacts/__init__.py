@@ -1,0 +1,10 @@
+"""Facts about AWS that both the runbook (``helpers``) and the local cloud (``localcloud``) rely on.
+
+One module per AWS concern, standard library and botocore only, so the helpers
+import them on AWS too and the local cloud emulates exactly what they state:
+
+- ``awsfacts.regions``: the region names and partitions botocore knows;
+- ``awsfacts.apigateway``: the hosted-zone ids of API Gateway's regional endpoints;
+- ``awsfacts.route53``: Route 53's health-checker regions, the probe rules and
+  the FailureThreshold / >18% rule that turns probes into a health status.
+"""
