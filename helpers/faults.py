@@ -29,6 +29,7 @@ from functools import singledispatch
 from pathlib import Path
 from typing import Any, Iterator
 
+from awsfacts.regions import partition_of
 from helpers.clients import Clients, tolerating
 from helpers.config import PROJECT_ROOT, Config
 from helpers.fault_kinds import MAX_FAULT_HOURS, FisExperiment, LambdaEnvironment, ReservedConcurrency, fault_kind
@@ -42,7 +43,7 @@ from helpers.lambdas import (
     set_function_environment,
     set_reserved_concurrency,
 )
-from helpers.resource_kind import GLOBAL, Found, IamScope, Planned, ResourceKind, region_partition, unscoped
+from helpers.resource_kind import GLOBAL, Found, IamScope, Planned, ResourceKind, unscoped
 
 FIS_ROLE_SUFFIX = "fis-role"
 # FIS stops an experiment after its actions' duration at the latest; ours are stopped explicitly.
@@ -187,7 +188,7 @@ def ensure_fis_role(cfg: Config, clients: Clients) -> str:
                               Tags=[{"Key": k, "Value": v} for k, v in cfg.tags.items()],
                               Description="FIS pauses replication of the runbook's global table")["Role"]["Arn"]
     account = arn.split(":")[4]  # the role's own account: the table is in it
-    table_arns = [f"arn:{region_partition(region)}:dynamodb:{region}:{account}:table/{cfg.table_name}"
+    table_arns = [f"arn:{partition_of(region)}:dynamodb:{region}:{account}:table/{cfg.table_name}"
                   for region in cfg.regions]
     policy = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["dynamodb:PutResourcePolicy", "dynamodb:DeleteResourcePolicy",
