@@ -61,8 +61,8 @@ class InjectedFault:
     calls: list[str] = field(default_factory=list)
 
 
-# The runbook's own record of a fault it holds, one file per backend and stack: the same on AWS as on the
-# local cloud, and outside any run's report directory so that the next run finds it.
+# The runbook's own record of a fault it holds, one file per stack: the same on AWS as on the local
+# cloud, and outside any run's report directory so that the next run finds it.
 FAULT_RECORDS_DIR = PROJECT_ROOT / ".runbook" / "faults"
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # turned into KeyboardInterrupt while a fault is held
 # What an undo of a fault already gone answers: the stack (or the cloud that held it) no longer exists,
@@ -72,14 +72,14 @@ ALREADY_UNDONE = ("ResourceNotFoundException", "ValidationException", "ConflictE
 
 def fault_record_path(cfg: Config) -> Path:
     """Where the record of a fault held on ``cfg``'s stack lives while it is injected."""
-    return FAULT_RECORDS_DIR / f"{cfg.backend}-{cfg.stack_name}.json"
+    return FAULT_RECORDS_DIR / f"{cfg.stack_name}.json"
 
 
 def _write_record(cfg: Config, fault: InjectedFault) -> None:
     path = fault_record_path(cfg)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"stack_name": cfg.stack_name, "backend": cfg.backend,
+    tmp.write_text(json.dumps({"stack_name": cfg.stack_name, "endpoint_url": cfg.endpoint_url,
                                "recorded_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                                "pid": os.getpid(), **asdict(fault)}, indent=2) + "\n")
     os.replace(tmp, path)  # a reader never sees half a record
