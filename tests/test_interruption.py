@@ -245,8 +245,8 @@ def test_sigterm_during_the_chaos_step_leaves_no_fault_no_kernel_and_a_report(bu
          "-p", "localcloud_state_dir", str(state), "--notebooks", "06", "--out", str(out)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        _wait_for(record, runner, timeout=180)  # the fault is injected
-        assert _environment_of(clients, cfg, cfg.faulty_region).get("STATUS") == "404"
+        _wait_for(record, runner, timeout=180)  # written just before the fault is injected
+        assert eventually(lambda: _environment_of(clients, cfg, cfg.faulty_region).get("STATUS") == "404")
         kernels = _children(runner.pid)
         assert kernels, "the kernel runs as the runner's child"
         runner.send_signal(signal.SIGTERM)
