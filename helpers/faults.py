@@ -65,9 +65,10 @@ class InjectedFault:
 # cloud, and outside any run's report directory so that the next run finds it.
 FAULT_RECORDS_DIR = PROJECT_ROOT / ".runbook" / "faults"
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # turned into KeyboardInterrupt while a fault is held
-# What an undo of a fault already gone answers: the stack (or the cloud that held it) no longer exists,
-# the experiment has ended, or the function has no reserved concurrency any more.
-ALREADY_UNDONE = ("ResourceNotFoundException", "ValidationException", "ConflictException")
+# An undo finds the stack gone (torn down, or a local cloud that held it stopped): nothing left to undo.
+STACK_GONE = "ResourceNotFoundException"
+# StopExperiment on an experiment that has already ended (FIS ends it after its duration) or is unknown.
+EXPERIMENT_ENDED = ("ResourceNotFoundException", "ValidationException", "ConflictException")
 
 
 def fault_record_path(cfg: Config) -> Path:
@@ -138,7 +139,7 @@ def undo(cfg: Config, clients: Clients, fault: InjectedFault) -> None:
     dry run (whose calls are recorded, not made).
     """
     with _signals_deferred():
-        with tolerating(*ALREADY_UNDONE):
+        with tolerating(STACK_GONE):
             restore(cfg, clients, fault)
         if not cfg.dry_run:
             fault_record_path(cfg).unlink(missing_ok=True)
@@ -286,7 +287,7 @@ def _(operation: FisExperiment, cfg: Config, clients: Clients, done: InjectedFau
 def _(operation: FisExperiment, cfg: Config, clients: Clients, done: InjectedFault) -> None:
     fis = clients.client("fis", done.region)
     if done.experiment_id:  # None: the injection stopped before FIS started one
-        with tolerating(*ALREADY_UNDONE):
+        with tolerating(*EXPERIMENT_ENDED):
             fis.stop_experiment(id=done.experiment_id)
     if done.template_id:
         fis.delete_experiment_template(id=done.template_id)
