@@ -22,13 +22,13 @@ from pathlib import Path
 import pytest
 
 from conftest import eventually, make_config
-from helpers import faults, preflight
+from helpers import faults, preflight, teardown
 from helpers.clients import Clients
 from helpers.healthchecks import create_health_checks, delete_health_checks, wait_until_healthy
 from helpers.lambdas import set_function_environment
 from helpers.runner import run
 from localcloud import daemon
-from stand_in import deploy_stand_in_backend
+from stand_in import create_stand_in_functions, deploy_stand_in_backend
 from test_runbook_end_to_end import CI, LOCAL, _cfg, built_stack  # noqa: F401  (built_stack: 00-05, shared)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -230,6 +230,21 @@ def test_preflight_refuses_and_names_an_unhealthy_region(stack):
     assert "- eu-west-1: health check" in message and "is unhealthy" in message
     assert "/health answers HTTP 503" in message
     assert "eu-central-1" not in message, "only the region that is not ready is named"
+
+
+def test_teardown_undoes_a_leftover_fault_before_deleting_anything(cfg, clients):
+    create_stand_in_functions(cfg, clients)
+    left = faults.inject(cfg, clients)  # as a killed kernel leaves it: injected, recorded, never undone
+    faults._write_record(cfg, left)
+    assert _environment_of(clients, cfg, cfg.faulty_region).get("STATUS") == "404"
+    try:
+        steps = teardown.teardown(cfg, clients)
+    finally:
+        clients.client("iam").delete_role(RoleName=cfg.resource_name("test-role"))
+    assert steps.iloc[0].to_dict() == {"step": "leftover fault", "region": cfg.faulty_region, "ok": True,
+                                       "detail": "undid health_status"}, "the first step, before any deletion"
+    assert steps["ok"].all(), steps.to_dict("records")
+    assert faults.read_fault_record(cfg) is None
 
 
 # ------------------------------------------------------ the whole chaos step
