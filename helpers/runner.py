@@ -108,6 +108,17 @@ class _StopSignals:
     def hold(self) -> None:
         self._raising = False
 
+    @contextlib.contextmanager
+    def deferred(self):
+        """A signal in the block takes effect when it ends (a local cloud half started could not be stopped)."""
+        self._raising = False
+        try:
+            yield
+        finally:
+            self._raising = self.received is None
+        if self.received is not None:
+            raise Interrupted(self.received)
+
     def __enter__(self) -> _StopSignals:
         if threading.current_thread() is threading.main_thread():
             self._previous = {sig: signal.signal(sig, self._handle) for sig in STOP_SIGNALS}
@@ -190,17 +201,18 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
     with _StopSignals() as signals:
         cloud_was_running = _localcloud_running(cfg)
         try:
-            _ensure_localcloud(cfg, echo)
+            with signals.deferred():
+                _ensure_localcloud(cfg, echo)
             for index, (path, nb_result) in enumerate(zip(selected, result.notebooks), start=1):
                 _run_one(cfg, path, nb_result, result, out_dir, notebooks_dir, hide_code,
                          f"[{index}/{len(selected)}]", started, echo)
                 if nb_result.status != "passed":
                     break
-        except Interrupted:  # between notebooks, or while the local cloud started: nothing else to interrupt
+        except Interrupted:  # between notebooks, or once the local cloud has started: nothing else to interrupt
             pass
         finally:
             signals.hold()  # from here on a signal must not cut the clean-up short
-            if cfg.uses_local_cloud and not cloud_was_running:  # this run started it (or was starting it)
+            if cfg.uses_local_cloud and not cloud_was_running:  # this run started it
                 from localcloud import daemon
 
                 if daemon.stop(cfg.localcloud_state_dir):
