@@ -488,3 +488,12 @@ def test_a_chunked_body_reaches_the_function_whole(cloud, api):
     status, answer, _, _ = _exchange(cloud, _head(api, "POST", "/test/echo", b"Transfer-Encoding: chunked\r\n"), body)
     assert status == 200
     assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["body"] == "hello world"
+
+
+def test_a_deleted_apis_deployment_snapshots_are_dropped_at_the_next_deployment(cloud):
+    snapshots = cloud.get(Gateway)._handler._routes._deployed
+    doomed = make_api(cloud, stage="doomed", routes={"/echo": ("GET", "echo")})
+    assert any(api_id == doomed for _, api_id, _ in snapshots)
+    _client(cloud, "apigateway").delete_rest_api(restApiId=doomed)
+    make_api(cloud, stage="after", routes={"/echo": ("GET", "echo")})
+    assert not any(api_id == doomed for _, api_id, _ in snapshots)
