@@ -100,9 +100,28 @@ def _dynamodb_item_limits() -> None:
     LimitedSizeDict.__setitem__ = setitem  # type: ignore[method-assign]
 
 
+def _untracked_models() -> None:
+    """Let moto's model objects be freed when moto drops them.
+
+    Every moto model (``BaseModel``) appends each instance it creates to its
+    class's ``instances_tracked`` list, for the ``/moto-api/data.json`` listing,
+    and nothing removes them: every log event, stream record, metric data point
+    and item version ever made stays in memory, whatever moto or the retention
+    component (``localcloud.retention``) drops. That listing is not AWS's and the
+    local cloud does not use it, so instances are no longer tracked.
+    """
+    from moto.core.common_models import BaseModel
+
+    def untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
+        return super(BaseModel, cls).__new__(cls)
+
+    BaseModel.__new__ = staticmethod(untracked_new)  # type: ignore[assignment]
+
+
 # moto model decisions the local cloud corrects, (service, what, how): installed once per process.
 MODEL_CORRECTIONS: tuple[tuple[str, str, Callable[[], None]], ...] = (
     ("dynamodb", "item size (400 KB, counted as AWS counts) and nesting (32 levels) quotas", _dynamodb_item_limits),
+    ("all", "model instances freed when dropped (moto tracks every instance it ever made)", _untracked_models),
 )
 _corrected = False
 

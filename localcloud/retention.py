@@ -51,10 +51,11 @@ MAX_STREAM_RECORDS = 10_000
 time scale (0.1) the lifetime is 2.4 real hours, and steady writes would keep millions. Nothing in the
 runbook reads streams (replication observes writes directly), so the last 10,000 are plenty to inspect."""
 
-MAX_LOG_EVENTS_PER_GROUP = 10_000
+MAX_LOG_EVENTS_PER_GROUP = 2_000
 """Log events kept per log group at most, the oldest dropped first. AWS stores log events without a limit
-until a retention policy expires them; here every health probe writes about five, so a group without a
-retention policy would grow for ever. 10,000 events are a few thousand invocations of one function."""
+until a retention policy expires them; here every health probe writes four (START, the handler's line, END,
+REPORT), about 1,900 a minute per region at the local time scale, so a group without a retention policy
+would grow for ever. 2,000 events are the last 500 or so invocations of a function."""
 
 METRIC_LIFETIME_S = 15 * 24 * 3600.0
 """AWS seconds a CloudWatch data point is kept at one-minute resolution (15 days), times the time scale."""

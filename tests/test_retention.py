@@ -106,3 +106,21 @@ def test_metric_data_points_past_the_cap_are_dropped_oldest_first(cloud, monkeyp
     cloud.get(Retention).sweep()
     backend = cloud.backend("cloudwatch", REGION)
     assert [d.value for d in backend.metric_data] == [float(i) for i in range(15, 25)]
+
+
+def test_a_record_moto_drops_is_freed(cloud, monkeypatch):
+    """moto would keep every model instance it ever made (``instances_tracked``); the control plane stops that."""
+    import gc
+    import weakref
+
+    monkeypatch.setattr(retention, "MAX_LOG_EVENTS_PER_GROUP", 1)
+    logs = _client(cloud, "logs")
+    logs.create_log_group(logGroupName="/freed")
+    logs.create_log_stream(logGroupName="/freed", logStreamName="s")
+    _put(logs, "/freed", "s", ["first"])
+    stream = cloud.backend("logs", REGION).groups["/freed"].streams["s"]
+    first = weakref.ref(stream.events[0])
+    _put(logs, "/freed", "s", ["second"])
+    cloud.get(Retention).sweep()
+    gc.collect()
+    assert first() is None, "the dropped log event is still referenced somewhere"

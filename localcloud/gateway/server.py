@@ -157,6 +157,8 @@ class _Handler(socketserver.BaseRequestHandler):
                 http.start_next_cycle()
         except (OSError, ssl.SSLError):
             pass
+        except h11.LocalProtocolError as error:  # an answer HTTP/1.1 cannot carry (a header value with a newline)
+            log.warning("gateway %s: dropped a response HTTP/1.1 cannot carry: %s", self.server.region, error)
         finally:
             self.server.track(conn, False)
             try:
