@@ -162,9 +162,12 @@ def test_soak_growth_is_the_slope_per_hour_and_the_verdict_holds_the_tolerance()
 
 def test_merge_replaces_the_benchmarks_that_ran_and_keeps_the_others(results):
     new = {"timestamp": "2030-01-01T00:00:00+00:00", "machine": results["machine"], "bench_s": 1.0, "errors": {},
-           "details": {"soak": {**results["details"]["soak"], "soak_idle_growth_mb_per_h": 999.0}}}
+           "details": {"soak": {**results["details"]["soak"], "soak_idle_growth_mb_per_h": 999.0,
+                                "soak_verdict": soak.VERDICT_GROWING}}}
     merged = bench_main.merge(results, new)
     assert merged["soak_idle_growth_mb_per_h"] == 999.0 and merged["soak_verdict"] == soak.VERDICT_GROWING
+    idle = next(r for r in merged["goals"] if r["figure"].startswith("local cloud memory growth") and "idle" in r["figure"])
+    assert idle["met"] is False, "the goals are judged again on the merged figures"
     assert merged["runbook_s"] == results["runbook_s"], "figures of benchmarks that did not run stay"
     assert merged["runs"]["soak"] == new["timestamp"] and merged["runs"]["runbook"] != new["timestamp"]
     assert merged["goals"] == bench_main.goals(merged)
