@@ -124,3 +124,15 @@ def test_a_record_moto_drops_is_freed(cloud, monkeypatch):
     cloud.get(Retention).sweep()
     gc.collect()
     assert first() is None, "the dropped log event is still referenced somewhere"
+
+
+def test_lambda_permission_decisions_never_exceed_their_cap():
+    from types import SimpleNamespace
+
+    from localcloud.lambda_runtime.permission_cache import PERMISSION_CACHE_SIZE, PermissionCache
+
+    cache = PermissionCache("123456789012")
+    fn = SimpleNamespace(policy=None)
+    for i in range(PERMISSION_CACHE_SIZE + 100):
+        assert not cache.permitted(fn, "apigateway.amazonaws.com", (f"arn:aws:execute-api:eu-west-1:1:api/s/GET/{i}",))
+        assert len(cache._decisions) <= PERMISSION_CACHE_SIZE
