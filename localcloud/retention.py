@@ -4,12 +4,14 @@ moto keeps everything it is given for the life of the process. On AWS, time
 bounds most of it; a long JupyterLab session or a sweep of runs must not run the
 local cloud out of memory (every health probe invokes a function, and each
 invocation writes log events). Every ``SWEEP_S`` this component drops, in every
-region in use:
+region moto holds state for:
 
 * **DynamoDB stream records** older than 24 hours of AWS time ("All data in
   DynamoDB Streams is subject to a 24-hour lifetime", Developer Guide, "Change
   data capture for DynamoDB Streams"), scaled by the time scale, and the oldest
-  past ``MAX_STREAM_RECORDS`` per table;
+  past ``MAX_STREAM_RECORDS`` per table (a shard iterator taken before its
+  records were dropped is not supported: AWS answers TrimmedDataAccessException,
+  moto fails; nothing in the runbook reads streams);
 * **CloudWatch Logs events** older than their log group's retention
   (PutRetentionPolicy's ``retentionInDays``, scaled; a group without one keeps
   events forever on AWS), and the oldest past ``MAX_LOG_EVENTS_PER_GROUP``;
@@ -18,6 +20,8 @@ region in use:
   CloudWatch User Guide, "Metrics retention"), scaled, and the oldest past
   ``MAX_METRIC_DATA_POINTS`` per region.
 
+What is dropped is freed because the control plane stops moto from tracking
+every model instance it makes (``localcloud.controlplane.MODEL_CORRECTIONS``).
 Elsewhere, bounded where they are kept: the gateway's deployment snapshots
 (``localcloud.gateway.routes``: a deleted API's are dropped), the Lambda
 permission decisions (``localcloud.lambda_runtime.permission_cache``), the
