@@ -1,14 +1,17 @@
 """The HTTPS listener of one region: TLS, HTTP/1.1 keep-alive, one request at a time per connection.
 
-It knows the wire and nothing of API Gateway: h11 (a sans-IO HTTP/1.1 state
-machine) frames each request, which goes to the ``answer(region, method,
-target, headers, body, source_ip)`` callable the listener was built with, and
-the ``Response`` that comes back is written out.
+It knows the wire and API Gateway's quotas on a request, nothing of routing:
+h11 (a sans-IO HTTP/1.1 state machine) frames each request, which goes to the
+``answer(region, method, target, headers, body, source_ip)`` callable the
+listener was built with, and the ``Response`` that comes back is written out.
 
 A request that breaks HTTP/1.1 (a malformed request line or header, a
-negative or non-numeric Content-Length, a bad chunk) is answered 400, a head
-over API Gateway's limit 431 and a body over it 413, at once, and the
-connection is closed: no request waits for the idle sweep.
+negative or non-numeric Content-Length, a bad chunk) is answered 400, a body
+over API Gateway's 10 MB payload quota 413 ("Request Too Long", as API Gateway
+answers), and a request line plus header values over its 10,240-byte quota 431
+(AWS documents that quota, not the status it answers with; 431 is HTTP's own for
+it, RFC 6585): at once, and the connection is closed, so no request waits for
+the idle sweep.
 
 Performance (docs/design.md, "performance traps"): HTTP/1.1
 keep-alive, TCP_NODELAY on every socket, and every response written in one
