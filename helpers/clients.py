@@ -245,13 +245,18 @@ class HttpClient:
     def request(self, method: str, url: str, *, json_body: Any = None, body: bytes | None = None,
                 headers: dict[str, str] | None = None) -> HttpResponse:
         """Send one request; the URL's host is resolved through the configured DNS server."""
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        host = urlsplit(url).hostname or ""
         answer = self.resolver.lookup(host)
         if not answer.addresses:
             raise LookupError(f"{host} resolves to {', '.join(answer.cnames)} but to no address")
-        address = answer.addresses[0]
+        return self.request_to(answer.addresses[0], method, url, json_body=json_body, body=body, headers=headers)
+
+    def request_to(self, address: str, method: str, url: str, *, json_body: Any = None, body: bytes | None = None,
+                   headers: dict[str, str] | None = None) -> HttpResponse:
+        """Send one request to ``address`` (already resolved by the caller), with the URL's host as Host and SNI."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
         send_headers = {"Host": host if parts.port in (None, 443, 80) else f"{host}:{port}"}
         if json_body is not None:
             body = json.dumps(json_body).encode()
