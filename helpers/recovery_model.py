@@ -54,9 +54,10 @@ class Band:
 
     median: float
     p95: float
+    p5: float = 0.0
 
     def as_dict(self) -> dict[str, float]:
-        return {"median": round(self.median, 3), "p95": round(self.p95, 3)}
+        return {"p5": round(self.p5, 3), "median": round(self.median, 3), "p95": round(self.p95, 3)}
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ def _last_broken_request(rng: random.Random, s: Setting, dns_change: float) -> f
 
 def _band(values: list[float]) -> Band:
     ordered = sorted(values)
-    return Band(_quantile(ordered, 0.5), _quantile(ordered, 0.95))
+    return Band(_quantile(ordered, 0.5), _quantile(ordered, 0.95), _quantile(ordered, 0.05))
 
 
 def _quantile(ordered: list[float], q: float) -> float:
