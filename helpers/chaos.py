@@ -227,6 +227,7 @@ def _sampler(cfg: Config, clients: Clients, ids: dict[str, str], regions: Region
                              "checker": probe["checker"],
                              "checked_t": checked.timestamp() - t0 if checked is not None else t})
             answer = dns_regions(cfg, regions, server)
+            t = time.time() - t0  # the answers were true by now (a change between the queries shows here)
             for region in cfg.regions:
                 rows.append({"t": t, "kind": "dns", "region": region, "value": int(region in answer)})
         except Exception as error:  # a sampling hiccup must not end the experiment
@@ -458,21 +459,22 @@ def write_artifacts(run: ChaosRun, run_dir: str | Path) -> list[Path]:
 def summary(run: ChaosRun) -> pd.DataFrame:
     """The headline numbers, measured beside predicted, in AWS seconds first and wall seconds second."""
     m, p, scale = run.metrics, run.prediction, run.cfg.time_scale
-    rows = [("requests", m["requests"], None, None), ("errors", m["errors"], None, None),
-            ("lost writes", m["lost_writes"], None, None), ("replicas identical", m["replicas_identical"], None, None)]
+    rows = [("requests", m["requests"], "", ""), ("errors", m["errors"], "", ""),
+            ("lost writes", m["lost_writes"], "", ""), ("replicas identical", m["replicas_identical"], "", "")]
     bands = {"detection_s": p.detection, "dns_convergence_s": p.dns_convergence, "rto_s": p.client_convergence} if p else {}
     for key, label in (("detection_s", "detection"), ("dns_convergence_s", "DNS convergence"),
                        ("rto_s", "recovery time (RTO)"), ("error_window_s", "error window")):
         value = m[key]
         if key == "rto_s" and not m["failover_expected"]:
-            rows.append((f"{label} (AWS s)", failover_events.NO_FAILOVER, None, None))
+            rows.append((f"{label} (AWS s)", failover_events.NO_FAILOVER, "", ""))
             continue
         band = bands.get(key)
-        rows.append((f"{label} (AWS s)", value, f"{band.median:.1f} (p95 {band.p95:.1f})" if band else None,
-                     None if value is None else round(value * scale, 3)))
+        rows.append((f"{label} (AWS s)", "-" if value is None else value,
+                     f"{band.median:.1f} (p95 {band.p95:.1f})" if band else "", "" if value is None else round(value * scale, 3)))
     if p:
-        rows.append(("worst case: threshold x interval + TTL (AWS s)", None, round(p.worst_case_s, 1),
+        rows.append(("worst case: threshold x interval + TTL (AWS s)", "", f"{p.worst_case_s:.1f}",
                      round(p.worst_case_s * scale, 3)))
-    rows.append(("replication lag p99 (AWS ms)", m["replication_lag_p99_ms"], None,
-                 None if m["replication_lag_p99_ms"] is None else round(m["replication_lag_p99_ms"] * scale, 1)))
-    return pd.DataFrame(rows, columns=["metric", "measured", "predicted (median, p95)", "wall clock"]).set_index("metric")
+    lag = m["replication_lag_p99_ms"]
+    rows.append(("replication lag p99 (AWS ms)", "-" if lag is None else lag, "", "" if lag is None else round(lag * scale, 1)))
+    return pd.DataFrame(rows, columns=["metric", "measured", "predicted (median, p95)", "wall clock (s or ms)"]
+                        ).set_index("metric").astype(str)

@@ -196,7 +196,7 @@ def replication_lag(run: ChaosRun):
             d = arrived[(arrived["source"] == source) & (arrived["target"] == target)]
             if not d.empty:
                 ax.scatter(_aws(run, d["t"]), d["lag_ms"] / 1000 / cfg.time_scale, s=10, color=colours[source],
-                           label=f"{source} to {target}")
+                           label=f"to {target}, written in {source}")
     ax.set_yscale("symlog", linthresh=1.0)
     ax.set_ylabel("replication lag (AWS s)")
     ax.set_title(f"Replication lag by direction: {cfg.fault} in {cfg.faulty_region}")

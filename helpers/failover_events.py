@@ -87,17 +87,18 @@ def probes(tl: Timeline, region: str | None = None) -> pd.DataFrame:
     return p.sort_values("checked_t")
 
 
-def verdict_changes(tl: Timeline, region: str | None = None) -> list[tuple[float, float, bool]]:
-    """(CheckedTime of the probe that turned it, sample time that first showed it, healthy) for each change.
+def replay(p: pd.DataFrame, failure_threshold: int) -> list[tuple[float, float, bool]]:
+    """(CheckedTime of the probe that turned it, time a poll first showed it, healthy) for each verdict change.
 
-    The probes are replayed through Route 53's rules (``localcloud.health_rules``): each checker
-    flips after FailureThreshold contrary probes, the check is healthy while more than 18% agree.
+    ``p``: probes with ``checked_t``, ``t`` (seen), ``checker`` and ``value`` (1 ok), any order.
+    They are replayed through Route 53's rules (``localcloud.health_rules``): each checker flips
+    after FailureThreshold contrary probes, the check is healthy while more than 18% agree.
     """
-    p = probes(tl, region)
+    p = p.sort_values("checked_t")
     views = {checker: CheckerState() for checker in p["checker"].unique()}
     healthy, changes = True, []
     for checked, seen, checker, ok in zip(p["checked_t"], p["t"], p["checker"], p["value"]):
-        views[checker].observe(bool(ok), tl.failure_threshold)
+        views[checker].observe(bool(ok), failure_threshold)
         now = aggregate(v.healthy for v in views.values())
         if now != healthy:
             healthy = now
@@ -105,15 +106,23 @@ def verdict_changes(tl: Timeline, region: str | None = None) -> list[tuple[float
     return changes
 
 
-def checker_phases(tl: Timeline, interval_s: float, region: str | None = None) -> tuple[float, ...] | None:
-    """Each checker's phase in the probing schedule (a fraction of the interval), from its probes before the fault."""
-    p = probes(tl, region)
-    p = p[p["checked_t"] < tl.fault_at]
+def verdict_changes(tl: Timeline, region: str | None = None) -> list[tuple[float, float, bool]]:
+    """``replay`` of the probes of ``region``'s health check (default: the broken one)."""
+    return replay(probes(tl, region), tl.failure_threshold)
+
+
+def phases(p: pd.DataFrame, before: float, period: float) -> tuple[float, ...] | None:
+    """Each checker's phase (a fraction of ``period``) from its last probe before ``before`` (same clock)."""
+    p = p[p["checked_t"] < before]
     if p.empty:
         return None
-    period = interval_s * tl.time_scale
     last = p.groupby("checker")["checked_t"].max()
     return tuple(sorted(float((t % period) / period) for t in last))
+
+
+def checker_phases(tl: Timeline, interval_s: float, region: str | None = None) -> tuple[float, ...] | None:
+    """The checkers' phases in the probing schedule before the fault (``interval_s`` in AWS seconds)."""
+    return phases(probes(tl, region), tl.fault_at, interval_s * tl.time_scale)
 
 
 # ------------------------------------------------------------------------ events
@@ -161,7 +170,7 @@ def _ok(requests: pd.DataFrame) -> pd.Series:
 def touched_broken(tl: Timeline) -> pd.Series:
     """Requests that failed on, or were served by, the broken region (a retried request counts its first try)."""
     r = tl.requests
-    retried = r["retried_from"].fillna("") if "retried_from" in r else pd.Series("", index=r.index)
+    retried = r["retried_from"].astype(object).fillna("") if "retried_from" in r else pd.Series("", index=r.index)
     return (r["resolved_region"] == tl.faulty_region) | (retried == tl.faulty_region)
 
 
