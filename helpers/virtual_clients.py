@@ -10,6 +10,7 @@ which would be a bug worth seeing, never a second resolution.
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from typing import Any, Callable
@@ -29,15 +30,22 @@ def client_model(cfg: Config) -> ClientModel:
 
 
 class ModelResolver:
-    """A client's stub resolver with the model's cache: TTL, a fixed duration (AWS seconds, scaled) or none."""
+    """A client's stub resolver with the model's cache: TTL, a fixed duration (AWS seconds, scaled) or none.
+
+    The virtual clients stand for a population that was running before the experiment began, so
+    their caches are of random age: with ``random_start`` the first answer is kept for a uniformly
+    random part of its lifetime, every later one for all of it. (Clients that all resolved in
+    the same second would otherwise expire together, and a 60 s TTL would move them as one.)
+    """
 
     def __init__(self, cfg: Config, model: ClientModel, clock: Callable[[], float] = time.monotonic,
-                 lookup: Callable[[str], Answer] | None = None):
+                 lookup: Callable[[str], Answer] | None = None, random_start: bool = True):
         self.cfg = cfg
         self.model = model
         self._clock = clock
         self._lookup = lookup or (lambda name: resolve(cfg, name))
         self._cache: dict[str, tuple[float, Answer]] = {}
+        self._random_start = random.Random() if random_start else None
 
     def lookup(self, name: str) -> tuple[Answer, bool]:
         """(answer, True when it was asked of DNS now; False when it came from the cache)."""
@@ -48,6 +56,8 @@ class ModelResolver:
         answer = self._lookup(name)
         # The answer's TTL is on the wire already scaled; a fixed cache is a duration in AWS seconds.
         keep = answer.ttl if self.model.dns_cache == "ttl" else self.cfg.scaled(self.model.cache_s(answer.ttl))
+        if self._random_start is not None and name not in self._cache:
+            keep *= self._random_start.random()
         if keep > 0:
             self._cache[name] = (now + keep, answer)
         return answer, True

@@ -38,12 +38,29 @@ def test_the_resolver_keeps_an_answer_as_long_as_the_model_says(mode, kept_for):
     now = [0.0]
     cfg = validate({"time_scale": 0.1, "client_dns_cache": mode})
     dns = _Dns("10.0.0.1", "10.0.0.2")
-    resolver = ModelResolver(cfg, ClientModel(mode), clock=lambda: now[0], lookup=dns)
+    resolver = ModelResolver(cfg, ClientModel(mode), clock=lambda: now[0], lookup=dns, random_start=False)
     assert resolver.lookup("api") == (Answer("api", ("10.0.0.1",), 1), True)
     now[0] = kept_for - 0.01
     assert resolver.lookup("api")[1] is (mode == "none"), "asked again only once the answer expired"
     now[0] = kept_for + 0.01
     assert resolver.lookup("api")[0].addresses == ("10.0.0.2",)
+
+
+def test_clients_join_with_caches_of_random_age_so_they_do_not_expire_together():
+    cfg = validate({"time_scale": 0.1})
+    firsts = []
+    for _ in range(40):
+        now = [0.0]
+        resolver = ModelResolver(cfg, ClientModel("ttl"), clock=lambda: now[0], lookup=_Dns("10.0.0.1", "10.0.0.2", ttl=6))
+        resolver.lookup("api")
+        while not resolver.lookup("api")[1]:
+            now[0] += 0.01
+        firsts.append(now[0])
+        asked_again_at = now[0]
+        while not resolver.lookup("api")[1]:
+            now[0] += 0.01
+        assert now[0] - asked_again_at == pytest.approx(6, abs=0.02), "every later answer is kept for its TTL"
+    assert min(firsts) < 1.5 and max(firsts) > 4.5, "the first answers expire anywhere within the TTL"
 
 
 class _Http:
@@ -64,7 +81,7 @@ class _Http:
 def _client(on_failure: str, dns: _Dns, statuses: list[int]) -> tuple[VirtualClient, _Http]:
     cfg = validate({"time_scale": 0.1, "client_on_failure": on_failure, "client_dns_cache": "ttl"})
     client = VirtualClient(cfg, ClientModel("ttl", on_failure), REGIONS.get)
-    client.resolver = ModelResolver(cfg, client.model, clock=lambda: 0.0, lookup=dns)
+    client.resolver = ModelResolver(cfg, client.model, clock=lambda: 0.0, lookup=dns, random_start=False)
     client.http = _Http(statuses)
     return client, client.http
 
