@@ -11,8 +11,8 @@ cached for its TTL). Each trial waits a random fraction of an interval (so
 the fault falls anywhere in the checkers' schedule), fails the endpoint,
 watches, restores it and waits until everything is healthy again.
 
-Measured per trial, with the chaos step's own definitions
-(``helpers.failover_events``), in AWS seconds:
+Measured per trial by the chaos step's own functions (``helpers.failover_events``
+``detection_s`` and ``recovery_time_s`` on a ``Timeline`` of the trial), in AWS seconds:
 
 * ``detection``: fault to the check's verdict turning unhealthy, replayed from
   the checkers' probes (GetHealthCheckStatus CheckedTime);
@@ -133,6 +133,14 @@ def _poll(clients: Any, check_id: str, replay: Any, until: float) -> None:
         time.sleep(POLL_S)
 
 
+def _requests(log: list[tuple[float, str]]) -> pd.DataFrame:
+    """The clients' requests as a chaos run's request log (the endpoint behind each address always answers)."""
+    region = {PRIMARY: "primary", SECONDARY: "secondary"}
+    rows = [{"sent_at": t, "finished_at": t, "status": 200, "resolved_region": region[address],
+             "served_region": region[address]} for t, address in list(log)]
+    return pd.DataFrame(rows)
+
+
 def _probes(replay: Any, seen_at: float) -> pd.DataFrame:
     return pd.DataFrame([{"checked_t": p["checked_time"].timestamp(), "t": seen_at, "checker": p["checker"],
                           "value": int(p["ok"])} for p in replay.probes])
@@ -180,12 +188,11 @@ def _config(status: dict[str, Any], name: str, threshold: int, ttl: int, trials:
             endpoint.failed = False
             _poll(clients, check_id, replay, restore + (threshold + 0.5) * interval + ttl_wire)
             p = _probes(replay, time.time())
-            p = p[p["checked_t"] >= fault - 3 * threshold * interval]
-            down = next((c for c, _, healthy in failover_events.replay(p[p["checked_t"] < restore], threshold)
-                         if not healthy and c >= fault), None)
-            to_primary = [t for t, address in list(viewers.log) if address == PRIMARY and fault <= t < restore]
-            measured.append({"detection_s": None if down is None else (down - fault) / scale,
-                             "convergence_s": (max(to_primary) - fault) / scale if to_primary else 0.0})
+            tl = failover_events.Timeline(
+                _requests(viewers.log), p.assign(kind="probe", region="primary"), fault, restore, time.time(),
+                "primary", ("primary", "secondary"), scale, threshold, failover_expected=True)
+            measured.append({"detection_s": failover_events.detection_s(tl),
+                             "convergence_s": failover_events.recovery_time_s(tl)})
             setting = recovery_model.Setting(
                 interval_s=INTERVAL_S, failure_threshold=threshold, ttl_s=ttl_wire / scale, client=ClientModel("ttl"),
                 clients=CLIENTS, request_period_s=period / scale, broken_share=0.5, hold_s=(restore - fault) / scale,

@@ -14,7 +14,6 @@ are computed from those records only.
 from __future__ import annotations
 
 import json
-import math
 import threading
 import time
 import uuid
