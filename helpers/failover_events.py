@@ -70,6 +70,11 @@ class Timeline:
                    m["faulty_region"], tuple(m["regions"]), m["time_scale"], m["health_check_failure_threshold"],
                    m["failover_expected"], clock.get("fault_started_at"), clock.get("restore_started_at"))
 
+    @property
+    def repair_begins(self) -> float:
+        """When the repair call started: a request after it may already reach the repaired region."""
+        return self.restore_started_at if self.restore_started_at is not None else self.restore_at
+
     def clock(self) -> dict[str, float | None]:
         """The experiment's own times (wall seconds since start), as ``chaos_metrics.json`` keeps them."""
         return {"fault_started_at": self.fault_started_at, "fault_at": self.fault_at,
@@ -195,7 +200,7 @@ def events(tl: Timeline) -> list[Event]:
     if dns_out:
         out.append(Event("DNS answer changed", dns_out[1], dns_out[0], dns_out[1],
                          "DNS queries to the zone's name server", "one sampler period"))
-    during = r[(r["sent_at"] >= tl.fault_at) & (r["sent_at"] < tl.restore_at) & touched_broken(tl)]
+    during = r[(r["sent_at"] >= tl.fault_at) & (r["sent_at"] < tl.repair_begins) & touched_broken(tl)]
     if tl.failover_expected and not during.empty:
         last = float(during["sent_at"].max())
         out.append(Event("last request to the broken region", last, last, last, "the request log", "exact (the client's clock)"))
@@ -286,13 +291,14 @@ def dns_convergence_s(tl: Timeline) -> float | None:
 def recovery_time_s(tl: Timeline) -> float | None:
     """AWS seconds: fault injected to the last request that failed on or was served by the broken region.
 
-    None when no failover is expected (the region keeps serving: ``NO_FAILOVER``); 0 when no request
+    Requests sent once the repair call has started are not counted (they may reach the repaired
+    region). None when no failover is expected (the region keeps serving: ``NO_FAILOVER``); 0 when no request
     went there after the fault.
     """
     if not tl.failover_expected:
         return None
     r = tl.requests
-    during = r[(r["sent_at"] >= tl.fault_at) & (r["sent_at"] < tl.restore_at) & touched_broken(tl)]
+    during = r[(r["sent_at"] >= tl.fault_at) & (r["sent_at"] < tl.repair_begins) & touched_broken(tl)]
     return tl.aws(float(during["sent_at"].max()) - tl.fault_at) if not during.empty else 0.0
 
 

@@ -31,6 +31,8 @@ def _timeline(samples: list[dict], failover: bool = True, **changes) -> fe.Timel
          "error": "Rate exceeded (throttled)"},
         {"sent_at": 4.2, "finished_at": 4.25, "status": 201, "resolved_region": "a", "served_region": "a"},
         {"sent_at": 5.0, "finished_at": 5.01, "status": 201, "resolved_region": "b", "served_region": "b"},
+        # sent while the repair call ran (7.95 to 8.0 s): the repair may already have taken effect
+        {"sent_at": 7.97, "finished_at": 7.98, "status": 201, "resolved_region": "a", "served_region": "a"},
         {"sent_at": 9.5, "finished_at": 9.51, "status": 201, "resolved_region": "a", "served_region": "a"},
     ])
     values = dict(requests=requests, samples=pd.DataFrame(samples), fault_at=3.0, restore_at=8.0, ended_at=12.0,
@@ -80,7 +82,7 @@ def test_an_order_that_sampling_cannot_resolve_is_reported_as_uncertain_and_an_i
 
 def test_the_headline_numbers_follow_their_definitions():
     tl = _timeline(_probes(3.0, 8.0) + _dns((4.0, 8.5)))
-    assert fe.recovery_time_s(tl) == pytest.approx((4.2 - 3.0) / SCALE), "the last request to a, sent at 4.2 s"
+    assert fe.recovery_time_s(tl) == pytest.approx((4.2 - 3.0) / SCALE), "the last request to a, sent at 4.2 s, before the repair began"
     assert fe.dns_convergence_s(tl) == pytest.approx(10.0)
     assert fe.error_window_s(tl) == pytest.approx(0.01 / SCALE)
     assert set(fe.headline(tl)) == {"detection_s", "dns_convergence_s", "rto_s", "error_window_s"}
