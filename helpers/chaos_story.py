@@ -86,8 +86,8 @@ def what_happened(run: ChaosRun) -> str:
         backlog = m["replication_backlog"]
         served = int((ok & (req["served_region"] == region) & req["sent_at"].between(run.fault_at, run.restore_at)).sum())
         parts.append(
-            f"{failover_events.NO_FAILOVER.capitalize()}: {served} writes were served in {region} during the pause, "
-            f"with {m['errors']} errors. Replication from {region} stopped for {cfg.hold_s:g} s: "
+            f"{failover_events.NO_FAILOVER.capitalize()} ({served} writes were served in {region} during the pause, "
+            f"with {m['errors']} errors). Replication from {region} stopped for {cfg.hold_s:g} s: "
             f"{backlog['queued']} lag probes queued, the largest lag was {backlog['max_lag_s']} s, and the backlog "
             f"drained {backlog['drain_s']} s after the restore.")
     parts.append(f"{m['lost_writes']} acknowledged writes were lost; the replicas are "
