@@ -190,7 +190,8 @@ def _config(status: dict[str, Any], name: str, threshold: int, ttl: int, trials:
             p = _probes(replay, time.time())
             tl = failover_events.Timeline(
                 _requests(viewers.log), p.assign(kind="probe", region="primary"), fault, restore, time.time(),
-                "primary", ("primary", "secondary"), scale, threshold, failover_expected=True)
+                "primary", ("primary", "secondary"), scale, threshold, failover_expected=True,
+                interval_s=INTERVAL_S)
             measured.append({"detection_s": failover_events.detection_s(tl),
                              "convergence_s": failover_events.recovery_time_s(tl)})
             setting = recovery_model.Setting(

@@ -66,7 +66,7 @@ class ChaosRun:
         return Timeline(self.requests, self.samples, self.fault_at, self.restore_at, self.ended_at,
                         self.cfg.faulty_region, tuple(self.cfg.regions), self.cfg.time_scale,
                         self.cfg.health_check_failure_threshold, fault_kind(self.cfg.fault).failover_expected,
-                        self.fault_started_at, self.restore_started_at)
+                        self.fault_started_at, self.restore_started_at, self.cfg.health_check_interval)
 
     def aws(self, wall_s: float | None) -> float | None:
         """A wall duration in AWS seconds."""

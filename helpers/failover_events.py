@@ -54,6 +54,7 @@ class Timeline:
     failover_expected: bool
     fault_started_at: float | None = None
     restore_started_at: float | None = None
+    interval_s: float | None = None  # the health checks' RequestInterval (AWS seconds), to bound missed probes
 
     def aws(self, wall_s: float | None) -> float | None:
         """A wall duration in AWS seconds."""
@@ -68,7 +69,8 @@ class Timeline:
         return cls(pd.read_csv(out / "chaos_timeline.csv", keep_default_na=False, na_values=[""]),
                    pd.read_csv(out / "chaos_samples.csv"), clock["fault_at"], clock["restore_at"], clock["ended_at"],
                    m["faulty_region"], tuple(m["regions"]), m["time_scale"], m["health_check_failure_threshold"],
-                   m["failover_expected"], clock.get("fault_started_at"), clock.get("restore_started_at"))
+                   m["failover_expected"], clock.get("fault_started_at"), clock.get("restore_started_at"),
+                   m.get("health_check_interval"))
 
     @property
     def repair_begins(self) -> float:
@@ -92,28 +94,52 @@ def probes(tl: Timeline, region: str | None = None) -> pd.DataFrame:
     return p.sort_values("checked_t")
 
 
-def replay(p: pd.DataFrame, failure_threshold: int) -> list[tuple[float, float, bool]]:
-    """(CheckedTime of the probe that turned it, time a poll first showed it, healthy) for each verdict change.
+@dataclass(frozen=True)
+class VerdictChange:
+    """One change of Route 53's verdict, replayed from the probes (wall seconds)."""
+
+    checked: float  # CheckedTime of the probe that turned it: the best estimate
+    earliest: float  # earlier when a poll came late and a checker's probes may have been missed
+    seen: float  # when a poll first showed it
+    healthy: bool
+
+
+def replay(p: pd.DataFrame, failure_threshold: int, period: float | None = None) -> list[VerdictChange]:
+    """Each change of the check's verdict, from its checkers' probes.
 
     ``p``: probes with ``checked_t``, ``t`` (seen), ``checker`` and ``value`` (1 ok), any order.
     They are replayed through Route 53's rules (``localcloud.health_rules``): each checker flips
     after FailureThreshold contrary probes, the check is healthy while more than 18% agree.
+    GetHealthCheckStatus shows each checker's latest probe only, so a poll that comes later than
+    one probing ``period`` (wall seconds) after the last may miss probes: a checker whose probes
+    were that far apart may have flipped as early as one period after its previous seen probe,
+    and the change's ``earliest`` says so.
     """
     p = p.sort_values("checked_t")
     views = {checker: CheckerState() for checker in p["checker"].unique()}
+    previous: dict[str, float] = {}
+    flipped_from: dict[str, float] = {}  # checker -> the earliest its current view can have begun
     healthy, changes = True, []
     for checked, seen, checker, ok in zip(p["checked_t"], p["t"], p["checker"], p["value"]):
+        before = views[checker].healthy
         views[checker].observe(bool(ok), failure_threshold)
+        last = previous.get(checker)
+        previous[checker] = float(checked)
+        if views[checker].healthy != before:
+            missed = period is not None and last is not None and checked - last > 1.5 * period
+            flipped_from[checker] = last + period if missed else float(checked)
         now = aggregate(v.healthy for v in views.values())
         if now != healthy:
             healthy = now
-            changes.append((float(checked), float(seen), now))
+            turned = [flipped_from.get(c, float(checked)) for c, v in views.items() if v.healthy == now]
+            changes.append(VerdictChange(float(checked), min(float(checked), max(turned)), float(seen), now))
     return changes
 
 
-def verdict_changes(tl: Timeline, region: str | None = None) -> list[tuple[float, float, bool]]:
+def verdict_changes(tl: Timeline, region: str | None = None) -> list[VerdictChange]:
     """``replay`` of the probes of ``region``'s health check (default: the broken one)."""
-    return replay(probes(tl, region), tl.failure_threshold)
+    period = tl.interval_s * tl.time_scale if tl.interval_s else None
+    return replay(probes(tl, region), tl.failure_threshold, period)
 
 
 def phases(p: pd.DataFrame, before: float, period: float) -> tuple[float, ...] | None:
@@ -182,7 +208,8 @@ def touched_broken(tl: Timeline) -> pd.Series:
 def events(tl: Timeline) -> list[Event]:
     """The run's events in causal order, each with its interval, source and resolution."""
     r, region = tl.requests, tl.faulty_region
-    poll = "GetHealthCheckStatus polled every sampler period: CheckedTime of the probe, seen at the next poll"
+    poll = ("GetHealthCheckStatus polled every sampler period: CheckedTime of the probe, seen at the next poll "
+            "(earlier bound where a late poll may have missed a probe)")
     out = [Event("fault injected", tl.fault_at, tl.fault_started_at or tl.fault_at, tl.fault_at,
                  "the fault's API call (start to return)", "the call's duration")]
     p = probes(tl)
@@ -192,9 +219,9 @@ def events(tl: Timeline) -> list[Event]:
         checked = float(failed["checked_t"].iloc[0])
         out.append(Event("first failed health probe", checked, checked, float(failed["t"].iloc[0]), "GetHealthCheckStatus CheckedTime", poll))
     changes = verdict_changes(tl)
-    down = next(((c, s) for c, s, healthy in changes if not healthy and tl.fault_at - 1e-9 <= c + 1e-9), None)
+    down = next((c for c in changes if not c.healthy and c.checked >= tl.fault_at - 1e-9), None)
     if down:
-        out.append(Event("health check unhealthy", down[0], down[0], down[1],
+        out.append(Event("health check unhealthy", down.checked, down.earliest, down.seen,
                          "the checkers' probes replayed with FailureThreshold and the 18% rule", poll))
     dns_out = _dns_turn(tl, 0, tl.fault_at, tl.restore_at, stays=tl.failover_expected)
     if dns_out:
@@ -206,9 +233,9 @@ def events(tl: Timeline) -> list[Event]:
         out.append(Event("last request to the broken region", last, last, last, "the request log", "exact (the client's clock)"))
     out.append(Event("restore", tl.restore_at, tl.restore_started_at or tl.restore_at, tl.restore_at,
                      "the repair's API call (start to return)", "the call's duration"))
-    up = next(((c, s) for c, s, healthy in changes if healthy and c >= (tl.restore_started_at or tl.restore_at)), None)
+    up = next((c for c in changes if c.healthy and c.checked >= tl.repair_begins), None)
     if up:
-        out.append(Event("healthy again", up[0], up[0], up[1],
+        out.append(Event("healthy again", up.checked, up.earliest, up.seen,
                          "the checkers' probes replayed with FailureThreshold and the 18% rule", poll))
     if dns_out:
         back = _dns_turn(tl, 1, tl.restore_at, None, stays=False)

@@ -50,7 +50,8 @@ def _dns(times_out: tuple[float, float]) -> list[dict]:
 def test_the_check_turns_when_the_seventh_checker_fails_and_back_when_the_second_recovers():
     tl = _timeline(_probes(3.0, 8.0) + _dns((4.0, 8.5)))
     changes = fe.verdict_changes(tl)
-    assert [(c, healthy) for c, _, healthy in changes] == [(3.75, False), (8.125, True)], changes
+    assert [(c.checked, c.healthy) for c in changes] == [(3.75, False), (8.125, True)], changes
+    assert all(c.earliest == c.checked for c in changes), "every probe was seen: the CheckedTime is exact"
     assert fe.detection_s(tl) == pytest.approx(7.5), "0.75 wall seconds at time scale 0.1"
 
 
@@ -108,6 +109,17 @@ def test_a_timeline_reads_back_from_a_run_directory(tmp_path):
     again = fe.Timeline.from_dir(tmp_path)
     assert fe.headline(again) == fe.headline(tl)
     assert fe.events_table(again).equals(fe.events_table(tl))
+
+
+def test_a_late_poll_that_may_have_missed_probes_widens_the_verdict_interval():
+    seen = [row for row in _probes(3.0, 8.0)
+            if not (row["checker"] in ("checker-6", "checker-7") and 3.0 <= row["checked_t"] < 5.0)]
+    tl = _timeline(seen + _dns((4.0, 8.5)), interval_s=10)
+    down = next(c for c in fe.verdict_changes(tl) if not c.healthy)
+    assert down.checked == 5.75, "checker-6's first failure seen was its probe at 5.75 s"
+    assert down.earliest == pytest.approx(3.75), "its probe at 3.75 s was missed: the check may have turned then"
+    impossible, _ = fe.order_findings(fe.events(tl))
+    assert not impossible, "DNS changing at 4 s is within the widened interval"
 
 
 def test_checker_phases_come_from_the_probes_before_the_fault():
