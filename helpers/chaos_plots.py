@@ -197,8 +197,11 @@ def replication_lag(run: ChaosRun):
             if not d.empty:
                 ax.scatter(_aws(run, d["t"]), d["lag_ms"] / 1000 / cfg.time_scale, s=10, color=colours[source],
                            label=f"to {target}, written in {source}")
-    ax.set_yscale("symlog", linthresh=1.0)
-    ax.set_ylabel("replication lag (AWS s)")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(mticker.LogLocator(subs=(1, 2, 5)))
+    ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.yaxis.set_minor_formatter(mticker.NullFormatter())
+    ax.set_ylabel("replication lag (AWS s, log scale)")
     ax.set_title(f"Replication lag by direction: {cfg.fault} in {cfg.faulty_region}")
     _mark_events(ax, run)
     _wall_time_axis(ax, run)
