@@ -86,7 +86,7 @@ FAULT_KINDS: tuple[FaultKind, ...] = (
                           "fails while the API itself keeps serving"),
     FaultKind("lambda_throttle", ReservedConcurrency(0), failover_expected=True, requests_fail=True,
               local_only=False,
-              explanation="every Lambda function of the region is throttled: real errors (502) until DNS moves "
+              explanation="every Lambda function of the region is throttled: real errors (API Gateway answers 500) until DNS moves "
                           "clients away"),
     FaultKind("replication_pause", FisExperiment(PAUSE_REPLICATION, targets_replica=True), failover_expected=False,
               requests_fail=False, local_only=False,
