@@ -66,6 +66,9 @@ def what_happened(run: ChaosRun) -> str:
             f"fault (the recovery time). The worst case Route 53 documents, threshold x interval + TTL, is "
             f"{m['expected_rto_s']:.0f} s.")
         parts.append(gap_sentence(run))
+        note = failover_events.routing_note(failover_events.events(run.timeline()))
+        if note:
+            parts.append(note)
     if kind.requests_fail:
         failed = req[~ok]
         refused = int(failed["error"].fillna("").str.contains("Connection|Refused|Timeout|MaxRetry", case=False).sum())
