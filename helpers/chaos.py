@@ -367,15 +367,17 @@ def predict(run: ChaosRun) -> recovery_model.Prediction:
 def replication_backlog(run: ChaosRun) -> dict[str, float | int | None]:
     """Lag probes written in the faulty region during the fault and delivered only after the restore.
 
-    ``queued``: how many; ``drain_s``: AWS seconds from the restore until the last arrived;
-    ``max_lag_s``: the largest lag seen in any direction (AWS seconds).
+    ``queued``: how many; ``drain_s``: AWS seconds from the start of the repair call (replication
+    may resume before the call returns) until the last arrived; ``max_lag_s``: the largest lag seen
+    in any direction (AWS seconds).
     """
     lag = run.lag
     if lag.empty or "arrived" not in lag:
         return {"queued": 0, "drain_s": None, "max_lag_s": None}
-    source = lag[(lag["source"] == run.cfg.faulty_region) & lag["t"].between(run.fault_at, run.restore_at)]
-    late = source[source["arrived"] >= run.restore_at]
-    drain = run.aws(float(late["arrived"].max() - run.restore_at)) if not late.empty else None
+    repair = run.timeline().repair_begins
+    source = lag[(lag["source"] == run.cfg.faulty_region) & lag["t"].between(run.fault_at, repair)]
+    late = source[source["arrived"] >= repair]
+    drain = run.aws(float(late["arrived"].max() - repair)) if not late.empty else None
     longest = run.aws(float(lag["lag_ms"].max()) / 1000) if lag["lag_ms"].notna().any() else None
     return {"queued": int(late["t"].nunique()), "drain_s": None if drain is None else round(drain, 2),
             "max_lag_s": None if longest is None else round(longest, 2)}

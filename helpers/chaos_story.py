@@ -92,7 +92,7 @@ def what_happened(run: ChaosRun) -> str:
             f"{failover_events.NO_FAILOVER.capitalize()} ({served} writes were served in {region} during the pause, "
             f"with {m['errors']} errors). Replication from {region} stopped for {cfg.hold_s:g} s: "
             f"{backlog['queued']} lag probes queued, the largest lag was {backlog['max_lag_s']} s, and the backlog "
-            f"drained {backlog['drain_s']} s after the restore.")
+            f"drained {backlog['drain_s']} s after the repair began.")
     parts.append(f"{m['lost_writes']} acknowledged writes were lost; the replicas are "
                  f"{'identical' if m['replicas_identical'] else 'NOT identical'}. Times are AWS seconds: on the local "
                  f"cloud (time scale {cfg.time_scale:g}) each took {cfg.time_scale:g} of that in wall-clock time.")

@@ -167,16 +167,16 @@ def built_stack(tmp_path_factory):
         daemon.stop(state)
 
 
-@pytest.mark.parametrize(("fault", "errors_expected"), [
-    ("lambda_throttle", True),
-    ("region_outage", True),
-    ("replication_pause", False),
-    ("health_status", False),
+@pytest.mark.parametrize(("fault", "errors_expected", "on_failure"), [
+    ("lambda_throttle", True, "none"),
+    ("region_outage", True, "retry"),  # the outage also exercises clients that resolve again and retry
+    ("replication_pause", False, "none"),
+    ("health_status", False, "none"),
 ])
-def test_chaos_step_for_each_fault(built_stack, fault, errors_expected):
+def test_chaos_step_for_each_fault(built_stack, fault, errors_expected, on_failure):
     state, base = built_stack
     out = base / fault
-    result = _run(state, out, notebooks=["06"], routing_policy="failover", fault=fault)
+    result = _run(state, out, notebooks=["06"], routing_policy="failover", fault=fault, client_on_failure=on_failure)
     assert result.ok, [(n.name, n.error, n.failed_cell) for n in result.notebooks]
     metrics = json.loads((out / "chaos_metrics.json").read_text())
     assert metrics["fault"] == fault
@@ -184,6 +184,12 @@ def test_chaos_step_for_each_fault(built_stack, fault, errors_expected):
     if not errors_expected:
         _assert_fault_caused_no_errors(out, metrics)
     _assert_chaos_run_directory(out, metrics)
+    if on_failure == "retry":
+        timeline = pd.read_csv(out / "chaos_timeline.csv", keep_default_na=False)
+        retried = timeline[timeline["retried_from"] == metrics["faulty_region"]]
+        assert len(retried) > 0, "a client whose request failed resolved again and retried it"
+        page = (out / "06_chaos.html").read_text()
+        assert f"{len(retried)} requests were retried after a failure" in page
     if fault == "replication_pause":
         hold_ms = 1000 * 80  # ci.yaml's hold_s, in AWS milliseconds
         assert metrics["replication_lag_max_ms"] > 0.5 * hold_ms, "writes queued while replication was paused"
