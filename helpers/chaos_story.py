@@ -37,10 +37,11 @@ def gap_sentence(run: ChaosRun) -> str:
         what = "shorter than typical" if rto < band.median else "longer than typical"
     if wait is None:
         return f"{head}: {what}."
+    retrying = fault_kind(run.cfg.fault).requests_fail and client_model(run.cfg).on_failure == "retry"
+    why = "when a failed request made it resolve again" if retrying else "when its cached answer expired"
     return (f"{head}, {what}: the health check turned {det:.1f} s after the fault (model {p.detection.median:.1f} s, "
             f"from where the fault fell in the checkers' schedule), and the last client still using "
-            f"{m['faulty_region']} left {max(wait, 0):.1f} s after DNS changed, when its cached answer expired "
-            f"(model {model_wait:.1f} s).")
+            f"{m['faulty_region']} left {max(wait, 0):.1f} s after DNS changed, {why} (model {model_wait:.1f} s).")
 
 
 def _causes(run: ChaosRun) -> str:
