@@ -19,6 +19,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from helpers.failover_events import NO_FAILOVER
+
 NAV_STYLE = (
     "position:sticky;top:0;z-index:10;background:#232f3e;color:#fff;padding:8px 16px;"
     "font:14px system-ui,sans-serif;display:flex;gap:16px;align-items:center"
@@ -148,7 +150,6 @@ DURATION_ROWS = (
     ("recovery time (RTO)", "rto_s", "recovery_time_s"), ("error window", "error_window_s", None),
     ("restore to the region serving again", "failback_s", None),
 )
-NO_FAILOVER = "no failover expected: the region kept serving"  # helpers.failover_events.NO_FAILOVER
 
 
 def _cell(value: Any) -> str:
