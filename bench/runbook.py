@@ -27,7 +27,7 @@ from typing import Any
 from bench import common
 
 PARAMETERS = common.PROJECT_ROOT / "parameters" / "local.yaml"
-CHAOS_KEYS = ("fault", "rto_s", "expected_rto_s", "detection_s", "dns_change_s", "errors", "lost_writes",
+CHAOS_KEYS = ("fault", "rto_s", "expected_rto_s", "detection_s", "dns_convergence_s", "errors", "lost_writes",
               "replication_lag_p50_ms", "replication_lag_p99_ms")
 
 

@@ -1,18 +1,20 @@
 """Step 6: break one region under load, measure what clients saw, prove nothing was lost.
 
 The experiment's timeline is steady state, fault, hold, restore, recovery
-(durations in AWS seconds, multiplied by ``time_scale``). Virtual clients post
-items through the API's custom domain, each with its own caching resolver
-that honours DNS TTLs; every request is recorded. A sampler records each
-region's Route 53 health status and the DNS answers throughout. RTO, errors,
-lost writes and replication lag are computed from those records only.
+(durations in AWS seconds, multiplied by ``time_scale``). Virtual clients
+(``helpers.virtual_clients``, as ``helpers.client_model`` describes them) post
+items through the API's custom domain; every request is recorded with the
+address it connected to. A sampler records every health-checker probe
+GetHealthCheckStatus shows and the DNS answers throughout, a prober the
+replication lag in each direction. The events and headline numbers
+(``helpers.failover_events``) and the prediction (``helpers.recovery_model``)
+are computed from those records only.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import math
 import threading
 import time
 import uuid
@@ -23,19 +25,18 @@ from typing import Any
 import pandas as pd
 from helpers.progress import tqdm
 
-from helpers import faults, preflight
-from helpers.clients import CachingResolver, Clients, HttpClient, authoritative_server, resolve
+from helpers import failover_events, faults, preflight, recovery_model
+from helpers.clients import Clients, authoritative_server, resolve
 from helpers.config import Config
 from helpers.domains import custom_domain_targets
+from helpers.failover_events import Timeline
 from helpers.fault_kinds import fault_kind
 from helpers.healthchecks import HealthReplay, health_check_ids, healthy_by_region
 from helpers.route53 import custom_domain_url, hosted_zone_id
+from helpers.virtual_clients import CLIENT_TIMEOUT_S, VirtualClient, client_model, new_item_id
 from helpers.waiting import wait_until
 
 LAG_PROBE_PREFIX = "lag-probe-"
-# A client gives up on a request after this many real seconds (handlers run at real speed, so this
-# is not scaled); a refused connection or a 429 fails at once anyway.
-CLIENT_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -56,6 +57,21 @@ class ChaosRun:
     replicas: dict[str, Any] = field(default_factory=dict)
     items: pd.DataFrame | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+    fault_started_at: float | None = None
+    restore_started_at: float | None = None
+    answer_ttl_s: float | None = None  # the TTL (wall seconds) the clients received for the API's name
+    prediction: recovery_model.Prediction | None = None
+
+    def timeline(self) -> Timeline:
+        """The records as ``helpers.failover_events`` reads them."""
+        return Timeline(self.requests, self.samples, self.fault_at, self.restore_at, self.ended_at,
+                        self.cfg.faulty_region, tuple(self.cfg.regions), self.cfg.time_scale,
+                        self.cfg.health_check_failure_threshold, fault_kind(self.cfg.fault).failover_expected,
+                        self.fault_started_at, self.restore_started_at, self.cfg.health_check_interval)
+
+    def aws(self, wall_s: float | None) -> float | None:
+        """A wall duration in AWS seconds."""
+        return None if wall_s is None else wall_s / self.cfg.time_scale
 
 
 # ------------------------------------------------------------ observation
@@ -112,76 +128,83 @@ class _Recorder:
         with self.lock:
             self.rows.append(row)
 
+    def snapshot(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.rows)
+
 
 def _client_loop(cfg: Config, index: int, t0: float, end: float, stop: threading.Event,
                  regions: RegionMap, recorder: _Recorder) -> None:
-    """One virtual client: its own resolver cache (TTL honoured) and connections; posts at a steady rate."""
-    resolver = CachingResolver(cfg)
-    http = HttpClient(cfg, resolver, timeout=CLIENT_TIMEOUT_S)
+    """One virtual client (``helpers.virtual_clients``) posting at a steady rate; one row per request."""
+    client = VirtualClient(cfg, client_model(cfg), regions.by_address, index)
     url = custom_domain_url(cfg) + "/item"
     period = 1.0 / cfg.request_rate
     n = 0
     next_at = t0 + period * index / max(cfg.load_clients, 1)
-    while not stop.is_set():
-        now = time.time()
-        if next_at > now:
-            stop.wait(next_at - now)
-            if stop.is_set():
+    try:
+        while not stop.is_set():
+            now = time.time()
+            if next_at > now:
+                stop.wait(next_at - now)
+                if stop.is_set():
+                    break
+            if time.time() >= end:
                 break
-        if time.time() >= end:
-            break
-        n += 1
-        next_at += period
-        item_id = f"c{index}-{n}-{uuid.uuid4().hex[:6]}"
-        row: dict[str, Any] = {"client": index, "item_id": item_id, "sent_at": time.time() - t0}
-        try:
-            answer = resolver.lookup(cfg.domain_name)
-            row["resolved_region"] = regions.by_address(answer.addresses[0])
-            response = http.request("POST", url, json_body={"item_id": item_id, "client": index, "seq": n})
-            row["status"] = response.status
-            try:
-                body = response.json() if response.body else {}
-            except ValueError:  # not JSON (an HTML error page, say): keep the status, note the body
-                body = {"message": response.body[:200].decode(errors="replace")}
-            row["served_region"] = body.get("origin_region") if isinstance(body, dict) else None
-            if row["served_region"] is None:
-                row["served_region"] = regions.by_address(response.address)
-            row["error"] = "" if 200 <= response.status < 300 else (body.get("message", "") if isinstance(body, dict) else "")
-        except Exception as error:  # connection refused, timeouts: the client saw an error
-            row.update(status=0, served_region=None, error=f"{type(error).__name__}: {error}"[:200])
-        row["finished_at"] = time.time() - t0
-        row["latency_ms"] = (row["finished_at"] - row["sent_at"]) * 1000
-        recorder.add(row)
-    http.close()
+            n += 1
+            next_at += period
+            item_id = new_item_id(index, n)
+            sent = time.time() - t0
+            row = {"client": index, "item_id": item_id, "sent_at": sent, **client.post(url, item_id, n)}
+            row["finished_at"] = time.time() - t0
+            row["latency_ms"] = (row["finished_at"] - sent) * 1000
+            recorder.add(row)
+    finally:
+        client.close()
 
 
 def _lag_prober(cfg: Config, clients: Clients, t0: float, stop: threading.Event, rows: list[dict[str, Any]]) -> None:
-    """Write a probe item in each region in turn and time its arrival in the others."""
+    """Write a probe item in each region in turn and time its arrival in every other region.
+
+    Probes keep being written while earlier ones are still on their way, so a paused
+    replication shows as a growing backlog of probes and their arrival when it resumes.
+    Arrivals are polled with one BatchGetItem per region (at most 100 keys).
+    """
     regions = list(cfg.regions)
-    i = 0
-    timeout = cfg.scaled(cfg.hold_s + cfg.recovery_s) + 5
+    every = max(0.05, cfg.scaled(2))
+    pending: dict[str, tuple[float, str, set[str]]] = {}  # item id -> (written, source, regions still waiting)
+    i, next_write = 0, time.time()
     while not stop.is_set():
-        source = regions[i % len(regions)]
-        i += 1
-        item_id = f"{LAG_PROBE_PREFIX}{uuid.uuid4().hex[:8]}"
-        written = time.time()
-        try:
-            clients.client("dynamodb", source).put_item(TableName=cfg.table_name, Item={"item_id": {"S": item_id}})
-            pending = set(regions) - {source}
-            deadline = written + timeout
-            while pending and time.time() < deadline and not stop.is_set():
-                for region in list(pending):
-                    got = clients.client("dynamodb", region).get_item(TableName=cfg.table_name,
-                                                                     Key={"item_id": {"S": item_id}})
-                    if "Item" in got:
-                        pending.discard(region)
-                        rows.append({"t": written - t0, "source": source, "target": region,
-                                     "lag_ms": (time.time() - written) * 1000})
-                time.sleep(0.005)
-        except Exception as error:  # a failed probe is a data point, not the end of the measurement
-            rows.append({"t": written - t0, "source": source, "target": "", "lag_ms": float("nan"),
-                         "error": f"{type(error).__name__}: {error}"[:200]})
-        stop.wait(max(0.05, cfg.scaled(2)))
+        if time.time() >= next_write:
+            source = regions[i % len(regions)]
+            i += 1
+            item_id = f"{LAG_PROBE_PREFIX}{uuid.uuid4().hex[:8]}"
+            written = time.time()
+            try:
+                clients.client("dynamodb", source).put_item(TableName=cfg.table_name, Item={"item_id": {"S": item_id}})
+                pending[item_id] = (written, source, set(regions) - {source})
+            except Exception as error:  # a failed probe is a data point, not the end of the measurement
+                rows.append({"t": written - t0, "source": source, "target": "", "lag_ms": float("nan"),
+                             "error": f"{type(error).__name__}: {error}"[:200]})
+            next_write = written + every
+        for region in regions:
+            keys = [k for k, (_, _, waiting) in pending.items() if region in waiting][:100]
+            if not keys:
+                continue
+            try:
+                got = clients.client("dynamodb", region).batch_get_item(RequestItems={cfg.table_name: {
+                    "Keys": [{"item_id": {"S": k}} for k in keys], "ProjectionExpression": "item_id"}})
+            except Exception:  # the region is out (an outage): try again on the next round
+                continue
+            arrived = time.time()
+            for item in got.get("Responses", {}).get(cfg.table_name, []):
+                key = item["item_id"]["S"]
+                written, source, waiting = pending[key]
+                waiting.discard(region)
+                rows.append({"t": written - t0, "source": source, "target": region,
+                             "lag_ms": (arrived - written) * 1000, "arrived": arrived - t0})
+                if not waiting:
+                    del pending[key]
+        stop.wait(0.02)
 
 
 def _sampler(cfg: Config, clients: Clients, ids: dict[str, str], regions: RegionMap, t0: float,
@@ -192,9 +215,19 @@ def _sampler(cfg: Config, clients: Clients, ids: dict[str, str], regions: Region
     while not stop.is_set():
         t = time.time() - t0
         try:
-            for region, healthy in healthy_by_region(clients, ids, replay).items():
+            seen = len(replay.probes)
+            verdicts = healthy_by_region(clients, ids, replay)
+            t = time.time() - t0  # what the poll showed was true by now
+            for region, healthy in verdicts.items():
                 rows.append({"t": t, "kind": "health", "region": region, "value": int(healthy)})
+            region_of = {check_id: region for region, check_id in ids.items()}
+            for probe in replay.probes[seen:]:
+                checked = probe["checked_time"]
+                rows.append({"t": t, "kind": "probe", "region": region_of[probe["check_id"]], "value": int(probe["ok"]),
+                             "checker": probe["checker"],
+                             "checked_t": checked.timestamp() - t0 if checked is not None else t})
             answer = dns_regions(cfg, regions, server)
+            t = time.time() - t0  # the answers were true by now (a change between the queries shows here)
             for region in cfg.regions:
                 rows.append({"t": t, "kind": "dns", "region": region, "value": int(region in answer)})
         except Exception as error:  # a sampling hiccup must not end the experiment
@@ -202,8 +235,11 @@ def _sampler(cfg: Config, clients: Clients, ids: dict[str, str], regions: Region
         stop.wait(every)
 
 
-def run_experiment(cfg: Config, clients: Clients, progress: bool = True) -> ChaosRun:
-    """Run the whole timeline (steady, fault, hold, restore, recovery) and return the records."""
+def run_experiment(cfg: Config, clients: Clients, progress: bool = True, live: Any = None) -> ChaosRun:
+    """Run the whole timeline (steady, fault, hold, restore, recovery) and return the records.
+
+    ``live`` (a ``helpers.chaos_live.LiveView``, or None) is redrawn from the records as they grow.
+    """
     if cfg.dry_run:
         raise ValueError("the chaos experiment sends real traffic and injects a real fault, so it has no dry run: "
                          "build the stack (00-05 without dry_run) and run 06_chaos without dry_run; a dry run "
@@ -222,28 +258,35 @@ def run_experiment(cfg: Config, clients: Clients, progress: bool = True) -> Chao
     threads.append(threading.Thread(target=_lag_prober, args=(cfg, clients, t0, stop, lag), daemon=True))
     for thread in threads:
         thread.start()
-    fault_at = restore_at = None
+    fault_at = restore_at = fault_started_at = restore_started_at = None
     injected = None
     held = contextlib.ExitStack()  # holds the injected fault: closing it undoes the fault (helpers.faults)
+    answer_ttl = resolve(cfg, cfg.domain_name).ttl
     bar = tqdm(total=round(end - t0, 1), desc="steady state", unit="s", disable=not progress,
                bar_format="{desc}: {bar} {n:.0f}/{total:.0f} s")
     try:
         while (now := time.time()) < end:
             if fault_at is None and now >= t0 + steady:
+                fault_started_at = time.time() - t0
                 injected = held.enter_context(faults.injected_fault(cfg, clients))
                 fault_at = time.time() - t0
                 bar.set_description(f"fault: {cfg.fault} in {cfg.faulty_region}")
             if fault_at is not None and restore_at is None and now >= t0 + steady + hold:
+                restore_started_at = time.time() - t0
                 held.close()
                 restore_at = time.time() - t0
                 bar.set_description("restored: recovery")
             bar.n = round(now - t0, 1)
             bar.refresh()
+            if live is not None:
+                live.update(recorder.snapshot(), samples, now - t0, fault_at, restore_at)
             time.sleep(0.05)
     finally:
-        held.close()  # never leave a fault behind (closing it again does nothing)
-        if injected is not None and restore_at is None:
+        if injected is not None and restore_at is None:  # an error or an interrupt during the hold
+            restore_started_at = time.time() - t0
+            held.close()
             restore_at = time.time() - t0
+        held.close()  # never leave a fault behind, even one whose injection was cut short (a second close does nothing)
         stop.set()
         for thread in threads:
             thread.join(timeout=CLIENT_TIMEOUT_S + 10)
@@ -252,10 +295,13 @@ def run_experiment(cfg: Config, clients: Clients, progress: bool = True) -> Chao
             raise RuntimeError(f"the load generator's threads {stuck} did not stop; the records would be incomplete")
         bar.n = bar.total
         bar.close()
+        if live is not None:
+            live.close()
     requests = pd.DataFrame(recorder.rows).sort_values("sent_at").reset_index(drop=True)
     return ChaosRun(cfg=cfg, started_at=t0, fault_at=fault_at, restore_at=restore_at, ended_at=time.time() - t0,
                     requests=requests, samples=pd.DataFrame(samples), lag=pd.DataFrame(lag),
-                    injected=injected.calls if injected else [], regions=regions)
+                    injected=injected.calls if injected else [], regions=regions,
+                    fault_started_at=fault_started_at, restore_started_at=restore_started_at, answer_ttl_s=answer_ttl)
 
 
 # --------------------------------------------------------------- analysis
@@ -302,114 +348,138 @@ def _items_frame(items: dict[str, dict[str, Any]], t0: float) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["item_id", "origin_region", "written_at", "t"])
 
 
-def _first_time(samples: pd.DataFrame, kind: str, region: str, value: int, after: float | None,
-                before: float | None = None, stays: bool = False) -> float | None:
-    """First sample time after ``after`` with ``value`` (optionally: and every later sample until ``before``)."""
-    if after is None or samples.empty:
-        return None
-    s = samples[(samples["kind"] == kind) & (samples["region"] == region) & (samples["t"] >= after)]
-    if before is not None:
-        s = s[s["t"] < before]
-    s = s.sort_values("t")
-    if not stays:
-        hit = s[s["value"] == value]
-        return float(hit["t"].iloc[0]) if not hit.empty else None
-    other = s[s["value"] != value]
-    tail = s if other.empty else s[s["t"] > other["t"].iloc[-1]]
-    return float(tail["t"].iloc[0]) if not tail.empty else None
+def predict(run: ChaosRun) -> recovery_model.Prediction:
+    """The recovery model's prediction for this run's settings (AWS seconds).
+
+    Its inputs are the parameters plus three things the run measured before the fault,
+    the same way on AWS: the checkers' phases (from their probes' CheckedTime), the TTL
+    the clients received, and the share of DNS answers that named the faulty region.
+    """
+    cfg, tl = run.cfg, run.timeline()
+    r = run.requests
+    before = r[(r["sent_at"] < run.fault_at) & r.get("resolved", pd.Series(True, index=r.index)).fillna(False).astype(bool)]
+    share = float((before["resolved_region"] == cfg.faulty_region).mean()) if not before.empty else 1 / len(cfg.regions)
+    setting = recovery_model.Setting(
+        interval_s=cfg.health_check_interval, failure_threshold=cfg.health_check_failure_threshold,
+        ttl_s=(run.answer_ttl_s or 0) / cfg.time_scale, client=client_model(cfg), clients=cfg.load_clients,
+        request_period_s=1 / (cfg.request_rate * cfg.time_scale), broken_share=share,
+        requests_fail=fault_kind(cfg.fault).requests_fail, hold_s=cfg.hold_s,
+        phases=failover_events.checker_phases(tl, cfg.health_check_interval))
+    return recovery_model.predict(setting)
 
 
-def expected_rto_s(cfg: Config, ttl_s: float) -> float:
-    """Route 53's failover time: FailureThreshold x RequestInterval, plus the TTL clients cache answers for."""
-    return cfg.scaled(cfg.health_check_failure_threshold * cfg.health_check_interval) + ttl_s
+def replication_backlog(run: ChaosRun) -> dict[str, float | int | None]:
+    """Lag probes written in the faulty region during the fault and delivered only after the restore.
+
+    ``queued``: how many; ``drain_s``: AWS seconds from the start of the repair call (replication
+    may resume before the call returns) until the last arrived; ``max_lag_s``: the largest lag seen
+    in any direction (AWS seconds).
+    """
+    lag = run.lag
+    if lag.empty or "arrived" not in lag:
+        return {"queued": 0, "drain_s": None, "max_lag_s": None}
+    repair = run.timeline().repair_begins
+    source = lag[(lag["source"] == run.cfg.faulty_region) & lag["t"].between(run.fault_at, repair)]
+    late = source[source["arrived"] >= repair]
+    drain = run.aws(float(late["arrived"].max() - repair)) if not late.empty else None
+    longest = run.aws(float(lag["lag_ms"].max()) / 1000) if lag["lag_ms"].notna().any() else None
+    return {"queued": int(late["t"].nunique()), "drain_s": None if drain is None else round(drain, 2),
+            "max_lag_s": None if longest is None else round(longest, 2)}
 
 
 def analyse(run: ChaosRun, clients: Clients) -> dict[str, Any]:
-    """Compute the metrics (and fill ``run.events``, ``run.replicas``, ``run.items``) from the records."""
-    cfg, req, samples = run.cfg, run.requests, run.samples
-    region = cfg.faulty_region
+    """Compute the metrics (and fill ``run.events``, ``run.replicas``, ``run.items``, ``run.prediction``).
+
+    Every duration is in AWS seconds (wall seconds / time_scale); ``wall_s`` repeats them in wall seconds.
+    """
+    cfg, req = run.cfg, run.requests
     ok = req["status"].between(200, 299)
     acknowledged = req.loc[ok, "item_id"].tolist()
     replicas = verify_replicas(cfg, clients, acknowledged)
     run.replicas = {k: v for k, v in replicas.items() if k != "items"}
     run.items = _items_frame(replicas["items"], run.started_at)
-
-    failover = fault_kind(cfg.fault).failover_expected
-    window = req[(req["sent_at"] >= run.fault_at) & (req["sent_at"] < run.restore_at)]
-    on_broken = window["resolved_region"] == region
-    failed = ~window["status"].between(200, 299)
-    # RTO: from the fault until the last request that still went to the broken region (served there or
-    # failed there). Without failover (e.g. a replication pause) the region keeps serving: only failures count.
-    affected = window[on_broken] if failover else window[on_broken & failed]
-    rto = float(affected["finished_at"].max() - run.fault_at) if not affected.empty else 0.0
-    errors = req[~ok]
-    after_restore = req[(req["sent_at"] >= run.restore_at) & (req["served_region"] == region) & ok]
-    failback = float(after_restore["finished_at"].min() - run.restore_at) if not after_restore.empty else None
-    ttl = max(1, math.ceil(cfg.scaled(cfg.record_ttl)))
-    run.events = {
-        "fault": run.fault_at,
-        "unhealthy": _first_time(samples, "health", region, 0, run.fault_at, run.restore_at),
-        "dns_changed": _first_time(samples, "dns", region, 0, run.fault_at, run.restore_at, stays=failover),
-        "restore": run.restore_at,
-        "healthy_again": _first_time(samples, "health", region, 1, run.restore_at),
-        "dns_back": _first_time(samples, "dns", region, 1, run.restore_at),
-    }
+    tl = run.timeline()
+    failover = tl.failover_expected
+    run.events = {e.name: e.t for e in failover_events.events(tl)}
+    run.prediction = predict(run) if failover else None
+    headline = failover_events.headline(tl)
     lag = run.lag["lag_ms"].dropna() if not run.lag.empty else pd.Series(dtype=float)
+    lag_aws = lag / cfg.time_scale
+    after_restore = req[(req["sent_at"] >= run.restore_at) & (req["served_region"] == cfg.faulty_region) & ok]
+    failback = float(after_restore["sent_at"].min() - run.restore_at) if not after_restore.empty else None
     metrics = {
         "fault": cfg.fault,
-        "faulty_region": region,
+        "faulty_region": cfg.faulty_region,
         "regions": list(cfg.regions),
         "time_scale": cfg.time_scale,
+        "units": "AWS seconds (what the same experiment takes on AWS: wall seconds / time_scale)",
+        "health_check_interval": cfg.health_check_interval,
+        "health_check_failure_threshold": cfg.health_check_failure_threshold,
+        "record_ttl": cfg.record_ttl,
+        "client_dns_cache": cfg.client_dns_cache,
+        "client_on_failure": cfg.client_on_failure,
         "requests": int(len(req)),
         "acknowledged_writes": len(acknowledged),
-        "errors": int(len(errors)),
-        "error_window_s": float(errors["finished_at"].max() - errors["sent_at"].min()) if not errors.empty else 0.0,
+        "errors": int((~ok).sum()),
         "lost_writes": len(replicas["lost"]),
         "replicas_identical": bool(replicas["identical"]),
         "replica_item_counts": replicas["counts"],
-        "rto_s": round(rto, 3),
-        "expected_rto_s": round(expected_rto_s(cfg, ttl), 3) if failover else 0.0,
         "failover_expected": failover,
-        "detection_s": _delta(run.events["unhealthy"], run.fault_at),
-        "dns_change_s": _delta(run.events["dns_changed"], run.fault_at),
-        "failback_s": None if failback is None else round(failback, 3),
-        "dns_ttl_s": ttl,
-        "replication_lag_p50_ms": round(float(lag.quantile(0.5)), 1) if len(lag) else None,
-        "replication_lag_p99_ms": round(float(lag.quantile(0.99)), 1) if len(lag) else None,
-        "replication_lag_max_ms": round(float(lag.max()), 1) if len(lag) else None,
+        **headline,
+        "expected_rto_s": run.prediction.worst_case_s if run.prediction else None,
+        "predicted": run.prediction.as_dict() if run.prediction else None,
+        "definitions": failover_events.DEFINITIONS,
+        "failback_s": None if failback is None else round(run.aws(failback), 3),
+        "dns_ttl_s": None if run.answer_ttl_s is None else round(run.aws(run.answer_ttl_s), 3),
+        "replication_lag_p50_ms": round(float(lag_aws.quantile(0.5)), 1) if len(lag) else None,
+        "replication_lag_p99_ms": round(float(lag_aws.quantile(0.99)), 1) if len(lag) else None,
+        "replication_lag_max_ms": round(float(lag_aws.max()), 1) if len(lag) else None,
+        "replication_backlog": replication_backlog(run),
         "served_by_region": {str(k): int(v) for k, v in req.loc[ok, "served_region"].value_counts().items()},
         "fault_calls": run.injected,
     }
+    metrics["wall_s"] = {k: (None if metrics[k] is None else round(metrics[k] * cfg.time_scale, 3))
+                         for k in ("detection_s", "dns_convergence_s", "rto_s", "error_window_s", "failback_s")}
     run.metrics = metrics
     return metrics
 
 
-def _delta(t: float | None, since: float | None) -> float | None:
-    return None if t is None or since is None else round(t - since, 3)
-
-
 def write_artifacts(run: ChaosRun, run_dir: str | Path) -> list[Path]:
-    """``chaos_timeline.csv`` (one row per request), ``chaos_samples.csv`` and ``chaos_metrics.json``."""
+    """``chaos_timeline.csv`` (one row per request), ``chaos_samples.csv``, ``chaos_lag.csv`` and ``chaos_metrics.json``."""
     out = Path(run_dir)
     out.mkdir(parents=True, exist_ok=True)
     timeline = out / "chaos_timeline.csv"
     run.requests.to_csv(timeline, index=False)
     samples = out / "chaos_samples.csv"
     run.samples.to_csv(samples, index=False)
+    lag = out / "chaos_lag.csv"
+    run.lag.to_csv(lag, index=False)
     metrics = out / "chaos_metrics.json"
-    metrics.write_text(json.dumps({**run.metrics, "events": run.events}, indent=2, default=str) + "\n")
-    return [timeline, samples, metrics]
+    events = failover_events.events_table(run.timeline()).to_dict(orient="records")
+    metrics.write_text(json.dumps({**run.metrics, "clock": run.timeline().clock(), "events": events},
+                                  indent=2, default=str) + "\n")
+    return [timeline, samples, lag, metrics]
 
 
 def summary(run: ChaosRun) -> pd.DataFrame:
-    """The headline numbers as a small table."""
-    m = run.metrics
-    rows = [
-        ("requests", m["requests"]), ("errors", m["errors"]), ("lost writes", m["lost_writes"]),
-        ("replicas identical", m["replicas_identical"]), ("RTO (s)", m["rto_s"]),
-        ("expected RTO (s)", m["expected_rto_s"]), ("fault to unhealthy (s)", m["detection_s"]),
-        ("fault to DNS change (s)", m["dns_change_s"]), ("restore to first request served again (s)", m["failback_s"]),
-        ("replication lag p50 (ms)", m["replication_lag_p50_ms"]), ("replication lag p99 (ms)", m["replication_lag_p99_ms"]),
-    ]
-    return pd.DataFrame(rows, columns=["metric", "value"]).set_index("metric")
-
+    """The headline numbers, measured beside predicted, in AWS seconds first and wall seconds second."""
+    m, p, scale = run.metrics, run.prediction, run.cfg.time_scale
+    rows = [("requests", m["requests"], "", ""), ("errors", m["errors"], "", ""),
+            ("lost writes", m["lost_writes"], "", ""), ("replicas identical", m["replicas_identical"], "", "")]
+    bands = {"detection_s": p.detection, "dns_convergence_s": p.dns_convergence, "rto_s": p.client_convergence} if p else {}
+    for key, label in (("detection_s", "detection"), ("dns_convergence_s", "DNS convergence"),
+                       ("rto_s", "recovery time (RTO)"), ("error_window_s", "error window")):
+        value = m[key]
+        if key == "rto_s" and not m["failover_expected"]:
+            rows.append((f"{label} (AWS s)", failover_events.NO_FAILOVER, "", ""))
+            continue
+        band = bands.get(key)
+        rows.append((f"{label} (AWS s)", "-" if value is None else value,
+                     f"{band.median:.1f} (p95 {band.p95:.1f})" if band else "", "" if value is None else round(value * scale, 3)))
+    if p:
+        rows.append(("worst case: threshold x interval + TTL (AWS s)", "", f"{p.worst_case_s:.1f}",
+                     round(p.worst_case_s * scale, 3)))
+    lag = m["replication_lag_p99_ms"]
+    rows.append(("replication lag p99 (AWS ms)", "-" if lag is None else lag, "", "" if lag is None else round(lag * scale, 1)))
+    return pd.DataFrame(rows, columns=["metric", "measured", "predicted (median, p95)", "wall clock (s or ms)"]
+                        ).set_index("metric").astype(str)

@@ -13,32 +13,39 @@ import pandas as pd
 from helpers.chaos import ChaosRun
 from helpers.colours import ERROR_COLOUR, EVENT_COLOURS, region_colours
 
-EVENT_STYLE = {  # event name -> (label, kind of event in EVENT_COLOURS, line style)
-    "fault": ("fault injected", "fault", "-"),
-    "unhealthy": ("health check unhealthy", "health", "--"),
-    "dns_changed": ("DNS answer changed", "dns", ":"),
+EVENT_STYLE = {  # event name (helpers.failover_events) -> (legend label, kind of event in EVENT_COLOURS, line style)
+    "fault injected": ("fault injected", "fault", "-"),
+    "health check unhealthy": ("health check unhealthy", "health", "--"),
+    "DNS answer changed": ("DNS answer changed", "dns", ":"),
     "restore": ("fault restored", "restore", "-"),
-    "healthy_again": ("healthy again", "health", "-."),
+    "healthy again": ("healthy again", "health", "-."),
+    "DNS back": ("DNS back", "dns", "-."),
 }
 LEGEND = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "fontsize": 8}  # beside the plot, never over the data
+TIME_LABEL = "AWS seconds since the experiment started"
+
+
+def _aws(run: ChaosRun, wall):
+    """Wall seconds (a number or a Series) as AWS seconds: every plot's time axis."""
+    return wall / run.cfg.time_scale
 
 
 def _mark_events(ax, run: ChaosRun, legend: bool = True) -> None:
     if run.fault_at is not None and run.restore_at is not None:
-        ax.axvspan(run.fault_at, run.restore_at, color=EVENT_COLOURS["fault"], alpha=0.06, lw=0,
+        ax.axvspan(_aws(run, run.fault_at), _aws(run, run.restore_at), color=EVENT_COLOURS["fault"], alpha=0.06, lw=0,
                    label="fault window" if legend else None)
     for name, (label, kind, style) in EVENT_STYLE.items():
         t = run.events.get(name)
         if t is not None:
-            ax.axvline(t, color=EVENT_COLOURS[kind], ls=style, lw=1.6, label=label if legend else None)
+            ax.axvline(_aws(run, t), color=EVENT_COLOURS[kind], ls=style, lw=1.6, label=label if legend else None)
 
 
-def _aws_time_axis(ax, run: ChaosRun) -> None:
-    """A second time axis on top, in AWS seconds (real seconds / time scale), when they differ."""
+def _wall_time_axis(ax, run: ChaosRun) -> None:
+    """A second time axis on top, in wall-clock seconds (AWS seconds x time scale), when they differ."""
     scale = run.cfg.time_scale
     if scale != 1.0:
-        top = ax.secondary_xaxis("top", functions=(lambda x: x / scale, lambda x: x * scale))
-        top.set_xlabel("the same, in AWS seconds", fontsize=8)
+        top = ax.secondary_xaxis("top", functions=(lambda x: x * scale, lambda x: x / scale))
+        top.set_xlabel(f"wall-clock seconds on the local cloud (time scale {scale:g})", fontsize=8)
         top.tick_params(labelsize=8)
 
 
@@ -47,20 +54,20 @@ def items_by_origin(run: ChaosRun, bins: int = 40):
     cfg = run.cfg
     items = run.items if run.items is not None else pd.DataFrame(columns=["t", "origin_region"])
     fig, ax = plt.subplots(figsize=(11, 4.6))
-    edges = np.linspace(0, run.ended_at, bins + 1)
+    edges = np.linspace(0, _aws(run, run.ended_at), bins + 1)
     colours = region_colours(cfg.regions)
     bottom = np.zeros(bins)
     width = edges[1] - edges[0]
     for region in cfg.regions:
-        counts, _ = np.histogram(items.loc[items["origin_region"] == region, "t"], bins=edges)
+        counts, _ = np.histogram(_aws(run, items.loc[items["origin_region"] == region, "t"]), bins=edges)
         ax.bar(edges[:-1], counts, width=width, bottom=bottom, align="edge", color=colours[region],
                label=f"written in {region}", edgecolor="white", linewidth=0.3)
         bottom += counts
     _mark_events(ax, run)
-    _aws_time_axis(ax, run)
+    _wall_time_axis(ax, run)
     ax.set_title(f"Items by origin region over time: {cfg.fault} in {cfg.faulty_region}")
-    ax.set_xlabel(f"seconds since the experiment started (real time; time scale {cfg.time_scale})")
-    ax.set_ylabel(f"items written per {width:.1f} s")
+    ax.set_xlabel(TIME_LABEL)
+    ax.set_ylabel(f"items written per {width:.1f} AWS s")
     ax.legend(**LEGEND)
     fig.tight_layout()
     return fig
@@ -75,22 +82,23 @@ def health_and_errors(run: ChaosRun):
         for ax, kind in ((ax_h, "health"), (ax_d, "dns")):
             s = samples[(samples["kind"] == kind) & (samples["region"] == region)] if not samples.empty else samples
             if not s.empty:
-                ax.step(s["t"], s["value"] + i * 0.04, where="post", color=colours[region], label=region)
+                ax.step(_aws(run, s["t"]), s["value"] + i * 0.04, where="post", color=colours[region], label=region)
     ax_h.set_ylabel("healthy")
     ax_h.set_yticks([0, 1], ["no", "yes"])
-    _aws_time_axis(ax_h, run)
+    _wall_time_axis(ax_h, run)
     ax_h.set_title("Route 53 health check status, DNS answers and client errors")
     ax_d.set_ylabel("in DNS answer")
     ax_d.set_yticks([0, 1], ["no", "yes"])
-    width = max(run.ended_at / 40, 0.1)
-    edges = np.arange(0, run.ended_at + width, width)
-    total, _ = np.histogram(req["sent_at"], bins=edges)
-    failed, _ = np.histogram(req.loc[~req["status"].between(200, 299), "sent_at"], bins=edges)
+    end = _aws(run, run.ended_at)
+    width = max(end / 40, 0.1)
+    edges = np.arange(0, end + width, width)
+    total, _ = np.histogram(_aws(run, req["sent_at"]), bins=edges)
+    failed, _ = np.histogram(_aws(run, req.loc[~req["status"].between(200, 299), "sent_at"]), bins=edges)
     rate = np.divide(failed, total, out=np.zeros_like(failed, dtype=float), where=total > 0) * 100
     ax_e.bar(edges[:-1], rate, width=width, align="edge", color=ERROR_COLOUR, label="failed requests")
     ax_e.set_ylabel("errors (% of requests)")
     ax_e.set_ylim(0, 105)
-    ax_e.set_xlabel(f"seconds since the experiment started (real time; time scale {cfg.time_scale})")
+    ax_e.set_xlabel(TIME_LABEL)
     for ax in (ax_h, ax_d, ax_e):
         _mark_events(ax, run, legend=ax is ax_h)
     ax_h.legend(**LEGEND)
@@ -144,28 +152,70 @@ def latency(run: ChaosRun):
     ok = req["status"].between(200, 299)
     for region in cfg.regions:
         r = req[ok & (req["served_region"] == region)]
-        ax.scatter(r["sent_at"], r["latency_ms"], s=6, color=colours[region], label=f"served by {region}")
+        ax.scatter(_aws(run, r["sent_at"]), r["latency_ms"], s=6, color=colours[region], label=f"served by {region}")
     setups = req[ok & connection_setups(req)]
     if not setups.empty:
-        ax.scatter(setups["sent_at"], setups["latency_ms"], s=60, facecolors="none", edgecolors="#545b64",
+        ax.scatter(_aws(run, setups["sent_at"]), setups["latency_ms"], s=60, facecolors="none", edgecolors="#545b64",
                    linewidths=0.9, label="opened a connection\n(DNS, TCP and TLS first)")
     cold = req[ok & cold_starts(req)]
     if not cold.empty:
-        ax.scatter(cold["sent_at"], cold["latency_ms"], s=70, marker="s", facecolors="none", edgecolors="#545b64",
+        ax.scatter(_aws(run, cold["sent_at"]), cold["latency_ms"], s=70, marker="s", facecolors="none", edgecolors="#545b64",
                    linewidths=0.9, label="waited for a new Lambda\nenvironment (cold start)")
     bad = req[~ok]
     if not bad.empty:
-        ax.scatter(bad["sent_at"], bad["latency_ms"], s=14, color=ERROR_COLOUR, marker="x", label="failed request")
+        ax.scatter(_aws(run, bad["sent_at"]), bad["latency_ms"], s=14, color=ERROR_COLOUR, marker="x", label="failed request")
     _mark_events(ax, run)
-    _aws_time_axis(ax, run)
+    _wall_time_axis(ax, run)
     ax.set_yscale("log")
     ax.yaxis.set_major_locator(mticker.LogLocator(subs=(1, 2, 5)))
     ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda value, _: f"{value:g}"))  # 20, not 2x10^1
     ax.yaxis.set_minor_formatter(mticker.NullFormatter())
     ax.set_title("Request latency (through DNS, TLS, API Gateway, Lambda and DynamoDB)")
-    ax.set_xlabel(f"seconds since the experiment started (real time; time scale {cfg.time_scale})")
-    ax.set_ylabel("latency (ms, log scale)")
+    ax.set_xlabel(TIME_LABEL)
+    ax.set_ylabel("latency (wall-clock ms, log scale)")
     ax.legend(**LEGEND)
+    fig.tight_layout()
+    return fig
+
+
+def replication_lag(run: ChaosRun):
+    """Replication lag over time, one series per direction (AWS seconds), and the backlog of probes in flight.
+
+    Each point is a probe item written in one region (x: when) and found in another (y: how long it
+    took). While replication from a region is paused its probes pile up and arrive together at the
+    resume: the lag rises along the pause and drains at once.
+    """
+    cfg, lag = run.cfg, run.lag
+    colours = region_colours(cfg.regions)
+    fig, (ax, ax_b) = plt.subplots(2, 1, figsize=(11, 5.2), sharex=True, gridspec_kw={"height_ratios": (3, 1.4)})
+    arrived = lag.dropna(subset=["lag_ms"]) if not lag.empty else lag
+    for source in cfg.regions:
+        for target in cfg.regions:
+            if source == target or arrived.empty:
+                continue
+            d = arrived[(arrived["source"] == source) & (arrived["target"] == target)]
+            if not d.empty:
+                ax.scatter(_aws(run, d["t"]), d["lag_ms"] / 1000 / cfg.time_scale, s=10, color=colours[source],
+                           label=f"to {target}, written in {source}")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(mticker.LogLocator(subs=(1, 2, 5)))
+    ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.yaxis.set_minor_formatter(mticker.NullFormatter())
+    ax.set_ylabel("replication lag (AWS s, log scale)")
+    ax.set_title(f"Replication lag by direction: {cfg.fault} in {cfg.faulty_region}")
+    _mark_events(ax, run)
+    _wall_time_axis(ax, run)
+    ax.legend(**LEGEND)
+    if not arrived.empty and "arrived" in arrived:
+        grid = np.linspace(0, run.ended_at, 200)
+        for source in cfg.regions:
+            d = arrived[arrived["source"] == source]
+            in_flight = [int(((d["t"] <= t) & (d["arrived"] > t)).sum()) for t in grid]
+            ax_b.step(_aws(run, grid), in_flight, where="post", color=colours[source], label=f"from {source}")
+    ax_b.set_ylabel("probes in flight\n(the backlog)")
+    ax_b.set_xlabel(TIME_LABEL)
+    _mark_events(ax_b, run, legend=False)
+    ax_b.legend(**LEGEND)
     fig.tight_layout()
     return fig
 

@@ -279,6 +279,22 @@ class HttpClient:
         host still as TLS server name and Host header (``curl --connect-to``).
         ``with_certificate`` keeps the server's certificate in the answer.
         """
+        host = urlsplit(url).hostname or ""
+        answer = self.resolver.lookup(connect_to or host)
+        if answer.would_be:
+            return HttpResponse(200, {}, b"{}", "", extra={"dry_run": f"{answer.name} exists only in the dry run"})
+        if not answer.addresses:
+            raise LookupError(f"{answer.name} resolves to {', '.join(answer.cnames)} but to no address")
+        return self.request_to(answer.addresses[0], method, url, json_body=json_body, body=body, headers=headers,
+                               with_certificate=with_certificate)
+
+    def request_to(self, address: str, method: str, url: str, *, json_body: Any = None, body: bytes | None = None,
+                   headers: dict[str, str] | None = None, with_certificate: bool = False) -> HttpResponse:
+        """Send one request to ``address`` (already resolved by the caller), with the URL's host as Host and SNI.
+
+        Every request of the runbook leaves through here, so this is where a dry run
+        records a mutating request instead of sending it (``helpers.dryrun``).
+        """
         parts = urlsplit(url)
         host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -289,12 +305,6 @@ class HttpClient:
             recorded = log.http_request(method, url, body)
             if recorded is not None:
                 return HttpResponse(200, {}, recorded, "", extra={"dry_run": "recorded, not sent"})
-        answer = self.resolver.lookup(connect_to or host)
-        if answer.would_be:
-            return HttpResponse(200, {}, b"{}", "", extra={"dry_run": f"{answer.name} exists only in the dry run"})
-        if not answer.addresses:
-            raise LookupError(f"{answer.name} resolves to {', '.join(answer.cnames)} but to no address")
-        address = answer.addresses[0]
         send_headers = {"Host": host if parts.port in (None, 443, 80) else f"{host}:{port}"}
         if json_body is not None:
             send_headers["Content-Type"] = "application/json"

@@ -74,24 +74,26 @@ class FaultKind:
     name: str
     operation: Operation
     failover_expected: bool  # Route 53 should take the region out of DNS
+    requests_fail: bool  # the region's API fails requests (else it keeps serving them)
     local_only: bool  # only the local cloud can do it (no AWS equivalent)
     explanation: str
 
 
 FAULT_KINDS: tuple[FaultKind, ...] = (
     FaultKind("health_status", LambdaEnvironment("health", {"STATUS": "404"}), failover_expected=True,
-              local_only=False,
+              requests_fail=False, local_only=False,
               explanation="the blog's fault: the region's health function answers 404, so Route 53's health check "
                           "fails while the API itself keeps serving"),
-    FaultKind("lambda_throttle", ReservedConcurrency(0), failover_expected=True, local_only=False,
-              explanation="every Lambda function of the region is throttled: real errors (502) until DNS moves "
+    FaultKind("lambda_throttle", ReservedConcurrency(0), failover_expected=True, requests_fail=True,
+              local_only=False,
+              explanation="every Lambda function of the region is throttled: real errors (API Gateway answers 500) until DNS moves "
                           "clients away"),
     FaultKind("replication_pause", FisExperiment(PAUSE_REPLICATION, targets_replica=True), failover_expected=False,
-              local_only=False,
+              requests_fail=False, local_only=False,
               explanation="AWS Fault Injection Service pauses the region's replication: the region keeps serving, "
                           "its writes queue and arrive once replication resumes"),
     FaultKind("region_outage", FisExperiment(REGION_OUTAGE, region_parameter=True), failover_expected=True,
-              local_only=True,
+              requests_fail=True, local_only=True,
               explanation="the whole region stops answering (its API refuses connections, its replica stops "
                           "replicating): the local cloud only, AWS offers no such action"),
 )

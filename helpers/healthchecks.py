@@ -143,12 +143,15 @@ class HealthReplay:
     Polled at least once per RequestInterval, each probe is seen (told apart by
     its CheckedTime) and replayed through those rules (``awsfacts.route53``),
     so the verdict turns when Route 53's routing does, whatever the threshold.
+    Every probe seen is kept in ``probes`` (check id, checker, CheckedTime, ok):
+    the chaos step's events and the checkers' phases come from them.
     """
 
     def __init__(self, failure_threshold: int):
         self.failure_threshold = failure_threshold
         self._views: dict[tuple[str, str, str], CheckerState] = {}
         self._checked: dict[tuple[str, str, str], Any] = {}
+        self.probes: list[dict[str, Any]] = []
 
     def update(self, check_id: str, observations: list[dict[str, Any]]) -> bool:
         """Feed one poll of ``check_id``'s observations; the check's verdict afterwards."""
@@ -159,7 +162,10 @@ class HealthReplay:
             report = observation["StatusReport"]
             if report.get("CheckedTime") != self._checked.get(key):  # a probe not seen yet
                 self._checked[key] = report.get("CheckedTime")
-                view.observe(report["Status"].startswith("Success"), self.failure_threshold)
+                ok = report["Status"].startswith("Success")
+                view.observe(ok, self.failure_threshold)
+                self.probes.append({"check_id": check_id, "checker": f"{key[1]} {key[2]}".strip(),
+                                    "checked_time": report.get("CheckedTime"), "ok": ok})
             views.append(view.healthy)
         return aggregate(views)
 

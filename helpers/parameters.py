@@ -32,6 +32,7 @@ import yaml
 
 from awsfacts import time_scale
 from awsfacts.regions import known_regions, partition_of
+from helpers.client_model import DNS_CACHE_MODES, ON_FAILURE_MODES
 from helpers.fault_kinds import FAULT_KINDS, MAX_FAULT_HOURS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -251,6 +252,10 @@ GROUPS: tuple[tuple[str, tuple[Parameter, ...]], ...] = (
                   check=_within(lambda v: 1 <= v <= 64, "between 1 and 64 virtual clients")),
         Parameter("request_rate", float, 4.0, "requests per second per client",
                   check=_within(lambda v: 0 < v <= 50, "requests per second per client, greater than 0 and at most 50")),
+        Parameter("client_dns_cache", str, "ttl", "how the virtual clients cache DNS answers (helpers/client_model.py)",
+                  choices=DNS_CACHE_MODES),
+        Parameter("client_on_failure", str, "none", "what a virtual client does when a request fails",
+                  choices=ON_FAILURE_MODES),
     )),
     ("running on AWS", (
         Parameter("dry_run", bool, False, "list the mutating calls, make none"),

@@ -19,6 +19,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from helpers.failover_events import NO_FAILOVER
+
 NAV_STYLE = (
     "position:sticky;top:0;z-index:10;background:#232f3e;color:#fff;padding:8px 16px;"
     "font:14px system-ui,sans-serif;display:flex;gap:16px;align-items:center"
@@ -137,25 +139,62 @@ def export_html(notebook: Path, out_dir: Path, *, hide_code: bool = False, nav: 
 
 
 # The plots a reader should see first, in this order; other PNGs follow alphabetically.
-PLOT_ORDER = ("chaos_items_by_region.png", "chaos_health_errors.png", "chaos_latency.png")
-RESULT_ROWS = (  # (label, key in chaos_metrics.json, unit)
+PLOT_ORDER = ("chaos_items_by_region.png", "chaos_health_errors.png", "chaos_latency.png", "chaos_replication_lag.png")
+RESULT_ROWS = (  # (label, key in chaos_metrics.json, unit): plain values
     ("fault", "fault", ""), ("broken region", "faulty_region", ""), ("requests", "requests", ""),
     ("client errors", "errors", ""), ("lost writes", "lost_writes", ""), ("replicas identical", "replicas_identical", ""),
-    ("recovery time (RTO)", "rto_s", " s"), ("expected from the health check and TTL", "expected_rto_s", " s"),
-    ("fault to health check unhealthy", "detection_s", " s"), ("restore to traffic back", "failback_s", " s"),
-    ("replication lag p50", "replication_lag_p50_ms", " ms"), ("replication lag p99", "replication_lag_p99_ms", " ms"),
+)
+# (label, key in chaos_metrics.json, key of its prediction in metrics["predicted"]): AWS seconds, wall second
+DURATION_ROWS = (
+    ("detection", "detection_s", "detection_s"), ("DNS convergence", "dns_convergence_s", "dns_convergence_s"),
+    ("recovery time (RTO)", "rto_s", "recovery_time_s"), ("error window", "error_window_s", None),
+    ("restore to the region serving again", "failback_s", None),
 )
 
 
+def _cell(value: Any) -> str:
+    return html.escape("-" if value is None else str(value))
+
+
 def _results_html(out_dir: Path) -> str:
-    """The chaos step's headline numbers, when the run got that far."""
+    """The chaos step's headline numbers (AWS seconds, predicted beside them) and its events, when the run got that far."""
     path = out_dir / "chaos_metrics.json"
     if not path.exists():
         return ""
     metrics = json.loads(path.read_text())
-    rows = "".join(f"<tr><th>{html.escape(label)}</th><td>{html.escape(str(metrics.get(key)))}{unit}</td></tr>"
-                   for label, key, unit in RESULT_ROWS if metrics.get(key) is not None)
-    return f'<h2>Chaos results</h2>\n<table id="results">{rows}</table>'
+    scale = metrics.get("time_scale") or 1.0
+    predicted = metrics.get("predicted") or {}
+    rows = "".join(f"<tr><th>{html.escape(label)}</th><td colspan=3>{_cell(metrics.get(key))}</td></tr>"
+                   for label, key, _ in RESULT_ROWS if key in metrics)
+    for label, key, model in DURATION_ROWS:
+        value = metrics.get(key)
+        if key == "rto_s" and not metrics.get("failover_expected", True):
+            rows += f"<tr><th>{html.escape(label)}</th><td colspan=3>{NO_FAILOVER}</td></tr>"
+            continue
+        if value is None:
+            continue
+        band = predicted.get(model) if model else None
+        guess = f"{band['median']} (p95 {band['p95']})" if band else ""
+        rows += (f"<tr><th>{html.escape(label)}</th><td>{value} s</td><td>{html.escape(guess)}</td>"
+                 f"<td>{round(value * scale, 3)} s</td></tr>")
+    if predicted.get("worst_case_s") is not None:
+        worst = predicted["worst_case_s"]
+        rows += (f"<tr><th>worst case: threshold x interval + TTL</th><td></td><td>{worst} s</td>"
+                 f"<td>{round(worst * scale, 3)} s</td></tr>")
+    for label, key in (("replication lag p50", "replication_lag_p50_ms"), ("replication lag p99", "replication_lag_p99_ms")):
+        if metrics.get(key) is not None:
+            rows += (f"<tr><th>{label}</th><td>{metrics[key]} ms</td><td></td>"
+                     f"<td>{round(metrics[key] * scale, 1)} ms</td></tr>")
+    head = "<tr><th></th><th>measured (AWS time)</th><th>predicted: median (p95)</th><th>wall clock here</th></tr>"
+    events = metrics.get("events") or []
+    event_rows = "".join(
+        "<tr>" + "".join(f"<td>{_cell(e.get(column))}</td>" for column in
+                         ("event", "AWS time (s)", "wall time (s)", "interval (AWS s)", "source", "resolution")) + "</tr>"
+        for e in events if isinstance(e, dict))
+    event_table = ("<h3>Events</h3>\n<table id=\"events\"><tr><th>event</th><th>AWS time (s)</th><th>wall time (s)</th>"
+                   f"<th>interval (AWS s)</th><th>source</th><th>resolution</th></tr>{event_rows}</table>") if event_rows else ""
+    return (f'<h2>Chaos results</h2>\n<p>Durations in AWS seconds (what the experiment takes on AWS); the wall clock '
+            f'of this run ran {scale:g} times as long.</p>\n<table id="results">{head}{rows}</table>\n{event_table}')
 
 
 def _artifact_order(path: Path) -> tuple[int, str]:
@@ -197,10 +236,10 @@ tr.failed td{{background:#fde8e8}} figure{{margin:16px 0}} figure img{{display:b
 <main>
 <h1>Multi-region active-active runbook</h1>
 <p>Run <code>{html.escape(result.run_id)}</code> started {html.escape(result.started_at)}:
-<span class="status" id="run-status">{result.status}</span> in {result.duration_s:.1f} s
+<span class="status" id="run-status">{result.status}</span> in {result.duration_s:.1f} s of wall-clock time
 on backend <code>{html.escape(str(result.parameters.get("backend", "")))}</code>.</p>
 <h2>Notebooks</h2>
-<table id="notebooks"><tr><th>notebook</th><th>status</th><th>duration</th><th>error</th></tr>{"".join(rows)}</table>
+<table id="notebooks"><tr><th>notebook</th><th>status</th><th>duration (wall clock)</th><th>error</th></tr>{"".join(rows)}</table>
 {_results_html(out_dir)}
 <h2>Artifacts</h2>
 <div id="artifacts">{"".join(artifacts) or "<p>none</p>"}</div>

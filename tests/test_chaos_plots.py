@@ -86,12 +86,17 @@ def run() -> ChaosRun:
                             for t in np.arange(0, 10, 0.5) for kind in ("health", "dns") for r in REGIONS])
     ok = requests[requests["status"] == 201]
     items = pd.DataFrame({"t": ok["sent_at"], "origin_region": ok["served_region"]})
-    events = {"fault": 3.0, "unhealthy": 3.5, "dns_changed": 4.0, "restore": 7.0, "healthy_again": 7.2}
+    events = {"fault injected": 3.0, "health check unhealthy": 3.5, "DNS answer changed": 4.0, "restore": 7.0,
+              "healthy again": 7.2}
+    lag = pd.DataFrame([{"t": t, "source": s, "target": d, "lag_ms": 50.0 if s != "eu-west-1" or not 3 <= t < 7 else
+                         (7.1 - t) * 1000, "arrived": t + 0.05 if s != "eu-west-1" or not 3 <= t < 7 else 7.1}
+                        for t in np.arange(0, 10, 0.2) for s, d in (REGIONS, REGIONS[::-1])])
     return ChaosRun(cfg=cfg, started_at=0.0, fault_at=3.0, restore_at=7.0, ended_at=10.0, requests=requests,
-                    samples=samples, lag=pd.DataFrame(), events=events, items=items)
+                    samples=samples, lag=lag, events=events, items=items)
 
 
-@pytest.mark.parametrize("plot", [chaos_plots.items_by_origin, chaos_plots.health_and_errors, chaos_plots.latency])
+@pytest.mark.parametrize("plot", [chaos_plots.items_by_origin, chaos_plots.health_and_errors, chaos_plots.latency,
+                                  chaos_plots.replication_lag])
 def test_every_chaos_plot_has_a_legend_units_and_the_region_colours(run, plot):
     fig = plot(run)
     legends = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]

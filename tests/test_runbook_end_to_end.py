@@ -15,8 +15,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from helpers import failover_events
 from helpers.clients import Clients
 from helpers.config import validate, with_backend_settings
+from helpers.fault_kinds import fault_kind
 from helpers.runner import load_parameters, run
 from helpers.teardown import inventory
 from localcloud import daemon
@@ -48,14 +50,54 @@ def _assert_chaos_metrics(metrics: dict, *, errors_expected: bool):
     assert metrics["replicas_identical"]
     assert metrics["requests"] > 50
     if metrics["failover_expected"]:
-        # Route 53's failover time: threshold x interval + TTL (scaled); the band allows for probe
-        # phase, one sampling period and the clients' cache expiry.
-        assert metrics["rto_s"] <= 1.5 * metrics["expected_rto_s"] + 1.0, metrics
+        # Route 53's worst case: threshold x interval + TTL (AWS seconds); the band allows for a busy machine.
+        assert metrics["rto_s"] <= 1.5 * metrics["expected_rto_s"] + 10, metrics
         assert metrics["detection_s"] is not None
+        assert metrics["detection_s"] <= metrics["dns_convergence_s"] + 0.5 / metrics["time_scale"], \
+            "DNS follows the verdict, within one sampler period"
     if errors_expected:
         assert metrics["errors"] > 0, "this fault breaks the API: clients must see errors until DNS moves"
+
+
+def _assert_fault_caused_no_errors(out: Path, metrics: dict):
+    """No request sent after the fault failed (a cold start's timeout before it, on a busy machine, is not the fault's)."""
+    timeline = pd.read_csv(out / "chaos_timeline.csv")
+    after = timeline[timeline["sent_at"] >= metrics["clock"]["fault_started_at"]]
+    failed = after[~after["status"].between(200, 299)]
+    assert failed.empty, f"this fault must not cause client errors:\n{failed[['sent_at', 'resolved_region', 'error']]}"
+
+
+def _assert_chaos_run_directory(out: Path, metrics: dict):
+    """What every fault's run must show: one resolution per request, causal events, its own story."""
+    timeline = pd.read_csv(out / "chaos_timeline.csv")
+    ok = timeline[timeline["status"].between(200, 299)]
+    assert len(ok) > 0
+    assert (ok["resolved_region"] == ok["served_region"]).all(), \
+        ok[ok["resolved_region"] != ok["served_region"]][["sent_at", "address", "resolved_region", "served_region"]]
+    tl = failover_events.Timeline.from_dir(out)
+    found = failover_events.events(tl)
+    impossible, _ = failover_events.order_findings(found)
+    assert not impossible, [(e.name, e.earliest, e.latest) for e in found]
+    for event in found:
+        assert event.earliest <= event.t <= event.latest + 1e-9, event
+    names = [e.name for e in found]
+    assert names[0] == "fault injected" and "restore" in names
+    page = (out / "06_chaos.html").read_text()
+    assert "AWS seconds" in page
+    if metrics["failover_expected"]:
+        assert "health check unhealthy" in names and "DNS answer changed" in names, names
+        assert f"sent {metrics['rto_s']} s after the fault" in page, "the story quotes this run's recovery time"
+        assert f"unhealthy {metrics['detection_s']} s after the fault" in page
+        assert metrics["predicted"]["recovery_time_s"]["median"] > 0
     else:
-        assert metrics["errors"] == 0, f"this fault must not cause client errors: {metrics}"
+        assert metrics["rto_s"] is None and metrics["expected_rto_s"] is None
+        assert failover_events.NO_FAILOVER in page, "no recovery-time number where no failover is expected"
+        assert "healthy again" not in names, "no 'healthy again' for a region that was never unhealthy"
+        assert (out / "chaos_replication_lag.png").stat().st_size > 10_000, "the pause has its lag-over-time plot"
+        backlog = metrics["replication_backlog"]
+        assert backlog["queued"] > 0 and f"{backlog['queued']} lag probes queued" in page
+    if fault_kind(metrics["fault"]).requests_fail:
+        assert f"{metrics['errors']} of {metrics['requests']} requests failed" in page, "the story counts the errors"
 
 
 @pytest.fixture(scope="module")
@@ -87,12 +129,14 @@ def test_chaos_run_shows_failover_and_failback_in_the_items(full_run):
                 "replication_lag_p99_ms"):
         assert key in metrics, key
     _assert_chaos_metrics(metrics, errors_expected=False)
+    _assert_fault_caused_no_errors(out, metrics)
+    _assert_chaos_run_directory(out, metrics)
     timeline = pd.read_csv(out / "chaos_timeline.csv")
-    events = metrics["events"]
+    clock, scale = metrics["clock"], metrics["time_scale"]
     ok = timeline[timeline["status"].between(200, 299)]
-    before = ok[ok["sent_at"] < events["fault"]]
-    during = ok[(ok["sent_at"] > events["fault"] + metrics["rto_s"]) & (ok["sent_at"] < events["restore"])]
-    after = ok[ok["sent_at"] > events["restore"] + metrics["failback_s"]]
+    before = ok[ok["sent_at"] < clock["fault_at"]]
+    during = ok[(ok["sent_at"] > clock["fault_at"] + metrics["rto_s"] * scale) & (ok["sent_at"] < clock["restore_at"])]
+    after = ok[ok["sent_at"] > clock["restore_at"] + metrics["failback_s"] * scale]
     assert set(before["served_region"]) == {"eu-west-1", "eu-central-1"}, "before the fault both regions serve"
     assert set(during["served_region"]) == {"eu-central-1"}, "during the fault only the healthy region serves"
     assert "eu-west-1" in set(after["served_region"]), "after the repair the region serves again"
@@ -123,22 +167,31 @@ def built_stack(tmp_path_factory):
         daemon.stop(state)
 
 
-@pytest.mark.parametrize(("fault", "errors_expected"), [
-    ("lambda_throttle", True),
-    ("region_outage", True),
-    ("replication_pause", False),
-    ("health_status", False),
+@pytest.mark.parametrize(("fault", "errors_expected", "on_failure"), [
+    ("lambda_throttle", True, "none"),
+    ("region_outage", True, "retry"),  # the outage also exercises clients that resolve again and retry
+    ("replication_pause", False, "none"),
+    ("health_status", False, "none"),
 ])
-def test_chaos_step_for_each_fault(built_stack, fault, errors_expected):
+def test_chaos_step_for_each_fault(built_stack, fault, errors_expected, on_failure):
     state, base = built_stack
     out = base / fault
-    result = _run(state, out, notebooks=["06"], routing_policy="failover", fault=fault)
+    result = _run(state, out, notebooks=["06"], routing_policy="failover", fault=fault, client_on_failure=on_failure)
     assert result.ok, [(n.name, n.error, n.failed_cell) for n in result.notebooks]
     metrics = json.loads((out / "chaos_metrics.json").read_text())
     assert metrics["fault"] == fault
     _assert_chaos_metrics(metrics, errors_expected=errors_expected)
+    if not errors_expected:
+        _assert_fault_caused_no_errors(out, metrics)
+    _assert_chaos_run_directory(out, metrics)
+    if on_failure == "retry":
+        timeline = pd.read_csv(out / "chaos_timeline.csv", keep_default_na=False)
+        retried = timeline[timeline["retried_from"] == metrics["faulty_region"]]
+        assert len(retried) > 0, "a client whose request failed resolved again and retried it"
+        page = (out / "06_chaos.html").read_text()
+        assert f"{len(retried)} requests were retried after a failure" in page
     if fault == "replication_pause":
-        hold_ms = 1000 * metrics["time_scale"] * 80  # ci.yaml's hold_s, in real milliseconds
+        hold_ms = 1000 * 80  # ci.yaml's hold_s, in AWS milliseconds
         assert metrics["replication_lag_max_ms"] > 0.5 * hold_ms, "writes queued while replication was paused"
 
 

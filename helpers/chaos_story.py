@@ -1,0 +1,100 @@
+"""The chaos step in words: "What just happened", written from the run's own numbers for the fault that ran.
+
+Every sentence quotes the run (AWS seconds first); the gap between measured and
+predicted recovery is explained from the measured events, not asserted.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from helpers import failover_events
+from helpers.chaos import ChaosRun
+from helpers.fault_kinds import fault_kind
+from helpers.virtual_clients import client_model
+
+
+def gap_sentence(run: ChaosRun) -> str:
+    """One sentence on why the measured recovery time differs from the model's median (or matches it)."""
+    m, p = run.metrics, run.prediction
+    if p is None or m["rto_s"] is None:
+        return failover_events.NO_FAILOVER + "."
+    rto, det, dns = m["rto_s"], m["detection_s"], m["dns_convergence_s"]
+    band = p.client_convergence
+    head = f"Recovery took {rto:.1f} s against the model's median of {band.median:.1f} s (95th percentile {band.p95:.1f} s)"
+    if det is not None and rto < det:
+        return (f"{head}: the clients left {m['faulty_region']} before the health check turned at {det:.1f} s, "
+                "because their failed requests made them resolve again and the other region answered.")
+    wait = None if dns is None else rto - dns
+    model_wait = band.median - p.dns_convergence.median
+    if det is not None and det > p.detection.p95:
+        return (f"{head}: detection alone took {det:.1f} s, beyond the model's 95th percentile of "
+                f"{p.detection.p95:.1f} s, so the checkers' probes came later than their schedule (a busy machine "
+                "delays them).")
+    if abs(rto - band.median) <= 0.15 * max(band.median, 1e-9):
+        what = "as predicted"
+    else:
+        what = "shorter than typical" if rto < band.median else "longer than typical"
+    if wait is None:
+        return f"{head}: {what}."
+    retrying = fault_kind(run.cfg.fault).requests_fail and client_model(run.cfg).on_failure == "retry"
+    why = "when a failed request made it resolve again" if retrying else "when its cached answer expired"
+    return (f"{head}, {what}: the health check turned {det:.1f} s after the fault (model {p.detection.median:.1f} s, "
+            f"from where the fault fell in the checkers' schedule), and the last client still using "
+            f"{m['faulty_region']} left {max(wait, 0):.1f} s after DNS changed, {why} (model {model_wait:.1f} s).")
+
+
+def _causes(run: ChaosRun) -> str:
+    causes = failover_events.error_causes(run.timeline())
+    if causes.empty:
+        return "none"
+    return "; ".join(f"{row.requests} x {row.status or 'no answer'} {row.cause.strip() or ''} in {row.region}".strip()
+                     for row in causes.head(3).itertuples())
+
+
+def what_happened(run: ChaosRun) -> str:
+    """Markdown: this run's story, for the fault that ran, quoting its numbers."""
+    cfg, m = run.cfg, run.metrics
+    kind = fault_kind(cfg.fault)
+    region = cfg.faulty_region
+    parts = [f"**{cfg.fault} in {region}**: {kind.explanation}."]
+    req = run.requests
+    ok = req["status"].between(200, 299)
+    if kind.failover_expected:
+        parts.append(
+            f"The health check turned unhealthy {m['detection_s']} s after the fault and DNS stopped naming {region} "
+            f"at {m['dns_convergence_s']} s; the last request that reached {region} was sent {m['rto_s']} s after the "
+            f"fault (the recovery time). The worst case Route 53 documents, threshold x interval + TTL, is "
+            f"{m['expected_rto_s']:.0f} s.")
+        parts.append(gap_sentence(run))
+        note = failover_events.routing_note(failover_events.events(run.timeline()))
+        if note:
+            parts.append(note)
+    if kind.requests_fail:
+        failed = req[~ok]
+        refused = int(failed["error"].fillna("").str.contains("Connection|Refused|Timeout|MaxRetry", case=False).sum())
+        parts.append(f"{m['errors']} of {m['requests']} requests failed over an error window of {m['error_window_s']} s "
+                     f"(causes: {_causes(run)}).")
+        if refused:
+            parts.append(f"{refused} of them were connection errors: the region's endpoint refused connections.")
+        retried = int((req.get("retried_from", pd.Series("", index=req.index)).fillna("") != "").sum())
+        model = client_model(cfg)
+        parts.append(model.describe() + (f" {retried} requests were retried after a failure, "
+                                         f"{int((ok & (req.get('retried_from', '') != '')).sum())} of them successfully."
+                                         if model.on_failure == "retry" else
+                                         " None retried: each failed until its cached answer expired."))
+    elif kind.failover_expected:
+        parts.append(f"No request failed ({m['errors']} errors): {region} kept serving while its health check said "
+                     "otherwise, so the clients that still had its address were served there until they resolved again.")
+    if not kind.failover_expected:
+        backlog = m["replication_backlog"]
+        served = int((ok & (req["served_region"] == region) & req["sent_at"].between(run.fault_at, run.restore_at)).sum())
+        parts.append(
+            f"{failover_events.NO_FAILOVER.capitalize()} ({served} writes were served in {region} during the pause, "
+            f"with {m['errors']} errors). Replication from {region} stopped for {cfg.hold_s:g} s: "
+            f"{backlog['queued']} lag probes queued, the largest lag was {backlog['max_lag_s']} s, and the backlog "
+            f"drained {backlog['drain_s']} s after the repair began.")
+    parts.append(f"{m['lost_writes']} acknowledged writes were lost; the replicas are "
+                 f"{'identical' if m['replicas_identical'] else 'NOT identical'}. Times are AWS seconds: on the local "
+                 f"cloud (time scale {cfg.time_scale:g}) each took {cfg.time_scale:g} of that in wall-clock time.")
+    return "\n\n".join(parts)

@@ -1,0 +1,354 @@
+"""A chaos run's events on one clock, and the headline numbers, each defined once.
+
+Every function here reads only what a run recorded (``Timeline``): the request
+log, the sampler's DNS answers and the health checkers' probes as
+GetHealthCheckStatus showed them. Those are the same APIs on the local cloud
+and on AWS, so the events and numbers mean the same on both. A ``Timeline``
+comes from a ``helpers.chaos.ChaosRun`` or from a run directory's artifacts
+(``Timeline.from_dir``), so a sweep or a comparison reads old runs the same way.
+
+Times inside a ``Timeline`` are wall seconds since the experiment started;
+every number returned to a reader is in AWS seconds (wall / time_scale).
+Each event carries the interval it is known to lie in: a sampled event
+happened after the last sample that did not show it and no later than the
+first that did.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from localcloud.health_rules import CheckerState, aggregate
+
+# One sentence per headline number: the report shows it next to the number.
+DEFINITIONS = {
+    "detection_s": "fault injected to the health check turning unhealthy (Route 53's verdict, replayed from the "
+                   "checkers' probes with FailureThreshold and the 18% rule)",
+    "dns_convergence_s": "fault injected to the first DNS answer without the region (asked of the zone's own name "
+                         "server, no cache in between)",
+    "rto_s": "fault injected to the last request that failed on, or was served by, the broken region "
+             "(the recovery time the clients saw)",
+    "error_window_s": "first failed request sent to the last failed request answered",
+}
+NO_FAILOVER = "no failover expected: the region kept serving"
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """What one chaos run recorded (wall seconds since its start) and the settings needed to read it."""
+
+    requests: pd.DataFrame  # one row per request: sent_at, finished_at, status, resolved_region, served_region, ...
+    samples: pd.DataFrame  # kind health/dns (t, region, value) and probe (t seen, region, checker, checked_t, value ok)
+    fault_at: float
+    restore_at: float
+    ended_at: float
+    faulty_region: str
+    regions: tuple[str, ...]
+    time_scale: float
+    failure_threshold: int
+    failover_expected: bool
+    fault_started_at: float | None = None
+    restore_started_at: float | None = None
+    interval_s: float | None = None  # the health checks' RequestInterval (AWS seconds), to bound missed probes
+
+    def aws(self, wall_s: float | None) -> float | None:
+        """A wall duration in AWS seconds."""
+        return None if wall_s is None else round(wall_s / self.time_scale, 3)
+
+    @classmethod
+    def from_dir(cls, run_dir: str | Path) -> "Timeline":
+        """A run directory's ``chaos_timeline.csv``, ``chaos_samples.csv`` and ``chaos_metrics.json``."""
+        out = Path(run_dir)
+        m = json.loads((out / "chaos_metrics.json").read_text())
+        clock = m["clock"]
+        return cls(pd.read_csv(out / "chaos_timeline.csv", keep_default_na=False, na_values=[""]),
+                   pd.read_csv(out / "chaos_samples.csv"), clock["fault_at"], clock["restore_at"], clock["ended_at"],
+                   m["faulty_region"], tuple(m["regions"]), m["time_scale"], m["health_check_failure_threshold"],
+                   m["failover_expected"], clock.get("fault_started_at"), clock.get("restore_started_at"),
+                   m.get("health_check_interval"))
+
+    @property
+    def repair_begins(self) -> float:
+        """When the repair call started: a request after it may already reach the repaired region."""
+        return self.restore_started_at if self.restore_started_at is not None else self.restore_at
+
+    def clock(self) -> dict[str, float | None]:
+        """The experiment's own times (wall seconds since start), as ``chaos_metrics.json`` keeps them."""
+        return {"fault_started_at": self.fault_started_at, "fault_at": self.fault_at,
+                "restore_started_at": self.restore_started_at, "restore_at": self.restore_at,
+                "ended_at": self.ended_at}
+
+
+# ------------------------------------------------------------------ health verdicts
+def probes(tl: Timeline, region: str | None = None) -> pd.DataFrame:
+    """The probes of ``region``'s health check (default: the broken one), in CheckedTime order."""
+    s = tl.samples
+    if s.empty or "kind" not in s:
+        return pd.DataFrame(columns=["t", "checked_t", "checker", "value"])
+    p = s[(s["kind"] == "probe") & (s["region"] == (region or tl.faulty_region))]
+    return p.sort_values("checked_t")
+
+
+@dataclass(frozen=True)
+class VerdictChange:
+    """One change of Route 53's verdict, replayed from the probes (wall seconds)."""
+
+    checked: float  # CheckedTime of the probe that turned it: the best estimate
+    earliest: float  # earlier when a poll came late and a checker's probes may have been missed
+    seen: float  # when a poll first showed it
+    healthy: bool
+
+
+def replay(p: pd.DataFrame, failure_threshold: int, period: float | None = None) -> list[VerdictChange]:
+    """Each change of the check's verdict, from its checkers' probes.
+
+    ``p``: probes with ``checked_t``, ``t`` (seen), ``checker`` and ``value`` (1 ok), any order.
+    They are replayed through Route 53's rules (``localcloud.health_rules``): each checker flips
+    after FailureThreshold contrary probes, the check is healthy while more than 18% agree.
+    GetHealthCheckStatus shows each checker's latest probe only, so a poll that comes later than
+    one probing ``period`` (wall seconds) after the last may miss probes: a checker whose probes
+    were that far apart may have flipped as early as one period after its previous seen probe,
+    and the change's ``earliest`` says so.
+    """
+    p = p.sort_values("checked_t")
+    views = {checker: CheckerState() for checker in p["checker"].unique()}
+    previous: dict[str, float] = {}
+    flipped_from: dict[str, float] = {}  # checker -> the earliest its current view can have begun
+    healthy, changes = True, []
+    for checked, seen, checker, ok in zip(p["checked_t"], p["t"], p["checker"], p["value"]):
+        before = views[checker].healthy
+        views[checker].observe(bool(ok), failure_threshold)
+        last = previous.get(checker)
+        previous[checker] = float(checked)
+        if views[checker].healthy != before:
+            missed = period is not None and last is not None and checked - last > 1.5 * period
+            flipped_from[checker] = last + period if missed else float(checked)
+        now = aggregate(v.healthy for v in views.values())
+        if now != healthy:
+            healthy = now
+            turned = [flipped_from.get(c, float(checked)) for c, v in views.items() if v.healthy == now]
+            changes.append(VerdictChange(float(checked), min(float(checked), max(turned)), float(seen), now))
+    return changes
+
+
+def verdict_changes(tl: Timeline, region: str | None = None) -> list[VerdictChange]:
+    """``replay`` of the probes of ``region``'s health check (default: the broken one)."""
+    period = tl.interval_s * tl.time_scale if tl.interval_s else None
+    return replay(probes(tl, region), tl.failure_threshold, period)
+
+
+def phases(p: pd.DataFrame, before: float, period: float) -> tuple[float, ...] | None:
+    """Each checker's phase (a fraction of ``period``) from its last probe before ``before`` (same clock)."""
+    p = p[p["checked_t"] < before]
+    if p.empty:
+        return None
+    last = p.groupby("checker")["checked_t"].max()
+    return tuple(sorted(float((t % period) / period) for t in last))
+
+
+def checker_phases(tl: Timeline, interval_s: float, region: str | None = None) -> tuple[float, ...] | None:
+    """The checkers' phases in the probing schedule before the fault (``interval_s`` in AWS seconds)."""
+    return phases(probes(tl, region), tl.fault_at, interval_s * tl.time_scale)
+
+
+# ------------------------------------------------------------------------ events
+@dataclass(frozen=True)
+class Event:
+    """One event: its best time, the interval it lies in (wall seconds since start), where it comes from."""
+
+    name: str
+    t: float
+    earliest: float
+    latest: float
+    source: str
+    resolution: str
+
+
+def _dns_samples(tl: Timeline, region: str) -> pd.DataFrame:
+    s = tl.samples
+    if s.empty or "kind" not in s:
+        return pd.DataFrame(columns=["t", "value"])
+    return s[(s["kind"] == "dns") & (s["region"] == region)].sort_values("t")
+
+
+def _dns_turn(tl: Timeline, value: int, after: float, before: float | None, stays: bool) -> tuple[float, float] | None:
+    """(last sample before the turn, first sample showing ``value``) for the broken region's DNS presence."""
+    d = _dns_samples(tl, tl.faulty_region)
+    window = d[(d["t"] >= after) & ((d["t"] < before) if before is not None else True)]
+    if window.empty:
+        return None
+    hits = window[window["value"] == value]
+    if stays:
+        others = window[window["value"] != value]
+        if not others.empty:
+            hits = hits[hits["t"] > others["t"].iloc[-1]]
+    if hits.empty:
+        return None
+    first = float(hits["t"].iloc[0])
+    earlier = d[d["t"] < first]
+    return (float(earlier["t"].iloc[-1]) if not earlier.empty else after), first
+
+
+def _ok(requests: pd.DataFrame) -> pd.Series:
+    return requests["status"].between(200, 299)
+
+
+def touched_broken(tl: Timeline) -> pd.Series:
+    """Requests that failed on, or were served by, the broken region (a retried request counts its first try)."""
+    r = tl.requests
+    retried = r["retried_from"].astype(object).fillna("") if "retried_from" in r else pd.Series("", index=r.index)
+    return (r["resolved_region"] == tl.faulty_region) | (retried == tl.faulty_region)
+
+
+def events(tl: Timeline) -> list[Event]:
+    """The run's events in causal order, each with its interval, source and resolution."""
+    r, region = tl.requests, tl.faulty_region
+    poll = ("GetHealthCheckStatus polled every sampler period: CheckedTime of the probe, seen at the next poll "
+            "(earlier bound where a late poll may have missed a probe)")
+    out = [Event("fault injected", tl.fault_at, tl.fault_started_at or tl.fault_at, tl.fault_at,
+                 "the fault's API call (start to return)", "the call's duration")]
+    p = probes(tl)
+    failed = p[(p["checked_t"] >= (tl.fault_started_at or tl.fault_at)) & (p["checked_t"] < tl.restore_at)
+               & (p["value"] == 0)]
+    if not failed.empty:
+        checked = float(failed["checked_t"].iloc[0])
+        out.append(Event("first failed health probe", checked, checked, float(failed["t"].iloc[0]), "GetHealthCheckStatus CheckedTime", poll))
+    changes = verdict_changes(tl)
+    down = next((c for c in changes if not c.healthy and c.checked >= tl.fault_at - 1e-9), None)
+    if down:
+        out.append(Event("health check unhealthy", down.checked, down.earliest, down.seen,
+                         "the checkers' probes replayed with FailureThreshold and the 18% rule", poll))
+    dns_out = _dns_turn(tl, 0, tl.fault_at, tl.restore_at, stays=tl.failover_expected)
+    if dns_out:
+        out.append(Event("DNS answer changed", dns_out[1], dns_out[0], dns_out[1],
+                         "DNS queries to the zone's name server", "one sampler period"))
+    during = r[(r["sent_at"] >= tl.fault_at) & (r["sent_at"] < tl.repair_begins) & touched_broken(tl)]
+    if tl.failover_expected and not during.empty:
+        last = float(during["sent_at"].max())
+        out.append(Event("last request to the broken region", last, last, last, "the request log", "exact (the client's clock)"))
+    out.append(Event("restore", tl.restore_at, tl.restore_started_at or tl.restore_at, tl.restore_at,
+                     "the repair's API call (start to return)", "the call's duration"))
+    up = next((c for c in changes if c.healthy and c.checked >= tl.repair_begins), None)
+    if up:
+        out.append(Event("healthy again", up.checked, up.earliest, up.seen,
+                         "the checkers' probes replayed with FailureThreshold and the 18% rule", poll))
+    if dns_out:
+        back = _dns_turn(tl, 1, tl.restore_at, None, stays=False)
+        if back:
+            out.append(Event("DNS back", back[1], back[0], back[1], "DNS queries to the zone's name server",
+                             "one sampler period"))
+    served = r[(r["sent_at"] >= tl.restore_at) & _ok(r) & (r["served_region"] == region)]
+    if dns_out and not served.empty:
+        first = float(served["sent_at"].min())
+        out.append(Event("first request served by the restored region", first, first, first, "the request log",
+                         "exact (the client's clock)"))
+    return out
+
+
+# Pairs that causality orders: the first cannot happen after the second.
+CAUSAL_ORDER = (
+    ("fault injected", "first failed health probe"),
+    ("first failed health probe", "health check unhealthy"),
+    ("health check unhealthy", "DNS answer changed"),
+    ("fault injected", "restore"),
+    ("restore", "healthy again"),
+    ("healthy again", "DNS back"),
+    ("restore", "first request served by the restored region"),
+)
+
+
+def order_findings(evs: list[Event]) -> tuple[list[str], list[str]]:
+    """(impossible orders, orders within the measurement's resolution) for the causal pairs.
+
+    An order is impossible when the first event's earliest time is after the second's latest;
+    when their intervals overlap, the sampling cannot tell them apart and the report says so.
+    """
+    by = {e.name: e for e in evs}
+    impossible, uncertain = [], []
+    for a, b in CAUSAL_ORDER:
+        if a in by and b in by:
+            first, second = by[a], by[b]
+            if first.earliest > second.latest + 1e-6:
+                impossible.append(f"{a} after {b}")
+            elif first.t > second.t:
+                uncertain.append(f"{a} and {b} lie within one sampling period of each other "
+                                 f"({first.earliest:.2f}-{first.latest:.2f} s and {second.earliest:.2f}-{second.latest:.2f} s "
+                                 "of wall time): the order is within the resolution")
+    return impossible, uncertain
+
+
+def routing_note(evs: list[Event]) -> str | None:
+    """Say so when DNS showed the change before the sampler's poll showed the verdict."""
+    by = {e.name: e for e in evs}
+    down, dns = by.get("health check unhealthy"), by.get("DNS answer changed")
+    if down and dns and dns.t < down.latest:
+        return ("DNS changed before the sampler's next GetHealthCheckStatus poll showed the check unhealthy: Route 53 "
+                "routes on its checkers' views the moment they turn; a poll only reads them every sampler period, "
+                "so the verdict's time is the CheckedTime of the probe that turned it.")
+    return None
+
+
+def events_table(tl: Timeline) -> pd.DataFrame:
+    """Event, AWS time, wall time (since the experiment started), interval, source, resolution."""
+    rows = [{"event": e.name, "AWS time (s)": tl.aws(e.t), "wall time (s)": round(e.t, 3),
+             "interval (AWS s)": f"{tl.aws(e.earliest):.2f} to {tl.aws(e.latest):.2f}" if e.latest > e.earliest
+             else "exact", "source": e.source, "resolution": e.resolution} for e in events(tl)]
+    return pd.DataFrame(rows, columns=["event", "AWS time (s)", "wall time (s)", "interval (AWS s)", "source",
+                                       "resolution"])
+
+
+# ------------------------------------------------------------ the headline numbers
+def detection_s(tl: Timeline) -> float | None:
+    """AWS seconds: fault injected to the health check turning unhealthy (``DEFINITIONS``)."""
+    e = {x.name: x for x in events(tl)}.get("health check unhealthy")
+    return tl.aws(e.t - tl.fault_at) if e else None
+
+
+def dns_convergence_s(tl: Timeline) -> float | None:
+    """AWS seconds: fault injected to the first DNS answer without the region (``DEFINITIONS``)."""
+    e = {x.name: x for x in events(tl)}.get("DNS answer changed")
+    return tl.aws(e.t - tl.fault_at) if e else None
+
+
+def recovery_time_s(tl: Timeline) -> float | None:
+    """AWS seconds: fault injected to the last request that failed on or was served by the broken region.
+
+    Requests sent once the repair call has started are not counted (they may reach the repaired
+    region). None when no failover is expected (the region keeps serving: ``NO_FAILOVER``); 0 when no request
+    went there after the fault.
+    """
+    if not tl.failover_expected:
+        return None
+    r = tl.requests
+    during = r[(r["sent_at"] >= tl.fault_at) & (r["sent_at"] < tl.repair_begins) & touched_broken(tl)]
+    return tl.aws(float(during["sent_at"].max()) - tl.fault_at) if not during.empty else 0.0
+
+
+def error_window_s(tl: Timeline) -> float:
+    """AWS seconds: first failed request sent to the last failed request answered (0 without errors)."""
+    failed = tl.requests[~_ok(tl.requests)]
+    if failed.empty:
+        return 0.0
+    return tl.aws(float(failed["finished_at"].max() - failed["sent_at"].min()))
+
+
+def error_causes(tl: Timeline) -> pd.DataFrame:
+    """Failed requests grouped by region and cause (status and message)."""
+    r = tl.requests
+    failed = r[~_ok(r)]
+    if failed.empty:
+        return pd.DataFrame(columns=["region", "status", "cause", "requests"])
+    cause = failed["error"].fillna("").str.replace(r"\(.*", "", regex=True).str.slice(0, 80)
+    frame = pd.DataFrame({"region": failed["resolved_region"].fillna("?"), "status": failed["status"], "cause": cause})
+    return frame.value_counts().rename("requests").reset_index()
+
+
+def headline(tl: Timeline) -> dict[str, Any]:
+    """Every headline number of the run (AWS seconds), as ``chaos_metrics.json`` and the index show them."""
+    return {"detection_s": detection_s(tl), "dns_convergence_s": dns_convergence_s(tl), "rto_s": recovery_time_s(tl),
+            "error_window_s": error_window_s(tl)}

@@ -1,0 +1,55 @@
+"""06's "What just happened" is written from the run's own numbers, and its gap sentence from the measured events."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from helpers import chaos_story
+from helpers.chaos import ChaosRun
+from helpers.config import validate
+from helpers.recovery_model import Band, Prediction
+
+REQUESTS = pd.DataFrame([{"client": 0, "sent_at": 1.0, "finished_at": 1.01, "status": 201,
+                          "resolved_region": "eu-west-1", "served_region": "eu-west-1", "error": "", "retried_from": ""}])
+
+
+def _run(fault: str, metrics: dict, prediction: Prediction | None = None, **params) -> ChaosRun:
+    cfg = validate({"fault": fault, "time_scale": 0.1, **params})
+    run = ChaosRun(cfg=cfg, started_at=0.0, fault_at=0.5, restore_at=5.0, ended_at=9.0, requests=REQUESTS,
+                   samples=pd.DataFrame(), lag=pd.DataFrame())
+    run.metrics = {"faulty_region": "eu-west-1", "errors": 0, "requests": 1, "lost_writes": 0,
+                   "replicas_identical": True, **metrics}
+    run.prediction = prediction
+    return run
+
+
+PREDICTION = Prediction(detection=Band(8.1, 8.7, 7.6), dns_convergence=Band(8.1, 8.7, 7.6),
+                        client_convergence=Band(14.5, 17.8, 9.0), healthy_again=Band(1.9, 2.4, 1.3), worst_case_s=20.0)
+
+
+def test_clients_that_left_before_detection_are_explained_by_their_retries():
+    run = _run("region_outage", {"rto_s": 3.2, "detection_s": 8.0, "dns_convergence_s": 8.2}, PREDICTION,
+               client_on_failure="retry")
+    sentence = chaos_story.gap_sentence(run)
+    assert sentence.startswith("Recovery took 3.2 s against the model's median of 14.5 s")
+    assert "before the health check turned at 8.0 s" in sentence
+
+
+def test_a_late_detection_is_named_as_the_cause():
+    run = _run("health_status", {"rto_s": 19.0, "detection_s": 12.0, "dns_convergence_s": 12.1}, PREDICTION)
+    assert "detection alone took 12.0 s, beyond the model's 95th percentile of 8.7 s" in chaos_story.gap_sentence(run)
+
+
+def test_a_typical_run_splits_the_time_into_detection_and_the_clients_cache():
+    run = _run("health_status", {"rto_s": 15.0, "detection_s": 8.2, "dns_convergence_s": 8.4}, PREDICTION)
+    sentence = chaos_story.gap_sentence(run)
+    assert "as predicted" in sentence and "left 6.6 s after DNS changed, when its cached answer expired" in sentence
+
+
+def test_a_replication_pause_tells_its_backlog_and_no_recovery_time():
+    run = _run("replication_pause", {"rto_s": None, "replication_backlog": {"queued": 16, "max_lag_s": 74.1,
+                                                                             "drain_s": 0.7}})
+    story = chaos_story.what_happened(run)
+    assert "No failover expected: the region kept serving" in story
+    assert "16 lag probes queued, the largest lag was 74.1 s, and the backlog drained 0.7 s" in story
+    assert "Recovery took" not in story
