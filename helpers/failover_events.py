@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from localcloud.health_rules import CheckerState, aggregate
+from awsfacts.route53 import CheckerState, aggregate
 
 # One sentence per headline number: the report shows it next to the number.
 DEFINITIONS = {
@@ -108,7 +108,7 @@ def replay(p: pd.DataFrame, failure_threshold: int, period: float | None = None)
     """Each change of the check's verdict, from its checkers' probes.
 
     ``p``: probes with ``checked_t``, ``t`` (seen), ``checker`` and ``value`` (1 ok), any order.
-    They are replayed through Route 53's rules (``localcloud.health_rules``): each checker flips
+    They are replayed through Route 53's rules (``awsfacts.route53``): each checker flips
     after FailureThreshold contrary probes, the check is healthy while more than 18% agree.
     GetHealthCheckStatus shows each checker's latest probe only, so a poll that comes later than
     one probing ``period`` (wall seconds) after the last may miss probes: a checker whose probes

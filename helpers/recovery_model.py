@@ -41,10 +41,10 @@ import math
 import random
 from dataclasses import dataclass, field
 
+from awsfacts.route53 import CHECKER_REGIONS, HEALTHY_FRACTION
 from helpers.client_model import ClientModel
-from localcloud.health_rules import HEALTHY_FRACTION
 
-DEFAULT_CHECKERS = 8  # Route 53's default health-checker regions (HealthCheckConfig.Regions left empty)
+DEFAULT_CHECKERS = len(CHECKER_REGIONS)  # Route 53's default health-checker regions (HealthCheckConfig.Regions left empty)
 TRIALS = 4000
 
 
