@@ -38,6 +38,7 @@ from helpers.fault_kinds import FAULT_KINDS, MAX_FAULT_HOURS
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = PROJECT_ROOT / ".localcloud"
 DEFAULT_RUN_DIR = PROJECT_ROOT / "reports" / "interactive"
+FIXTURE_NOTEBOOKS_DIR = PROJECT_ROOT / "tests" / "fixtures"
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 LOCAL_YAML = PROJECT_ROOT / "parameters" / "local.yaml"
 README = PROJECT_ROOT / "README.md"
@@ -452,7 +453,12 @@ def parameters_cell(nb: Any, path: Path) -> Any:
 
 
 def notebooks(directory: Path = NOTEBOOKS_DIR) -> list[Path]:
-    return sorted(directory.glob("[0-9][0-9]_*.ipynb"))
+    """The notebooks whose parameters cell is generated: the runbook's, and (for the runbook's own
+    ``notebooks/``) the test fixtures the runner runs, which must declare the same set."""
+    found = sorted(directory.glob("[0-9][0-9]_*.ipynb"))
+    if directory == NOTEBOOKS_DIR:
+        found += sorted(FIXTURE_NOTEBOOKS_DIR.glob("*/[0-9][0-9]_*.ipynb"))
+    return found
 
 
 def drift() -> list[str]:

@@ -16,13 +16,13 @@ from helpers.parameters import DEFAULTS, PARAMETER_NAMES, PARAMETERS, load_param
 from awsfacts.time_scale import check_time_scale
 
 
-@pytest.mark.parametrize("path", parameters.notebooks(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", parameters.notebooks(), ids=lambda p: str(p.relative_to(parameters.PROJECT_ROOT)))
 def test_notebook_parameters_cell_is_the_generated_one(path):
     cell = parameters.parameters_cell(nbformat.read(str(path), as_version=4), path)
     assert cell.source == parameters.render_cell(), f"{path.name}'s parameters cell has drifted: run `make params`"
 
 
-@pytest.mark.parametrize("path", parameters.notebooks(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", parameters.notebooks(), ids=lambda p: str(p.relative_to(parameters.PROJECT_ROOT)))
 def test_papermill_reads_every_parameter_with_its_declared_type_and_default(path):
     declared = papermill.inspect_notebook(str(path))
     assert list(declared) == list(PARAMETER_NAMES), "every notebook declares the whole set, in declaration order"
