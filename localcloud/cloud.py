@@ -30,6 +30,7 @@ from localcloud.faults import Faults
 from localcloud.gateway import Gateway
 from localcloud.healthchecker import HealthChecker
 from localcloud.lambda_runtime import LambdaRuntime
+from localcloud.legacy_global_tables import LegacyGlobalTables
 from localcloud.regions import RegionRegistry
 from localcloud.replication import Replication
 from localcloud.settings import Settings, free_port
@@ -48,6 +49,7 @@ C = TypeVar("C")
 COMPONENTS: tuple[ComponentFactory, ...] = (
     Certificates,
     Replication,
+    LegacyGlobalTables,
     LambdaRuntime,
     Dns,
     TrafficPolicies,

@@ -72,6 +72,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import StreamShard, Table
 
+from awsfacts.dynamodb import TABLE_CREATION_S
 from localcloud.component import Component
 from localcloud.controlplane import AwsError, Call
 
@@ -240,6 +241,8 @@ class Replication(Component):
         self._thread: threading.Thread | None = None
         self._stopping = False
         cp = cloud.controlplane
+        self._creating: dict[tuple[str, str], float] = {}  # (region, table) -> monotonic time it turns ACTIVE
+        cp.register("dynamodb", "CreateTable", self._create_table)
         cp.register("dynamodb", "UpdateTable", self._update_table)
         cp.register("dynamodb", "DescribeTable", self._describe_table)
         cp.register("dynamodb", "DeleteTable", self._delete_table)
@@ -500,8 +503,22 @@ class Replication(Component):
                     queue.extend(kept)
 
     # ------------------------------------------------------------- overrides
+    def _create_table(self, call: Call) -> dict[str, Any]:
+        """CreateTable answers CREATING; DescribeTable says ACTIVE a short (scaled) while later, as on AWS."""
+        result = call.forward_json()
+        ready_at = time.monotonic() + self.cloud.scaled(TABLE_CREATION_S)
+        self._creating[(call.region, call.params["TableName"])] = ready_at
+        result["TableDescription"]["TableStatus"] = "CREATING"
+        return result
+
     def _decorate(self, description: dict[str, Any], name: str, region: str) -> dict[str, Any]:
         """Add Replicas and GlobalTableVersion to a TableDescription, as DynamoDB does for a global table."""
+        ready_at = self._creating.get((region, name))
+        if ready_at is not None:
+            if time.monotonic() < ready_at:
+                description["TableStatus"] = "CREATING"
+            else:
+                del self._creating[(region, name)]
         gt = self._global(name, region)
         if gt is None:
             return description
@@ -598,6 +615,7 @@ class Replication(Component):
                     raise AwsError("ResourceInUseException",
                                    f"Attempt to change a resource which is still in use: Table is being updated: {name}")
             result = call.forward_json()
+            self._creating.pop((call.region, name), None)
             if gt is not None:
                 self._forget_replica(gt, call.region)
         return result
