@@ -5,7 +5,8 @@ component runs them the way the Lambda service does, with one collaborator per
 job: ``functions`` (configuration and code from moto), ``pool`` (which
 environment serves a request), ``worker`` (the processes and one invocation in
 one), ``logs`` (CloudWatch Logs), ``permission_cache`` (resource policies) and
-``invoke_api`` (``lambda.invoke`` on the control plane). Other components (the
+``invoke_api`` (``lambda.invoke`` on the control plane), ``runtime_policy`` (deprecated runtimes
+refused as AWS refuses them). Other components (the
 gateway) call :meth:`LambdaRuntime.invoke` directly.
 """
 
@@ -23,6 +24,7 @@ from localcloud.lambda_runtime.logs import LogShipper, log_stream_name
 from localcloud.lambda_runtime.model import FunctionConfig, InvokeResult, PermissionDenied, TooManyRequests
 from localcloud.lambda_runtime.permission_cache import PermissionCache
 from localcloud.lambda_runtime.pool import IDLE_TTL_S, MAX_ENVIRONMENTS, Lease, Pools, Retired
+from localcloud.lambda_runtime.runtime_policy import RuntimePolicy
 from localcloud.lambda_runtime.worker import INIT_TIMEOUT_S, run, start_environment
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ class LambdaRuntime(Component):
         self._pools = Pools(max_environments, cloud.scaled(IDLE_TTL_S))
         self._logs = LogShipper(cloud.account_id)
         self._api = InvokeApi(self, cloud.controlplane)
+        self._runtime_policy = RuntimePolicy(cloud.controlplane)
         self._stopping = False
 
     # ------------------------------------------------------------- lifecycle

@@ -1,0 +1,54 @@
+"""Lambda functions: deprecated runtimes are refused at creation, as on AWS.
+
+Follows: AWS Lambda Developer Guide, "Lambda runtimes" (Deprecated runtimes: Block function create) and
+"Create a Lambda function with the AWS CLI" (aws lambda create-function).
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import zipfile
+
+import pytest
+
+from awsfacts.lambda_runtimes import DEPRECATED, refusal
+
+
+@pytest.fixture
+def code_and_role(aws, unique, tmp_path) -> tuple[str, str]:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return {'ok': True}\n")
+    (tmp_path / "app.zip").write_bytes(buffer.getvalue())
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                                 "Principal": {"Service": "lambda.amazonaws.com"}}]})
+    role = aws("iam", "create-role", "--role-name", f"fn-{unique}", "--assume-role-policy-document", trust)
+    assert role.returncode == 0, role.stderr
+    return f"fileb://{tmp_path / 'app.zip'}", role.json()["Role"]["Arn"]
+
+
+@pytest.mark.parametrize("runtime", ["python3.7", "python3.8"])
+def test_create_function_refuses_a_runtime_past_its_block_date(aws, code_and_role, unique, runtime):
+    assert datetime.date.today() >= DEPRECATED[runtime].block_create
+    code, role = code_and_role
+    result = aws("lambda", "create-function", "--function-name", f"old-{unique}", "--runtime", runtime,
+                 "--handler", "app.handler", "--zip-file", code, "--role", role)
+    assert result.returncode != 0
+    assert (f"An error occurred (InvalidParameterValueException) when calling the CreateFunction operation: "
+            f"{refusal(runtime)}") in result.stderr
+    assert aws("lambda", "get-function", "--function-name", f"old-{unique}").returncode != 0  # nothing was created
+
+
+def test_a_supported_runtime_creates_and_runs(aws, code_and_role, unique, tmp_path):
+    code, role = code_and_role
+    created = aws("lambda", "create-function", "--function-name", f"new-{unique}", "--runtime", "python3.12",
+                  "--handler", "app.handler", "--zip-file", code, "--role", role)
+    assert created.returncode == 0, created.stderr
+    changed = aws("lambda", "update-function-configuration", "--function-name", f"new-{unique}",
+                  "--runtime", "python3.8")
+    assert "InvalidParameterValueException" in changed.stderr  # past its Block function update date too
+    invoked = aws("lambda", "invoke", "--function-name", f"new-{unique}", str(tmp_path / "out.json"))
+    assert invoked.returncode == 0, invoked.stderr
+    assert json.loads((tmp_path / "out.json").read_text()) == {"ok": True}
