@@ -33,7 +33,7 @@ from localcloud.lambda_runtime import LambdaRuntime
 from localcloud.legacy_global_tables import LegacyGlobalTables
 from localcloud.regions import RegionRegistry
 from localcloud.replication import Replication
-from localcloud.settings import Settings, free_port
+from localcloud.settings import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Settings, free_port
 from localcloud.status import CloudStatus
 from localcloud.traffic_policies import TrafficPolicies
 
@@ -182,8 +182,8 @@ class LocalCloud:
         s = self.settings
         env = {
             "AWS_ENDPOINT_URL": self.controlplane.endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
             "AWS_DEFAULT_REGION": default_region,
             "AWS_REGION": default_region,
             "AWS_CA_BUNDLE": str(s.ca_bundle),

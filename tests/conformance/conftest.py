@@ -57,3 +57,52 @@ def client(session, aws_env):
                               config=Config(retries={"max_attempts": 1, "mode": "standard"}))
 
     return make
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@pytest.fixture
+def https(localcloud_status):
+    """``https("GET", "https://{api}.execute-api.us-east-1.amazonaws.com/prod/x", headers, body)``, as a client
+    that uses the local cloud's DNS and trusts its CA: the name resolves through the local DNS, TLS verifies the
+    name, and the port is the local cloud's ``api_port`` (AWS: 443)."""
+    import http.client
+    import socket
+    import ssl
+    from urllib.parse import urlsplit
+
+    import dns.message
+    import dns.query
+    import dns.rdatatype
+
+    dns_host, dns_port = localcloud_status["dns"].rsplit(":", 1)
+    context = ssl.create_default_context(cafile=localcloud_status["ca_bundle"])
+
+    def resolve(name: str) -> str:
+        reply = dns.query.udp(dns.message.make_query(name, "A"), dns_host, port=int(dns_port), timeout=3)
+        addresses = [r.to_text() for rrset in reply.answer if rrset.rdtype == dns.rdatatype.A for r in rrset]
+        assert addresses, f"the local DNS does not resolve {name}"
+        return addresses[0]
+
+    def request(method: str, url: str, headers: dict[str, str] | None = None, body: bytes | None = None) -> HttpAnswer:
+        parts = urlsplit(url)
+        sock = socket.create_connection((resolve(parts.hostname), localcloud_status["api_port"]), timeout=10)
+        connection = http.client.HTTPSConnection(parts.hostname, localcloud_status["api_port"], timeout=10)
+        connection.sock = context.wrap_socket(sock, server_hostname=parts.hostname)
+        try:
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
+            connection.request(method, target, body=body, headers=headers or {})
+            answer = connection.getresponse()
+            return HttpAnswer(answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read())
+        finally:
+            connection.close()
+
+    return request
