@@ -390,7 +390,7 @@ class HealthChecker(Component):
         config = call.params["HealthCheckConfig"]
         check = next(hc for hc in self.cloud.route53().health_checks.values()
                      if hc.caller_reference == call.params["CallerReference"])
-        if config.get("Port") is None and config["Type"] not in ("CALCULATED", "CLOUDWATCH_METRIC", "RECOVERY_CONTROL"):
+        if config.get("Port") is None and config["Type"].startswith("HTTP"):  # HTTP(S)[_STR_MATCH]; TCP needs a Port
             check.port = default_port(config["Type"])
         return {"HealthCheck": check}
 
