@@ -41,7 +41,7 @@ class Gateway(Component):
         self._handler = ApiHandler(routes, lambda_runtime, cloud.account_id, cloud.settings.api_port,
                                    credentials={ACCESS_KEY_ID: SECRET_ACCESS_KEY}, scaled=cloud.scaled,
                                    ca_bundle=str(cloud.settings.ca_bundle))
-        self._overrides = Overrides(cloud, routes)
+        self._overrides = Overrides(cloud, routes, certificates)
         self._servers: dict[str, Listener] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._down: set[str] = set()
