@@ -52,3 +52,50 @@ def test_a_supported_runtime_creates_and_runs(aws, code_and_role, unique, tmp_pa
     invoked = aws("lambda", "invoke", "--function-name", f"new-{unique}", str(tmp_path / "out.json"))
     assert invoked.returncode == 0, invoked.stderr
     assert json.loads((tmp_path / "out.json").read_text()) == {"ok": True}
+
+
+CALLER = '''
+import json, os, urllib.request
+
+def handler(event, context):
+    with urllib.request.urlopen(event["url"], timeout=5) as answer:   # no port, public trust store: as on AWS
+        return {"status": answer.status, "body": json.loads(answer.read())}
+'''
+
+
+def test_a_function_calls_another_regions_api_by_name_over_https(client, unique, tmp_path):
+    """Follows: AWS Lambda Developer Guide, "Lambda runtime environment" (functions resolve names through DNS
+    and trust the public CAs); here they resolve through the local cloud's DNS and trust its CA too."""
+    lam_west, apigw_west = client("lambda", "us-west-2"), client("apigateway", "us-west-2")
+    role = client("iam").create_role(RoleName=f"caller-{unique}", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": "lambda.amazonaws.com"}}]}))["Role"]["Arn"]
+
+    def code(source: str) -> bytes:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("app.py", source)
+        return buffer.getvalue()
+
+    callee = lam_west.create_function(FunctionName=f"callee-{unique}", Runtime="python3.12", Role=role,
+                                      Handler="app.handler", Code={"ZipFile": code(
+                                          "def handler(e, c):\n    return {'statusCode': 200, 'body': '{\"region\": \"us-west-2\"}'}\n")})
+    lam_west.add_permission(FunctionName=f"callee-{unique}", StatementId="apigw", Action="lambda:InvokeFunction",
+                            Principal="apigateway.amazonaws.com")
+    api = apigw_west.create_rest_api(name=f"callee-{unique}", endpointConfiguration={"types": ["REGIONAL"]})["id"]
+    root = apigw_west.get_resources(restApiId=api)["items"][0]["id"]
+    apigw_west.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    apigw_west.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="AWS_PROXY",
+                               integrationHttpMethod="POST",
+                               uri=f"arn:aws:apigateway:us-west-2:lambda:path/2015-03-31/functions/"
+                                   f"{callee['FunctionArn']}/invocations")
+    apigw_west.create_deployment(restApiId=api, stageName="prod")
+
+    lam_east = client("lambda", "us-east-1")
+    lam_east.create_function(FunctionName=f"caller-{unique}", Runtime="python3.12", Role=role, Handler="app.handler",
+                             Timeout=10, Code={"ZipFile": code(CALLER)})
+    url = f"https://{api}.execute-api.us-west-2.amazonaws.com/prod/"
+    answer = lam_east.invoke(FunctionName=f"caller-{unique}", Payload=json.dumps({"url": url}))
+    result = json.loads(answer["Payload"].read())
+    assert "FunctionError" not in answer, result
+    assert result == {"status": 200, "body": {"region": "us-west-2"}}
