@@ -33,6 +33,7 @@ from localcloud.lambda_runtime import LambdaRuntime
 from localcloud.legacy_global_tables import LegacyGlobalTables
 from localcloud.regions import RegionRegistry
 from localcloud.replication import Replication
+from localcloud.route53_changes import Route53Changes
 from localcloud.settings import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Settings, free_port
 from localcloud.status import CloudStatus
 from localcloud.traffic_policies import TrafficPolicies
@@ -52,6 +53,7 @@ COMPONENTS: tuple[ComponentFactory, ...] = (
     LegacyGlobalTables,
     LambdaRuntime,
     Dns,
+    Route53Changes,
     TrafficPolicies,
     Gateway,
     HealthChecker,
