@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, TypeVar
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from localcloud.certificates import Certificates
+from localcloud.cloudwatch_metrics import CloudWatchMetrics
 from localcloud.component import Component, MissingComponent
 from localcloud.controlplane import ControlPlane, moto_backend
 from localcloud.dns import Dns
@@ -58,6 +59,7 @@ COMPONENTS: tuple[ComponentFactory, ...] = (
     Gateway,
     HealthChecker,
     Faults,
+    CloudWatchMetrics,
 )
 
 

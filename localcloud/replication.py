@@ -50,9 +50,13 @@ makes them real, the way the current version of DynamoDB global tables works:
   published in the source region's CloudWatch (moto's backend), aggregated
   per second as statistic sets; ``lag_samples()`` returns recent samples.
 
-Not emulated: propagation of later ``UpdateTable`` settings (billing, GSIs,
-TTL) to existing replicas, multi-Region strong consistency, and the 24-hour
-expiry of tombstones (ours live as long as the process).
+* **Settings.** GSI changes (``UpdateTable`` ``GlobalSecondaryIndexUpdates``) and ``UpdateTimeToLive``
+  reach every replica; a new replica starts with the table's TTL setting. Stream records carry their own
+  table's region in ``awsRegion``.
+
+Not emulated: propagation of later billing changes to existing replicas, TTL expiry (moto never deletes
+expired items), multi-Region strong consistency, and the 24-hour expiry of tombstones (ours live as long
+as the process).
 """
 
 from __future__ import annotations
@@ -176,6 +180,8 @@ def _install_moto_hooks() -> None:
         @functools.wraps(original_add)
         def add(self: StreamShard, old: Any, new: Any) -> None:
             original_add(self, old, new)
+            if self.items:  # moto writes "us-east-1" into every record: a record names its own table's region
+                self.items[-1].record["awsRegion"] = self.table.region_name
             observer = _observer
             if observer is not None and not getattr(_local, "applying", False):
                 observer._observe(self.table, old, new)
@@ -246,6 +252,7 @@ class Replication(Component):
         cp.register("dynamodb", "UpdateTable", self._update_table)
         cp.register("dynamodb", "DescribeTable", self._describe_table)
         cp.register("dynamodb", "DeleteTable", self._delete_table)
+        cp.register("dynamodb", "UpdateTimeToLive", self._update_time_to_live)
         _install_moto_hooks()
         global _observer
         _observer = self  # capture starts now and goes on while the worker is stopped
@@ -477,6 +484,7 @@ class Replication(Component):
             warm_throughput=None,
         )
         replica = backend.tables[source.name]
+        replica.ttl = copy.deepcopy(source.ttl)  # TTL settings are replicated
         for item in list(source.all_items()):
             key, key_attrs = _key_of(source, item)
             self._write_replicated(replica, key_attrs, item.to_json()["Attributes"])
@@ -567,10 +575,32 @@ class Replication(Component):
                     target = update["Delete"]["RegionName"]
                     self._forget_replica(gt, target)
                     self.cloud.backend("dynamodb", target).tables.pop(name, None)
+            if gt is not None and call.params.get("GlobalSecondaryIndexUpdates"):
+                self._propagate_indexes(gt, call)
             if updates:
                 # The table object may have changed (stream enabled): describe it afresh.
                 result["TableDescription"] = self._table(call.region, name).describe()["TableDescription"]
             self._decorate(result["TableDescription"], name, call.region)
+        return result
+
+    def _propagate_indexes(self, gt: _GlobalTable, call: Call) -> None:
+        """GSI changes reach every other replica ("Global tables: how it works": GSIs are kept in sync)."""
+        for region in gt.replicas:
+            if region != call.region:
+                self.cloud.backend("dynamodb", region).update_table(
+                    gt.name, attr_definitions=call.params.get("AttributeDefinitions") or [],
+                    global_index=call.params["GlobalSecondaryIndexUpdates"], throughput=None, billing_mode=None,
+                    stream_spec=None, deletion_protection_enabled=None, warm_throughput=None)
+
+    def _update_time_to_live(self, call: Call) -> dict[str, Any]:
+        """UpdateTimeToLive on a replica applies to every replica (TTL settings are replicated)."""
+        name = call.params["TableName"]
+        with WRITE_LOCK:
+            result = call.forward_json()
+            gt = self._global(name, call.region)
+            for region in (gt.replicas if gt is not None else ()):
+                if region != call.region:
+                    self.cloud.backend("dynamodb", region).update_time_to_live(name, call.params["TimeToLiveSpecification"])
         return result
 
     def _check_replica_updates(self, call: Call, source: Table, gt: _GlobalTable | None,

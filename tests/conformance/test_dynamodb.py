@@ -60,3 +60,66 @@ def test_legacy_operations_find_no_legacy_global_table(client, unique, call):
 
 def test_list_global_tables_lists_only_legacy_ones(client):
     assert client("dynamodb").list_global_tables()["GlobalTables"] == []
+
+
+def _global_table(client, name: str) -> None:
+    """The 2019.11.21 tutorial: a table with a NEW_AND_OLD_IMAGES stream, then a replica via UpdateTable."""
+    east = client("dynamodb")
+    _create(client, name)
+    east.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
+    east.update_table(TableName=name, ReplicaUpdates=[{"Create": {"RegionName": "us-west-2"}}])
+    for _ in range(200):
+        table = east.describe_table(TableName=name)["Table"]
+        if table["TableStatus"] == "ACTIVE" and all(r["ReplicaStatus"] == "ACTIVE" for r in table["Replicas"]):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the replica of {name} did not become ACTIVE")
+
+
+def test_replica_settings_streams_and_metrics(client, unique):
+    """Follows: DynamoDB Developer Guide, "Global tables: How it works" (GSIs and TTL settings are kept in sync
+    across replicas), "Change data capture for DynamoDB Streams" (awsRegion of a stream record) and
+    "Monitoring global tables" (ReplicationLatency per TableName and ReceivingRegion)."""
+    name = f"settings-{unique}"
+    _global_table(client, name)
+    east, west = client("dynamodb"), client("dynamodb", "us-west-2")
+
+    east.update_table(TableName=name, AttributeDefinitions=[{"AttributeName": "city", "AttributeType": "S"}],
+                      GlobalSecondaryIndexUpdates=[{"Create": {
+                          "IndexName": "by-city", "KeySchema": [{"AttributeName": "city", "KeyType": "HASH"}],
+                          "Projection": {"ProjectionType": "ALL"}}}])
+    indexes = west.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])
+    assert [index["IndexName"] for index in indexes] == ["by-city"]
+
+    east.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"})
+    ttl = west.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    assert ttl["TimeToLiveStatus"] == "ENABLED" and ttl["AttributeName"] == "expires"
+
+    for n in range(5):
+        east.put_item(TableName=name, Item={"pk": {"S": f"item-{n}"}, "city": {"S": "Lisbon"}})
+    for _ in range(100):
+        if "Item" in west.get_item(TableName=name, Key={"pk": {"S": "item-4"}}):
+            break
+        time.sleep(0.05)
+    for region in ("us-east-1", "us-west-2"):
+        streams = client("dynamodbstreams", region)
+        arn = client("dynamodb", region).describe_table(TableName=name)["Table"]["LatestStreamArn"]
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
+                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        records = streams.get_records(ShardIterator=iterator)["Records"]
+        assert records and {record["awsRegion"] for record in records} == {region}
+
+    cloudwatch = client("cloudwatch")
+    listed: list = []
+    for _ in range(100):
+        listed = [m for m in cloudwatch.list_metrics(Namespace="AWS/DynamoDB", MetricName="ReplicationLatency")["Metrics"]
+                  if {"Name": "TableName", "Value": name} in m["Dimensions"]]
+        if listed:
+            break
+        time.sleep(0.1)
+    time.sleep(1.5)  # more batches of statistics are published meanwhile: still one metric
+    listed = [m for m in cloudwatch.list_metrics(Namespace="AWS/DynamoDB", MetricName="ReplicationLatency")["Metrics"]
+              if {"Name": "TableName", "Value": name} in m["Dimensions"]]
+    assert len(listed) == 1
+    assert {"Name": "ReceivingRegion", "Value": "us-west-2"} in listed[0]["Dimensions"]
