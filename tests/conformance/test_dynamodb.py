@@ -123,3 +123,16 @@ def test_replica_settings_streams_and_metrics(client, unique):
               if {"Name": "TableName", "Value": name} in m["Dimensions"]]
     assert len(listed) == 1
     assert {"Name": "ReceivingRegion", "Value": "us-west-2"} in listed[0]["Dimensions"]
+
+
+def test_concurrent_writes_in_two_regions_converge_on_the_last_writer(client, unique):
+    """Follows: DynamoDB Developer Guide, "Global tables: How it works" (conflicts: last writer wins)."""
+    name = f"lww-{unique}"
+    _global_table(client, name)
+    east, west = client("dynamodb"), client("dynamodb", "us-west-2")
+    east.put_item(TableName=name, Item={"pk": {"S": "x"}, "writer": {"S": "east"}})
+    time.sleep(0.01)
+    west.put_item(TableName=name, Item={"pk": {"S": "x"}, "writer": {"S": "west"}})
+    time.sleep(1.0)  # replication: 1 s on AWS, scaled here
+    for ddb in (east, west):
+        assert ddb.get_item(TableName=name, Key={"pk": {"S": "x"}}, ConsistentRead=True)["Item"]["writer"]["S"] == "west"
