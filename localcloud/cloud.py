@@ -38,6 +38,7 @@ from localcloud.route53_changes import Route53Changes
 from localcloud.settings import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Settings, free_port
 from localcloud.status import CloudStatus
 from localcloud.traffic_policies import TrafficPolicies
+from localcloud.ttl_expiry import TtlExpiry
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ C = TypeVar("C")
 COMPONENTS: tuple[ComponentFactory, ...] = (
     Certificates,
     Replication,
+    TtlExpiry,
     LegacyGlobalTables,
     LambdaRuntime,
     Dns,

@@ -54,8 +54,8 @@ makes them real, the way the current version of DynamoDB global tables works:
   reach every replica; a new replica starts with the table's TTL setting. Stream records carry their own
   table's region in ``awsRegion``.
 
-Not emulated: propagation of later billing changes to existing replicas, TTL expiry (moto never deletes
-expired items), multi-Region strong consistency, and the 24-hour expiry of tombstones (ours live as long
+TTL expiry itself is the ``ttl_expiry`` component's (it deletes in ``expiry_region``; replication carries
+the deletion). Not emulated: propagation of later billing changes to existing replicas, multi-Region strong consistency, and the 24-hour expiry of tombstones (ours live as long
 as the process).
 """
 
@@ -301,6 +301,13 @@ class Replication(Component):
         """Deliveries not applied yet (held by a pause or waiting for the delay)."""
         with self._cond:
             return sum(1 for q in self._queues.values() for d in q if table in (None, d.write.table))
+
+    def expiry_region(self, table: str) -> str | None:
+        """Where TTL expiry of a global table happens (its first replica; the others get the delete
+        replicated), or None for a table with no replicas."""
+        with WRITE_LOCK:
+            gt = self._tables.get(table)
+            return min(gt.replicas) if gt is not None and len(gt.replicas) > 1 else None
 
     # ---------------------------------------------------------- observability
     def lag_samples(self, table: str | None = None, since: float = 0.0) -> list[LagSample]:

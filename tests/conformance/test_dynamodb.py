@@ -136,3 +136,30 @@ def test_concurrent_writes_in_two_regions_converge_on_the_last_writer(client, un
     time.sleep(1.0)  # replication: 1 s on AWS, scaled here
     for ddb in (east, west):
         assert ddb.get_item(TableName=name, Key={"pk": {"S": "x"}}, ConsistentRead=True)["Item"]["writer"]["S"] == "west"
+
+
+def test_ttl_expiry_deletes_and_the_deletion_replicates(client, unique):
+    """Follows: DynamoDB Developer Guide, "Using time to live (TTL) in DynamoDB" (expired items are deleted by
+    the service, the stream record's userIdentity names it) and "Global tables: How it works" (TTL deletes
+    replicate to every replica)."""
+    name = f"ttl-{unique}"
+    _global_table(client, name)
+    east, west = client("dynamodb"), client("dynamodb", "us-west-2")
+    east.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"})
+    now = int(time.time())
+    east.put_item(TableName=name, Item={"pk": {"S": "old"}, "expires": {"N": str(now - 60)}})
+    east.put_item(TableName=name, Item={"pk": {"S": "new"}, "expires": {"N": str(now + 3600)}})
+    gone = False
+    for _ in range(100):
+        gone = all("Item" not in ddb.get_item(TableName=name, Key={"pk": {"S": "old"}}) for ddb in (east, west))
+        if gone:
+            break
+        time.sleep(0.1)
+    assert gone, "the expired item is still there"
+    assert all("Item" in ddb.get_item(TableName=name, Key={"pk": {"S": "new"}}) for ddb in (east, west))
+    streams = client("dynamodbstreams")
+    arn = east.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    removes = [r for r in streams.get_records(ShardIterator=iterator)["Records"] if r["eventName"] == "REMOVE"]
+    assert [r.get("userIdentity") for r in removes] == [{"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}]
