@@ -234,7 +234,7 @@ class ControlPlane:
             return _no_write
 
         try:
-            chunks = self.moto_app(environ, hold)
+            chunks = self.moto_app(environ, hold)  # Flask answers start_response before returning its body
             if not (answered[0].startswith("404") and _is_html(answered[1])):
                 start_response(*answered)
                 return chunks

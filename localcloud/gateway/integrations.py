@@ -28,6 +28,7 @@ import logging
 import re
 import socket
 import ssl
+import time
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
@@ -55,8 +56,6 @@ def request_params(request: Request, routed: Match) -> dict[str, dict[str, str]]
 def template_context(request: Request, routed: Match, account_id: str,
                      authorizer: dict[str, Any] | None = None) -> dict[str, Any]:
     """``$context`` (the documented subset in ``mapping``)."""
-    import time
-
     now = time.time()
     return {"requestId": request.request_id, "extendedRequestId": request.apigw_id, "httpMethod": request.method,
             "resourcePath": routed.resource_path, "resourceId": routed.resource.id, "path": routed.path,
