@@ -34,6 +34,7 @@ from localcloud.lambda_runtime import LambdaRuntime
 from localcloud.legacy_global_tables import LegacyGlobalTables
 from localcloud.regions import RegionRegistry
 from localcloud.replication import Replication
+from localcloud.retention import Retention
 from localcloud.route53_changes import Route53Changes
 from localcloud.settings import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Settings, free_port
 from localcloud.status import CloudStatus
@@ -62,6 +63,7 @@ COMPONENTS: tuple[ComponentFactory, ...] = (
     HealthChecker,
     Faults,
     CloudWatchMetrics,
+    Retention,
 )
 
 

@@ -9,7 +9,9 @@ The function must let API Gateway invoke it: its resource policy
 ``apigateway.amazonaws.com`` and the request's execute-api source ARN, and
 without such a permission the answer is 500, as on AWS ("Invalid permissions
 on Lambda function"). ``AWS_PROXY`` integrations are handled here (the hot path); the others by
-``integrations``, and methods with authorization are checked by ``authorization`` first.
+``integrations``, and methods with authorization are checked by ``authorization`` first. A payload
+over Lambda's 6 MB synchronous quota is refused by Lambda (RequestEntityTooLargeException), an
+integration failure: 500, as a throttle is.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import UnknownRegionError
 
+from awsfacts.awslambda import MAX_SYNC_PAYLOAD_BYTES
 from awsfacts.regions import partition_of
 from localcloud.gateway.authorization import Authorization
 from localcloud.gateway.integrations import Integrations
@@ -161,6 +164,10 @@ class ApiHandler:
         function_arn = matched.group("arn")
         arn_parts = function_arn.split(":")
         function_region = arn_parts[3] if len(arn_parts) > 3 and arn_parts[0] == "arn" else region
+        if len(payload) > MAX_SYNC_PAYLOAD_BYTES:  # Lambda: RequestEntityTooLargeException, an integration failure
+            log.info("gateway %s: %s: the payload (%d bytes) is over Lambda's 6 MB payload quota: 500",
+                     region, what, len(payload))
+            return internal_error(500)
         try:
             return self._lambda.invoke(function_region, function_arn, payload, request_id,
                                        caller=(SERVICE_PRINCIPAL, source_arns))
