@@ -1,4 +1,4 @@
-"""Refuses deprecated runtimes past their block dates, as Lambda does (``awsfacts.lambda_runtimes``).
+"""Refuses deprecated runtimes past their block dates, as Lambda does (``awsfacts.awslambda``).
 
 moto accepts any runtime, and the local cloud would run a ``python3.7`` handler on the host's Python.
 Here ``CreateFunction`` with a runtime past its "Block function create" date, and
@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 from typing import Any, Callable
 
-from awsfacts.lambda_runtimes import blocked_for_create, blocked_for_update, refusal
+from awsfacts.awslambda import blocked_for_create, blocked_for_update, refusal
 from localcloud.controlplane import AwsError, Call, Raw
 
 

@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 
-from awsfacts.lambda_runtimes import DEPRECATED, refusal
+from awsfacts.awslambda import DEPRECATED, refusal
 
 
 @pytest.fixture
