@@ -8,6 +8,12 @@ How each type counts is in "Item sizes and formats"
 strings and binaries their UTF-8 / byte length, a number about one byte per two significant digits plus
 one, null and boolean 1 byte, a list or map 3 bytes plus 1 byte per element plus its elements (a map's
 element counts its name too).
+
+Global tables: version 2017.11.29 (Legacy) "should be avoided for new global tables" (Developer Guide,
+"Global tables version 2017.11.29 (Legacy)"), and AWS now refuses ``CreateGlobalTable`` for new ones with
+a ``ValidationException`` (HTTP 400) whose message is ``LEGACY_CREATE_REFUSED``. Without a legacy global
+table, the other legacy operations find none (``GlobalTableNotFoundException``) and ``ListGlobalTables``,
+which lists only legacy global tables, lists none.
 """
 
 from __future__ import annotations
@@ -87,3 +93,22 @@ def nesting_levels(value: Any) -> int:
             deepest = max(deepest, depth + 1)
             todo.extend((child, depth + 1) for child in (data if kind == "L" else data.values()))
     return deepest
+
+
+# ------------------------------------------------------------ global tables and table creation
+CURRENT_GLOBAL_TABLE_VERSION = "2019.11.21"
+LEGACY_GLOBAL_TABLE_VERSION = "2017.11.29"
+
+LEGACY_CREATE_REFUSED = (
+    "One or more parameter values were invalid: DynamoDB global tables version 2017.11.29 is not supported. "
+    "We recommend using DynamoDB global tables version 2019.11.21, instead of version 2017.11.29 (Legacy)."
+)
+
+
+def legacy_table_not_found(name: str) -> str:
+    """The message of ``GlobalTableNotFoundException`` for the global table ``name``."""
+    return f"Global table not found: Global table with name: '{name}' does not exist."
+
+
+# CreateTable: AWS answers CREATING and the table turns ACTIVE a few seconds later (scaled locally).
+TABLE_CREATION_S = 5.0

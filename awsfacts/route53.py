@@ -36,6 +36,15 @@ CHECKER_REGIONS: dict[str, str] = {
 REQUEST_INTERVALS = (10, 30)  # RequestInterval: 10 (fast) or 30 seconds
 DEFAULT_REQUEST_INTERVAL_S = 30
 DEFAULT_FAILURE_THRESHOLD = 3
+
+
+def default_port(check_type: str) -> int:
+    """The port Route 53 probes when a HealthCheckConfig has no ``Port``: 443 for HTTPS types, 80 otherwise.
+
+    Route 53 API Reference, HealthCheckConfig ``Port``: "if you don't specify a value for Port, the default
+    is 80 if you specify HTTP or HTTP_STR_MATCH for Type, or 443 if you specify HTTPS or HTTPS_STR_MATCH".
+    """
+    return 443 if check_type.startswith("HTTPS") else 80
 CONNECT_TIMEOUT_S = 4.0  # seconds to establish the TCP connection
 RESPONSE_TIMEOUT_S = 2.0  # seconds for the status after connecting
 SEARCH_LIMIT = 5120  # bytes of the body searched for SearchString

@@ -277,7 +277,7 @@ class Certificates(Component):
             if region is not None and cert_region != region:
                 continue
             for cert in list(backend._certificates.values()):
-                names = _cert_names(cert)
+                names = cert_names(cert)
                 if not any(name_matches(pattern, name) for pattern in names):
                     continue
                 self._refresh(cert)
@@ -335,7 +335,7 @@ class Certificates(Component):
         if records is None:
             records = self._public_records()
         result = {}
-        for domain in _cert_names(cert):
+        for domain in cert_names(cert):
             name, value = validation_record(self.cloud.account_id, domain)
             result[domain] = (_norm(name), _norm(value)) in records
         return result
@@ -379,7 +379,7 @@ class Certificates(Component):
         method = self._validation_method.get(arn, "DNS")
         validated = self.domain_validation(cert)
         options = []
-        for domain in _cert_names(cert):
+        for domain in cert_names(cert):
             option: dict[str, Any] = {"DomainName": domain, "ValidationDomain": domain, "ValidationMethod": method}
             if method == "DNS":
                 name, value = validation_record(self.cloud.account_id, domain)
@@ -398,7 +398,7 @@ class Certificates(Component):
             cert_data.pop("NotBefore", None)
             cert_data.pop("NotAfter", None)
         if cert.status == "ISSUED":
-            leaf = self._leaf_for(arn, _cert_names(cert))
+            leaf = self._leaf_for(arn, cert_names(cert))
             parsed = x509.load_pem_x509_certificate(leaf.cert_pem)
             cert_data["Issuer"] = CA_COMMON_NAME
             cert_data["Serial"] = format(parsed.serial_number, "x")
@@ -427,11 +427,11 @@ class Certificates(Component):
             return call.forward_json()
         if cert.status != "ISSUED":
             raise AwsError("RequestInProgressException", f"Certificate {arn} is not yet issued (status {cert.status}).", 400)
-        leaf = self._leaf_for(arn, _cert_names(cert))
+        leaf = self._leaf_for(arn, cert_names(cert))
         return {"Certificate": leaf.cert_pem.decode(), "CertificateChain": self._ca().cert_pem.decode()}
 
 
-def _cert_names(cert: Any) -> list[str]:
+def cert_names(cert: Any) -> list[str]:
     """DomainName first, then the other subject alternative names of a moto CertBundle."""
     names = [str(cert.common_name)] if cert.common_name else []
     names += [str(n) for n in cert.sans if str(n) not in names]

@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, TypeVar
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from localcloud.certificates import Certificates
+from localcloud.cloudwatch_metrics import CloudWatchMetrics
 from localcloud.component import Component, MissingComponent
 from localcloud.controlplane import ControlPlane, moto_backend
 from localcloud.dns import Dns
@@ -30,12 +31,15 @@ from localcloud.faults import Faults
 from localcloud.gateway import Gateway
 from localcloud.healthchecker import HealthChecker
 from localcloud.lambda_runtime import LambdaRuntime
+from localcloud.legacy_global_tables import LegacyGlobalTables
 from localcloud.regions import RegionRegistry
 from localcloud.replication import Replication
 from localcloud.retention import Retention
-from localcloud.settings import Settings, free_port
+from localcloud.route53_changes import Route53Changes
+from localcloud.settings import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Settings, free_port
 from localcloud.status import CloudStatus
 from localcloud.traffic_policies import TrafficPolicies
+from localcloud.ttl_expiry import TtlExpiry
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +53,16 @@ C = TypeVar("C")
 COMPONENTS: tuple[ComponentFactory, ...] = (
     Certificates,
     Replication,
+    TtlExpiry,
+    LegacyGlobalTables,
     LambdaRuntime,
     Dns,
+    Route53Changes,
     TrafficPolicies,
     Gateway,
     HealthChecker,
     Faults,
+    CloudWatchMetrics,
     Retention,
 )
 
@@ -182,8 +190,8 @@ class LocalCloud:
         s = self.settings
         env = {
             "AWS_ENDPOINT_URL": self.controlplane.endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
             "AWS_DEFAULT_REGION": default_region,
             "AWS_REGION": default_region,
             "AWS_CA_BUNDLE": str(s.ca_bundle),

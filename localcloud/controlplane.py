@@ -40,11 +40,13 @@ from moto.core.exceptions import ServiceException
 from moto.core.parse import PROTOCOL_PARSERS
 from moto.core.serialize import XFormedAttributePicker, get_serializer_class
 from moto.core.utils import get_service_model
+from moto.moto_server.werkzeug_app import SIGNING_ALIASES as _SIGNING_ALIASES
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.datastructures import MultiDict
 from werkzeug.serving import make_server
 
 from awsfacts import dynamodb as ddb_facts
+from localcloud import unsupported
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +270,7 @@ class ControlPlane:
         region, signing = scope.group(1), scope.group(2)
         self.on_region(region)
         if signing not in self._ops:
-            return self.moto_app(environ, start_response)
+            return self._moto(environ, start_response, signing)
 
         cached: list[bytes] = []
 
@@ -282,9 +284,42 @@ class ControlPlane:
         matched = self._match(signing, environ, body)
         if matched is None:
             body()  # make sure moto can still read what we may have read
-            return self.moto_app(environ, start_response)
+            return self._moto(environ, start_response, signing)
         op, url_params = matched
         status, headers, payload = self._handle(op, url_params, region, environ, body())
+        start_response(f"{status} {_reason(status)}", list(headers.items()))
+        return [payload]
+
+    def _moto(self, environ: dict[str, Any], start_response: Callable, signing: str) -> Any:
+        """moto's answer; an operation moto lacks, or a crash in moto, answers as AWS would, in the protocol's format.
+
+        An unimplemented operation gets ``unsupported``'s fast 501 (which SDKs do not retry); any other
+        exception an ``InternalFailure`` 500, serialised like every AWS error of that service.
+        """
+        answered: list[Any] = []
+
+        def hold(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable:
+            answered[:] = [status, headers, exc_info]
+            return _no_write
+
+        try:
+            chunks = self.moto_app(environ, hold)  # Flask answers start_response before returning its body
+            if not (answered[0].startswith("404") and _is_html(answered[1])):
+                start_response(*answered)
+                return chunks
+            raise NotImplementedError("no route")  # moto has no route for this REST operation: Flask's HTML 404
+        except NotImplementedError:
+            service = _moto_service(signing)
+            operation = unsupported.operation_of(service, environ, _request_body(environ)) or "this operation"
+            error = AwsError(unsupported.UNSUPPORTED_CODE, unsupported.unsupported_message(service, operation),
+                             unsupported.UNSUPPORTED_STATUS)
+        except Exception as crash:
+            service = _moto_service(signing)
+            operation = unsupported.operation_of(service, environ, _request_body(environ)) or "this operation"
+            log.exception("control plane error in %s:%s", service, operation)
+            error = AwsError("InternalFailure", f"The local cloud's control plane failed in {service}:{operation} "
+                                                f"({type(crash).__name__}: {crash}); its log has the details.", 500)
+        status, headers, payload = error_answer(service, operation, error)
         start_response(f"{status} {_reason(status)}", list(headers.items()))
         return [payload]
 
@@ -360,6 +395,42 @@ class ControlPlane:
     @property
     def endpoint(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+
+def error_answer(service: str, operation: str, error: AwsError) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body) of ``error`` in ``service``'s wire format (for ``operation`` when the model has it)."""
+    try:
+        model = get_service_model(service)
+        op_model = model.operation_model(operation if operation in model.operation_names else model.operation_names[0])
+        serializer = get_serializer_class(service, model.protocol)(operation_model=op_model,
+                                                                   value_picker=XFormedAttributePicker())
+        response = serializer.serialize(error)
+        headers, payload = dict(response["headers"]), response["body"]
+    except Exception:  # a service botocore has no model of: JSON, as most AWS APIs answer
+        headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-ErrorType": error.code}
+        payload = json.dumps({"__type": error.code, "message": error.message})
+    payload = payload.encode() if isinstance(payload, str) else payload
+    headers.setdefault("x-amzn-RequestId", str(uuid.uuid4()))
+    headers["Content-Length"] = str(len(payload))
+    return error.http_status, headers, payload
+
+
+def _moto_service(signing: str) -> str:
+    """The botocore service name behind a SigV4 signing name (most are equal)."""
+    return _SIGNING_ALIASES.get(signing, signing)
+
+
+def _no_write(data: bytes) -> None:
+    raise RuntimeError("moto's app answers through its return value, never through write()")
+
+
+def _is_html(headers: list[tuple[str, str]]) -> bool:
+    return any(name.lower() == "content-type" and value.startswith("text/html") for name, value in headers)
+
+
+def _request_body(environ: dict[str, Any]) -> bytes:
+    stream = environ.get("wsgi.input")
+    return stream.getvalue() if isinstance(stream, io.BytesIO) else b""
 
 
 class _Dispatcher(DomainDispatcherApplication):

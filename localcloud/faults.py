@@ -139,6 +139,12 @@ class Faults(Component):
             if action.timer is not None:
                 action.timer.start()
         self._publish()
+        # FIS answers StartExperiment with the experiment initiating; GetExperiment shows it running once its
+        # actions are in effect (here at once), then completed or stopped (FIS User Guide, "Experiment states").
+        answer = json.loads(body)
+        answer["experiment"]["state"] = {"status": "initiating", "reason": "Experiment is initiating"}
+        body = json.dumps(answer, default=str).encode()
+        headers = {k: v for k, v in headers.items() if k.lower() != "content-length"}
         return Raw(status, headers, body)
 
     def _stop_experiment(self, call: Call) -> Raw:

@@ -38,6 +38,7 @@ dimension HealthCheckId) once per interval, as Route 53 publishes them.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import heapq
 import http.client
@@ -53,9 +54,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from awsfacts.route53 import (CHECKER_REGIONS, CONNECT_TIMEOUT_S, DEFAULT_FAILURE_THRESHOLD, DEFAULT_REQUEST_INTERVAL_S,
-                             RESPONSE_TIMEOUT_S, SEARCH_LIMIT, CheckerState, Observation, aggregate)
+                             RESPONSE_TIMEOUT_S, SEARCH_LIMIT, CheckerState, Observation, aggregate, default_port)
 from localcloud.component import Component
-from localcloud.controlplane import AwsError, Call
+from localcloud.controlplane import AwsError, Call, Raw
 from localcloud.dns import Dns
 
 log = logging.getLogger(__name__)
@@ -147,10 +148,9 @@ def target_of(config: Any, resolve: Callable[[str], str]) -> Target:
     address = config.ip_address or (resolve(fqdn) if fqdn else None)
     if not address:
         raise LookupError("the health check has neither IPAddress nor FullyQualifiedDomainName")
-    port = int(config.port or (443 if type_.startswith("HTTPS") else 80))
-    default_port = 443 if type_.startswith("HTTPS") else 80
+    port = int(config.port or default_port(type_))
     host = fqdn or config.ip_address
-    host_header = host if port == default_port else f"{host}:{port}"
+    host_header = host if port == default_port(type_) else f"{host}:{port}"
     search = config.search_string if type_.endswith("STR_MATCH") else None
     sni = fqdn if (config.enable_sni and type_.startswith("HTTPS")) else None
     return Target(type_, address, port, host_header, config.resource_path or "/", search, sni)
@@ -185,6 +185,7 @@ class HealthChecker(Component):
         self._cloudwatch: Any = None
         self._dns = dns
         dns.use_health(self)  # the one cycle: the DNS routes on these verdicts, probes resolve through it
+        cloud.controlplane.register("route53", "CreateHealthCheck", self._create_health_check)
         cloud.controlplane.register("route53", "GetHealthCheckStatus", self._get_health_check_status)
         cloud.controlplane.register("route53", "GetHealthCheckLastFailureReason", self._get_last_failure_reason)
 
@@ -353,7 +354,7 @@ class HealthChecker(Component):
     def _probe(self, check: _Check, region: str, config: Any) -> None:
         try:
             try:
-                target = target_of(config, self._resolve)
+                target = self._to_gateway_port(target_of(config, self._resolve))
             except Exception as error:
                 observation = Observation(False, f"Failure: Could not resolve {config.fqdn}: {error}",
                                           datetime.datetime.now(datetime.timezone.utc))
@@ -368,6 +369,30 @@ class HealthChecker(Component):
         finally:
             with self._lock:
                 check.in_flight.discard(region)
+
+    def _to_gateway_port(self, target: Target) -> Target:
+        """A probe of port 443 on a region's gateway address goes to the local cloud's API port.
+
+        On AWS a regional API answers on 443; here every region's gateway listens on ``api_port`` (which
+        needs no privileges and lets several local clouds run side by side). So for the local cloud's
+        own addresses, and only there, the checker maps HTTPS's default port to ``api_port``, as a
+        client does by adding ``:api_port`` to its URLs. The Host header keeps the default port's form.
+        """
+        if target.port == default_port("HTTPS") and self.cloud.regions.region_of(target.address) is not None:
+            return dataclasses.replace(target, port=self.cloud.settings.api_port)
+        return target
+
+    def _create_health_check(self, call: Call) -> dict[str, Any]:
+        """CreateHealthCheck, storing the type's default port when ``Port`` is omitted (moto stores 80 for all)."""
+        status, headers, body = call.forward()
+        if status >= 400:
+            return Raw(status, headers, body)
+        config = call.params["HealthCheckConfig"]
+        check = next(hc for hc in self.cloud.route53().health_checks.values()
+                     if hc.caller_reference == call.params["CallerReference"])
+        if config.get("Port") is None and config["Type"].startswith("HTTP"):  # HTTP(S)[_STR_MATCH]; TCP needs a Port
+            check.port = default_port(config["Type"])
+        return {"HealthCheck": check}
 
     def _resolve(self, name: str) -> str:
         """The endpoint's address, through the local cloud's DNS (as a checker's resolver would)."""

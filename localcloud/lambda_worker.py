@@ -159,6 +159,17 @@ def _load_handler(capture: _Capture) -> tuple[Any, tuple]:
     return handler, ("ready", (time.perf_counter() - started) * 1000, capture.take())
 
 
+def _resolver_module() -> Any:
+    """``lambda_resolver.py`` beside this script (``-I`` keeps this directory off ``sys.path``)."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lambda_resolver.py")
+    spec = importlib.util.spec_from_file_location("_localcloud_lambda_resolver", path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
 def main(fd: int) -> int:
     conn = Connection(fd)
     capture = _Capture()
@@ -174,6 +185,7 @@ def main(fd: int) -> int:
     root_handler.addFilter(request_filter)
     logging.getLogger().addHandler(root_handler)
 
+    _resolver_module().install_from_environment(dict(os.environ))  # names resolve through the local cloud's DNS
     task_root = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd())
     sys.path.insert(0, task_root)
     # A function may extend PYTHONPATH (Lambda allows it); -I made the interpreter ignore it.

@@ -23,6 +23,7 @@ from awsfacts.regions import known_regions
 log = logging.getLogger(__name__)
 
 BASE = ipaddress.IPv4Address("127.10.0.1")
+GATEWAY_NETWORK = ipaddress.IPv4Network("127.10.0.0/16")  # every region's gateway address lies in it
 _EXECUTE_API_RE = re.compile(r"^([a-z0-9-]+)\.execute-api\.([a-z0-9-]+)\.amazonaws\.com\.?$")
 
 

@@ -50,9 +50,13 @@ makes them real, the way the current version of DynamoDB global tables works:
   published in the source region's CloudWatch (moto's backend), aggregated
   per second as statistic sets; ``lag_samples()`` returns recent samples.
 
-Not emulated: propagation of later ``UpdateTable`` settings (billing, GSIs,
-TTL) to existing replicas, multi-Region strong consistency, and the 24-hour
-expiry of tombstones (ours live as long as the process).
+* **Settings.** GSI changes (``UpdateTable`` ``GlobalSecondaryIndexUpdates``) and ``UpdateTimeToLive``
+  reach every replica; a new replica starts with the table's TTL setting. Stream records carry their own
+  table's region in ``awsRegion``.
+
+TTL expiry itself is the ``ttl_expiry`` component's (it deletes in ``expiry_region``; replication carries
+the deletion). Not emulated: propagation of later billing changes to existing replicas, multi-Region strong consistency, and the 24-hour expiry of tombstones (ours live as long
+as the process).
 """
 
 from __future__ import annotations
@@ -72,6 +76,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import StreamShard, Table
 
+from awsfacts.dynamodb import TABLE_CREATION_S
 from localcloud.component import Component
 from localcloud.controlplane import AwsError, Call
 
@@ -175,6 +180,8 @@ def _install_moto_hooks() -> None:
         @functools.wraps(original_add)
         def add(self: StreamShard, old: Any, new: Any) -> None:
             original_add(self, old, new)
+            if self.items:  # moto writes "us-east-1" into every record: a record names its own table's region
+                self.items[-1].record["awsRegion"] = self.table.region_name
             observer = _observer
             if observer is not None and not getattr(_local, "applying", False):
                 observer._observe(self.table, old, new)
@@ -240,9 +247,12 @@ class Replication(Component):
         self._thread: threading.Thread | None = None
         self._stopping = False
         cp = cloud.controlplane
+        self._creating: dict[tuple[str, str], float] = {}  # (region, table) -> monotonic time it turns ACTIVE
+        cp.register("dynamodb", "CreateTable", self._create_table)
         cp.register("dynamodb", "UpdateTable", self._update_table)
         cp.register("dynamodb", "DescribeTable", self._describe_table)
         cp.register("dynamodb", "DeleteTable", self._delete_table)
+        cp.register("dynamodb", "UpdateTimeToLive", self._update_time_to_live)
         _install_moto_hooks()
         global _observer
         _observer = self  # capture starts now and goes on while the worker is stopped
@@ -291,6 +301,13 @@ class Replication(Component):
         """Deliveries not applied yet (held by a pause or waiting for the delay)."""
         with self._cond:
             return sum(1 for q in self._queues.values() for d in q if table in (None, d.write.table))
+
+    def expiry_region(self, table: str) -> str | None:
+        """Where TTL expiry of a global table happens (its first replica; the others get the delete
+        replicated), or None for a table with no replicas."""
+        with WRITE_LOCK:
+            gt = self._tables.get(table)
+            return min(gt.replicas) if gt is not None and len(gt.replicas) > 1 else None
 
     # ---------------------------------------------------------- observability
     def lag_samples(self, table: str | None = None, since: float = 0.0) -> list[LagSample]:
@@ -474,6 +491,7 @@ class Replication(Component):
             warm_throughput=None,
         )
         replica = backend.tables[source.name]
+        replica.ttl = copy.deepcopy(source.ttl)  # TTL settings are replicated
         for item in list(source.all_items()):
             key, key_attrs = _key_of(source, item)
             self._write_replicated(replica, key_attrs, item.to_json()["Attributes"])
@@ -500,8 +518,22 @@ class Replication(Component):
                     queue.extend(kept)
 
     # ------------------------------------------------------------- overrides
+    def _create_table(self, call: Call) -> dict[str, Any]:
+        """CreateTable answers CREATING; DescribeTable says ACTIVE a short (scaled) while later, as on AWS."""
+        result = call.forward_json()
+        ready_at = time.monotonic() + self.cloud.scaled(TABLE_CREATION_S)
+        self._creating[(call.region, call.params["TableName"])] = ready_at
+        result["TableDescription"]["TableStatus"] = "CREATING"
+        return result
+
     def _decorate(self, description: dict[str, Any], name: str, region: str) -> dict[str, Any]:
         """Add Replicas and GlobalTableVersion to a TableDescription, as DynamoDB does for a global table."""
+        ready_at = self._creating.get((region, name))
+        if ready_at is not None:
+            if time.monotonic() < ready_at:
+                description["TableStatus"] = "CREATING"
+            else:
+                del self._creating[(region, name)]
         gt = self._global(name, region)
         if gt is None:
             return description
@@ -550,10 +582,32 @@ class Replication(Component):
                     target = update["Delete"]["RegionName"]
                     self._forget_replica(gt, target)
                     self.cloud.backend("dynamodb", target).tables.pop(name, None)
+            if gt is not None and call.params.get("GlobalSecondaryIndexUpdates"):
+                self._propagate_indexes(gt, call)
             if updates:
                 # The table object may have changed (stream enabled): describe it afresh.
                 result["TableDescription"] = self._table(call.region, name).describe()["TableDescription"]
             self._decorate(result["TableDescription"], name, call.region)
+        return result
+
+    def _propagate_indexes(self, gt: _GlobalTable, call: Call) -> None:
+        """GSI changes reach every other replica ("Global tables: how it works": GSIs are kept in sync)."""
+        for region in gt.replicas:
+            if region != call.region:
+                self.cloud.backend("dynamodb", region).update_table(
+                    gt.name, attr_definitions=call.params.get("AttributeDefinitions") or [],
+                    global_index=call.params["GlobalSecondaryIndexUpdates"], throughput=None, billing_mode=None,
+                    stream_spec=None, deletion_protection_enabled=None, warm_throughput=None)
+
+    def _update_time_to_live(self, call: Call) -> dict[str, Any]:
+        """UpdateTimeToLive on a replica applies to every replica (TTL settings are replicated)."""
+        name = call.params["TableName"]
+        with WRITE_LOCK:
+            result = call.forward_json()
+            gt = self._global(name, call.region)
+            for region in (gt.replicas if gt is not None else ()):
+                if region != call.region:
+                    self.cloud.backend("dynamodb", region).update_time_to_live(name, call.params["TimeToLiveSpecification"])
         return result
 
     def _check_replica_updates(self, call: Call, source: Table, gt: _GlobalTable | None,
@@ -598,6 +652,7 @@ class Replication(Component):
                     raise AwsError("ResourceInUseException",
                                    f"Attempt to change a resource which is still in use: Table is being updated: {name}")
             result = call.forward_json()
+            self._creating.pop((call.region, name), None)
             if gt is not None:
                 self._forget_replica(gt, call.region)
         return result

@@ -16,6 +16,11 @@ from awsfacts import time_scale
 DEFAULT_REPLICATION_DELAY_S = 0.5
 
 
+# The local cloud's one identity: what its env file exports, what AWS_IAM methods accept.
+ACCESS_KEY_ID = "testing"
+SECRET_ACCESS_KEY = "testing"
+
+
 @dataclass(frozen=True)
 class Settings:
     """What a local cloud is started with. Durations AWS defines are multiplied by ``time_scale``."""

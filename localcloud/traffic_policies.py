@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -38,6 +39,7 @@ from typing import Any, Mapping
 from localcloud.component import Component
 from localcloud.controlplane import AwsError, Call
 from localcloud.dns import Dns
+from localcloud.route53_changes import CHANGE_PROPAGATION_S
 from localcloud.routing import Alias, Choice, Node, Rule, Values, hosted_zone_id, normalize, wire_value
 
 log = logging.getLogger(__name__)
@@ -202,10 +204,13 @@ class Instance:
     policy_version: int
     record_type: str
     marker: Any = field(default=None, repr=False)  # the policy record in moto's zone
+    applied_at: float = 0.0  # time.monotonic() from which the instance is Applied (Creating before)
 
     def api(self) -> dict[str, Any]:
+        """As Route 53 describes it: State Creating until its records have propagated, then Applied."""
+        state = "Creating" if time.monotonic() < self.applied_at else "Applied"
         return {"Id": self.id, "HostedZoneId": self.hosted_zone_id, "Name": self.name, "TTL": self.ttl,
-                "State": "Applied", "Message": "", "TrafficPolicyId": self.policy_id,
+                "State": state, "Message": "", "TrafficPolicyId": self.policy_id,
                 "TrafficPolicyVersion": self.policy_version, "TrafficPolicyType": self.record_type}
 
 
@@ -367,7 +372,8 @@ class TrafficPolicies(Component):
                 if normalize(rrset.name) == name and (rrset.type == policy.record_type or "CNAME" in (rrset.type, policy.record_type)):
                     raise AwsError("InvalidInput", f"Tried to create resource record set {name} type {policy.record_type} "
                                    f"but a {rrset.type} record set with that name already exists: delete it first")
-            instance = Instance(str(uuid.uuid4()), zone_id, name, int(p["TTL"]), policy.id, policy.version, policy.record_type)
+            instance = Instance(str(uuid.uuid4()), zone_id, name, int(p["TTL"]), policy.id, policy.version,
+                                policy.record_type, applied_at=time.monotonic() + self.cloud.scaled(CHANGE_PROPAGATION_S))
             instance.marker = self._add_marker(zone, instance)
             self._instances[instance.id] = instance
             self._version += 1

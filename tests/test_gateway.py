@@ -100,6 +100,25 @@ class FakeCertificates(Component):
         context.load_cert_chain(self.path)
         return context
 
+    def refresh_region(self, region):
+        """Nothing to validate: the tests import their certificates (ISSUED at once)."""
+
+
+def _issued_certificate(cloud, region, domain):
+    """An ACM certificate of ``region`` for ``domain``, imported (so ISSUED), as CreateDomainName requires."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(domain)]), critical=False)
+            .sign(key, hashes.SHA256()))
+    return _client(cloud, "acm", region).import_certificate(
+        Certificate=cert.public_bytes(serialization.Encoding.PEM),
+        PrivateKey=key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                     serialization.NoEncryption()))["CertificateArn"]
+
 
 # --------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
@@ -320,7 +339,7 @@ def test_custom_domain_routes_by_host_and_base_path_mapping(cloud, api):
     apigw = _client(cloud, "apigateway")
     other = make_api(cloud, stage="prod", routes={"/echo": ("ANY", "echo")})
     domain = "api.gateway-test.example"
-    apigw.create_domain_name(domainName=domain, regionalCertificateArn=f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/x",
+    apigw.create_domain_name(domainName=domain, regionalCertificateArn=_issued_certificate(cloud, REGION, domain),
                              endpointConfiguration={"types": ["REGIONAL"]})
     apigw.create_base_path_mapping(domainName=domain, restApiId=api, stage="test")  # (none): the root
     apigw.create_base_path_mapping(domainName=domain, restApiId=other, stage="prod", basePath="v2")
@@ -348,7 +367,7 @@ def test_domain_names_report_the_regions_api_gateway_hosted_zone(cloud):
         apigw = _client(cloud, "apigateway", region)
         name = f"zone-{region}.gateway-test.example"
         created = apigw.create_domain_name(domainName=name, endpointConfiguration={"types": ["REGIONAL"]},
-                                           regionalCertificateArn=f"arn:aws:acm:{region}:{ACCOUNT}:certificate/y")
+                                           regionalCertificateArn=_issued_certificate(cloud, region, name))
         got = apigw.get_domain_name(domainName=name)
         listed = next(d for d in apigw.get_domain_names()["items"] if d["domainName"] == name)
         for answer in (created, got, listed):

@@ -24,7 +24,7 @@ from localcloud.gateway.overrides import Overrides
 from localcloud.gateway.routes import Routes
 from localcloud.gateway.server import Listener
 from localcloud.lambda_runtime import LambdaRuntime
-from localcloud.settings import PortInUse, taken_on
+from localcloud.settings import ACCESS_KEY_ID, SECRET_ACCESS_KEY, PortInUse, taken_on
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,10 @@ class Gateway(Component):
         super().__init__(cloud)
         self._certificates = certificates
         routes = Routes(cloud.account_id)
-        self._handler = ApiHandler(routes, lambda_runtime, cloud.account_id, cloud.settings.api_port)
-        self._overrides = Overrides(cloud, routes)
+        self._handler = ApiHandler(routes, lambda_runtime, cloud.account_id, cloud.settings.api_port,
+                                   credentials={ACCESS_KEY_ID: SECRET_ACCESS_KEY}, scaled=cloud.scaled,
+                                   ca_bundle=str(cloud.settings.ca_bundle))
+        self._overrides = Overrides(cloud, routes, certificates)
         self._servers: dict[str, Listener] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._down: set[str] = set()

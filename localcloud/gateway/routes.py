@@ -100,14 +100,31 @@ def _find(node: _Node, segments: list[str], params: dict[str, str]) -> tuple[Any
 
 
 @dataclass(frozen=True)
+class DeployedIntegrationResponse:
+    """An integration response as deployed: which answers it selects and how it maps them."""
+
+    status_code: str
+    selection_pattern: str | None
+    response_parameters: dict[str, str]
+    response_templates: dict[str, str]
+
+
+@dataclass(frozen=True)
 class _DeployedIntegration:
     integration_type: str | None
     uri: str | None
+    http_method: str | None = None
+    request_templates: dict[str, str] = field(default_factory=dict)
+    passthrough_behavior: str | None = None
+    request_parameters: dict[str, str] = field(default_factory=dict)
+    responses: tuple[DeployedIntegrationResponse, ...] = ()
 
 
 @dataclass(frozen=True)
 class _DeployedMethod:
     method_integration: _DeployedIntegration | None
+    authorization_type: str = "NONE"
+    authorizer_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,10 +151,22 @@ def freeze(api: Any) -> _Node:
         methods = {}
         for verb, method in list(resource.resource_methods.items()):
             integration = method.method_integration
-            methods[verb] = _DeployedMethod(None if integration is None else _DeployedIntegration(
-                getattr(integration, "integration_type", None), getattr(integration, "uri", None)))
+            methods[verb] = _DeployedMethod(None if integration is None else _freeze_integration(integration),
+                                            method.authorization_type or "NONE", method.authorizer_id)
         frozen[rid] = _DeployedResource(resource.id, resource.get_path(), methods)
     return _build_tree(frozen)
+
+
+def _freeze_integration(integration: Any) -> _DeployedIntegration:
+    responses = tuple(
+        DeployedIntegrationResponse(str(r.status_code), r.selection_pattern or None, dict(r.response_parameters or {}),
+                                    dict(r.response_templates or {}))
+        for r in (integration.integration_responses or {}).values())
+    return _DeployedIntegration(
+        getattr(integration, "integration_type", None), getattr(integration, "uri", None),
+        getattr(integration, "http_method", None), dict(getattr(integration, "request_templates", None) or {}),
+        getattr(integration, "passthrough_behaviour", None), dict(getattr(integration, "request_parameters", None) or {}),
+        responses)
 
 
 class Routes:

@@ -5,7 +5,8 @@ component runs them the way the Lambda service does, with one collaborator per
 job: ``functions`` (configuration and code from moto), ``pool`` (which
 environment serves a request), ``worker`` (the processes and one invocation in
 one), ``logs`` (CloudWatch Logs), ``permission_cache`` (resource policies) and
-``invoke_api`` (``lambda.invoke`` on the control plane). Other components (the
+``invoke_api`` (``lambda.invoke`` on the control plane), ``runtime_policy`` (deprecated runtimes
+refused as AWS refuses them). Other components (the
 gateway) call :meth:`LambdaRuntime.invoke` directly.
 """
 
@@ -14,8 +15,10 @@ from __future__ import annotations
 import json
 import logging
 import pickle
+import ssl
 import uuid
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, Iterable
 
 from awsfacts.awslambda import MAX_SYNC_PAYLOAD_BYTES
@@ -26,7 +29,9 @@ from localcloud.lambda_runtime.logs import LogShipper, log_stream_name
 from localcloud.lambda_runtime.model import FunctionConfig, InvokeResult, PermissionDenied, TooManyRequests
 from localcloud.lambda_runtime.permission_cache import PermissionCache
 from localcloud.lambda_runtime.pool import IDLE_TTL_S, MAX_ENVIRONMENTS, Lease, Pools, Retired
+from localcloud.lambda_runtime.runtime_policy import RuntimePolicy
 from localcloud.lambda_runtime.worker import INIT_TIMEOUT_S, run, start_environment
+from localcloud.regions import GATEWAY_NETWORK
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +49,14 @@ class LambdaRuntime(Component):
         self._pools = Pools(max_environments, cloud.scaled(IDLE_TTL_S))
         self._logs = LogShipper(cloud.account_id)
         self._api = InvokeApi(self, cloud.controlplane)
+        self._runtime_policy = RuntimePolicy(cloud.controlplane)
         self._stopping = False
+        self._network: dict[str, str] = {}
 
     # ------------------------------------------------------------- lifecycle
     def start(self) -> None:
         self._stopping = False
+        self._network = self.network_environment()
         self._logs.start()
         self._pools.start()
 
@@ -58,6 +66,29 @@ class LambdaRuntime(Component):
         self._api.stop()
         self._pools.stop()
         self._logs.stop()
+
+    def network_environment(self) -> dict[str, str]:
+        """What a function needs to reach the local cloud as a function on AWS reaches AWS.
+
+        Names resolve through the local cloud's DNS (``localcloud/lambda_resolver.py``, loaded by the
+        worker), and HTTPS trusts the host's public CAs plus the local CA (``lambda-trust.pem`` in the state
+        directory): the variables OpenSSL, botocore and requests read. A cloud built without the
+        certificates component (some tests) has no local CA: then only the DNS variables are set.
+        """
+        settings = self.cloud.settings
+        network = {"LOCALCLOUD_DNS": f"{settings.host}:{settings.dns_port}",
+                   "LOCALCLOUD_API_PORT": str(settings.api_port),
+                   "LOCALCLOUD_GATEWAY_NETWORK": str(GATEWAY_NETWORK)}
+        if settings.ca_bundle.exists():
+            system = ssl.get_default_verify_paths().cafile  # the host's public CAs, if it has a bundle file
+            public = Path(system).read_bytes() + b"\n" if system else b""
+            trust = settings.state_dir / "lambda-trust.pem"
+            trust.write_bytes(public + settings.ca_bundle.read_bytes())
+            network.update({"AWS_CA_BUNDLE": str(trust), "SSL_CERT_FILE": str(trust),
+                            "REQUESTS_CA_BUNDLE": str(trust)})
+        else:
+            log.info("no local CA at %s: functions trust the public CAs only", settings.ca_bundle)
+        return network
 
     def status(self) -> dict[str, Any]:
         return {"lambda_environments": self.environment_count()}
@@ -101,7 +132,7 @@ class LambdaRuntime(Component):
         """One invocation in the leased environment, started first (its init phase) when there is none."""
         init_ms = None
         if lease.env is None:
-            env, init = start_environment(config, request_id, self.cloud.controlplane.endpoint)
+            env, init = start_environment(config, request_id, self.cloud.controlplane.endpoint, self._network)
             if isinstance(init, InvokeResult):  # the init phase failed
                 self._logs.publish(config, log_stream_name(), init.log)
                 return init

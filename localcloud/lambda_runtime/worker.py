@@ -121,9 +121,14 @@ def _read_exactly(fd: int, size: int) -> bytes:
     return b"".join(parts)
 
 
-def environment_variables(config: FunctionConfig, log_stream: str, endpoint: str) -> dict[str, str]:
-    """Environment of a worker: defaults, the function's variables, then Lambda's reserved ones."""
+def environment_variables(config: FunctionConfig, log_stream: str, endpoint: str,
+                          network: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment of a worker: defaults, the function's variables, then Lambda's reserved ones.
+
+    ``network``: the local cloud's DNS and trust store for the function (``LambdaRuntime.network_environment``).
+    """
     env = {
+        **(network or {}),
         # Not reserved on AWS, so a function may change them.
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
         "LANG": "en_US.UTF-8",
@@ -154,7 +159,8 @@ def environment_variables(config: FunctionConfig, log_stream: str, endpoint: str
     return env
 
 
-def start_environment(config: FunctionConfig, request_id: str, endpoint: str) -> tuple[Environment | None, float | InvokeResult]:
+def start_environment(config: FunctionConfig, request_id: str, endpoint: str,
+                      network: dict[str, str] | None = None) -> tuple[Environment | None, float | InvokeResult]:
     """A new worker, after its init phase: (environment, init ms), or (None, the failed invocation's result)."""
     log_stream = log_stream_name()
     started = time.perf_counter()  # Init Duration covers the runtime's start and the handler's imports
@@ -162,7 +168,7 @@ def start_environment(config: FunctionConfig, request_id: str, endpoint: str) ->
     try:
         process = subprocess.Popen(
             [sys.executable, "-I", str(WORKER_SCRIPT), str(theirs.fileno())],
-            env=environment_variables(config, log_stream, endpoint),
+            env=environment_variables(config, log_stream, endpoint, network),
             cwd=config.code_dir,
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
