@@ -6,5 +6,8 @@ import them on AWS too and the local cloud emulates exactly what they state:
 - ``awsfacts.regions``: the region names and partitions botocore knows;
 - ``awsfacts.apigateway``: the hosted-zone ids of API Gateway's regional endpoints;
 - ``awsfacts.route53``: Route 53's health-checker regions, the probe rules and
-  the FailureThreshold / >18% rule that turns probes into a health status.
+  the FailureThreshold / >18% rule that turns probes into a health status;
+- ``awsfacts.global_tables``: DynamoDB global tables' consistency modes and the
+  rules of multi-Region strong consistency (Region sets, three Regions, witness);
+- ``awsfacts.latency``: modelled round trips between Regions, from their locations.
 """
