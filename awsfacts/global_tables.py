@@ -66,6 +66,10 @@ def mrsc_layout_error(replicas: list[str], witnesses: list[str]) -> str | None:
     ``replicas`` includes the Region of the table being converted.
     """
     regions = replicas + witnesses
+    sets = {region_set_of(r) for r in regions}
+    if None in sets or len(sets) != 1:
+        return (f"the Regions {', '.join(regions)} are not within one MRSC Region set "
+                f"(the sets are {describe_region_sets()})")
     if len(witnesses) > MAX_WITNESSES:
         return f"an MRSC global table has at most {MAX_WITNESSES} witness; got {len(witnesses)}"
     if len(set(regions)) != len(regions):
@@ -73,8 +77,4 @@ def mrsc_layout_error(replicas: list[str], witnesses: list[str]) -> str | None:
     if len(regions) != MRSC_REGION_COUNT:
         return (f"an MRSC global table has three replicas, or two replicas and one witness; "
                 f"got {len(replicas)} replica(s) and {len(witnesses)} witness(es)")
-    sets = {region_set_of(r) for r in regions}
-    if None in sets or len(sets) != 1:
-        return (f"the Regions {', '.join(regions)} are not within one MRSC Region set "
-                f"(the sets are {describe_region_sets()})")
     return None

@@ -14,7 +14,7 @@ global table's users before the table, the hosted zone last).
 
 from __future__ import annotations
 
-from helpers import apigateway, domains, dynamodb, faults, healthchecks, lambdas, route53
+from helpers import apigateway, consistency_lab, domains, dynamodb, faults, healthchecks, lambdas, route53
 from helpers.resource_kind import ResourceKind
 
 STACK: tuple[ResourceKind, ...] = (
@@ -30,4 +30,5 @@ STACK: tuple[ResourceKind, ...] = (
     route53.ROUTING,           # 05
     faults.FIS_ROLE,           # 06, FIS faults only
     faults.FIS_TEMPLATES,      # 06, FIS faults only
+    consistency_lab.LAB_TABLES,  # 07, with consistency_lab: the MREC and MRSC lab tables
 )
