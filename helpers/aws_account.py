@@ -103,7 +103,7 @@ def _account_statements(cfg: Config, scope: IamScope) -> list[dict[str, Any]]:
 
 
 def required_policy(cfg: Config, account: str = "*", hosted_zone_id: str = "*") -> dict[str, Any]:
-    """The IAM policy a user needs to run every notebook (00-07) of this configuration on AWS.
+    """The IAM policy a user needs to run every notebook (00-08) of this configuration on AWS.
 
     The account checks' statements, then each kind's of ``helpers.stack.STACK``
     (each kept beside the calls it allows), in the regions' partition. Every

@@ -206,7 +206,7 @@ def run_experiment(cfg: Config, clients: Clients, progress: bool = True) -> Chao
     if cfg.dry_run:
         raise ValueError("the chaos experiment sends real traffic and injects a real fault, so it has no dry run: "
                          "build the stack (00-05 without dry_run) and run 06_chaos without dry_run; a dry run "
-                         "covers the build notebooks and the teardown (07)")
+                         "covers the build notebooks and the teardown (08)")
     ids = health_check_ids(cfg, clients)
     regions = region_map(cfg, clients)
     steady, hold, recovery = cfg.scaled(cfg.steady_s), cfg.scaled(cfg.hold_s), cfg.scaled(cfg.recovery_s)

@@ -15,8 +15,9 @@ the index page and the tests all call these):
   once, as lost, not again in every later read);
 - **read-your-writes violation**: a stale read by a client that moved Region:
   it misses the client's own last update, acknowledged in another Region;
-- **write availability**: acknowledged write attempts / write attempts, per
-  Region and phase;
+- **write availability**: acknowledged write attempts / write attempts that
+  were not refused as a conflict (a conflict is the service working, not
+  unavailable), per Region and phase;
 - **conflict exceptions and retries**: attempts refused with
   ``ReplicatedWriteConflictException`` (or a failed conditional write) and
   attempts that were retries;
@@ -34,6 +35,7 @@ from typing import Iterable
 import pandas as pd
 
 WRITE, READ = "write", "read"
+CONFLICT_ERRORS = ("ReplicatedWriteConflictException", "ConditionalCheckFailedException")
 PHASES = ("normal", "partition", "healed")
 
 
@@ -87,9 +89,6 @@ class ScenarioCounts:
         return asdict(self)
 
 
-CONFLICT_ERRORS = ("ReplicatedWriteConflictException", "ConditionalCheckFailedException")
-
-
 def lost_updates(ops: Iterable[Op], final: dict[str, frozenset[str]]) -> list[Op]:
     """Acknowledged updates whose id the item's converged state (``final``: item -> ids) does not hold."""
     return [op for op in ops if op.kind == WRITE and op.ok and op.update_id not in final.get(op.item, frozenset())]
@@ -131,11 +130,11 @@ def read_your_writes_violations(ops: Iterable[Op]) -> list[Op]:
 
 
 def write_availability(ops: Iterable[Op]) -> dict[str, dict[str, float]]:
-    """Per phase and Region: the share of write attempts DynamoDB acknowledged."""
+    """Per phase and Region: the share of write attempts (conflicts aside) DynamoDB acknowledged."""
     tried: dict[tuple[str, str], int] = defaultdict(int)
     done: dict[tuple[str, str], int] = defaultdict(int)
     for op in ops:
-        if op.kind == WRITE:
+        if op.kind == WRITE and op.error not in CONFLICT_ERRORS:
             tried[op.phase, op.region] += 1
             done[op.phase, op.region] += op.ok
     out: dict[str, dict[str, float]] = {}

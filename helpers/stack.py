@@ -2,7 +2,7 @@
 
 Each entry is a ``helpers.resource_kind.ResourceKind`` declared in the module
 that creates it. Notebook 00's plan (``helpers.setup.plan``), the inventory and
-the teardown of 07 (``helpers.teardown``, which deletes in reverse order) and
+the teardown of 08 (``helpers.teardown``, which deletes in reverse order) and
 the IAM policy (``helpers.aws_account.required_policy``) are loops over
 ``STACK``: a new kind is one unit in its module and one line here.
 

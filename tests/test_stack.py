@@ -123,7 +123,7 @@ def test_regions_of_different_partitions_are_refused_before_any_policy_is_built(
 
 
 def test_the_teardown_notebook_fails_and_names_what_it_could_not_check_or_delete(tmp_path, localcloud_status):
-    """07 on a stack whose regions include one the local cloud's FIS does not serve (as a region whose FIS
+    """08 on a stack whose regions include one the local cloud's FIS does not serve (as a region whose FIS
     API fails would): every other kind is torn down, and the run fails naming that region's FIS templates."""
     import json
     from pathlib import Path
@@ -148,7 +148,7 @@ def test_the_teardown_notebook_fails_and_names_what_it_could_not_check_or_delete
 
     local = Path(__file__).resolve().parent.parent / "parameters" / "local.yaml"
     result = run([local], [(k, json.dumps(v)) for k, v in params.items()],
-                 notebooks=["07"], out=tmp_path / "teardown", echo=lambda *a, **k: None)
+                 notebooks=["08"], out=tmp_path / "teardown", echo=lambda *a, **k: None)
 
     assert not result.ok, "a teardown that could not check everything must fail the run"
     error = result.notebooks[0].error
