@@ -43,7 +43,7 @@ from awsfacts.latency import latency_matrix
 from helpers import dynamodb, faults
 from helpers.clients import Clients, error_code, tolerating
 from helpers.config import Config
-from helpers.consistency_metrics import READ, WRITE, Op, ScenarioCounts, count_all
+from helpers.consistency_metrics import PHASES, READ, WRITE, Op, ScenarioCounts, count_all
 from helpers.resource_kind import Found, IamScope, Planned, ResourceKind
 from helpers.waiting import wait_until
 
@@ -196,6 +196,18 @@ def _iam_statements(cfg: Config, scope: IamScope) -> list[dict[str, Any]]:
 LAB_TABLES = ResourceKind("consistency lab tables (MREC and MRSC, witness)", "dynamodb", regional=False,
                           plan=_plan, inventory=_inventory, delete=lambda cfg, clients, _: delete_lab_tables(cfg, clients),
                           iam_statements=_iam_statements)
+
+
+def billed_units(cfg: Config) -> tuple[int, int]:
+    """Write and read units one lab run is billed about: every update is written in each Region of its table
+    (an MRSC witness bills replicated writes too), every read once (strongly consistent: one unit up to 4 KB),
+    optimistic concurrency reads before it writes, and convergence reads every item in every Region."""
+    clients = len(cfg.regions) + 1  # one per Region and the mover
+    updates = clients * len(PHASES) * cfg.consistency_updates
+    writes = sum(updates * (len(cfg.regions) if s.table == "mrec" else 3) for s in SCENARIOS)
+    reads = updates * len(SCENARIOS) + updates * sum(s.write_mode == "one_region" for s in SCENARIOS)
+    reads += len(SCENARIOS) * len(ITEMS) * len(cfg.regions) * 2
+    return writes, reads
 
 
 # ---------------------------------------------------------------- workload
