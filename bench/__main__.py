@@ -30,7 +30,7 @@ RESULTS = Path(__file__).resolve().parent / "results.json"
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 TABLE_BEGIN = "<!-- bench-table:begin (python -m bench writes this table) -->"
 TABLE_END = "<!-- bench-table:end -->"
-BENCHMARKS = ("start", "api", "replication", "lambda", "failover", "runbook")
+BENCHMARKS = ("start", "api", "replication", "lambda", "failover", "consistency", "runbook")
 SCHEMA = 1
 
 # What each figure is held to (docs/benchmarks.md), on a 2-core machine.
@@ -38,6 +38,7 @@ RUNBOOK_GOAL_S = 90.0
 API_GOAL_RATIO = 0.5
 REPLICATION_MARGIN_MS = 100.0
 FAILOVER_TOLERANCE = 0.2
+MRSC_ROUND_TRIP_TOLERANCE = 0.3  # MRSC's extra write latency against the modelled round trip
 START_GOAL_S = 2.0
 
 
@@ -61,7 +62,7 @@ def _timed(name: str, run: Callable[[], dict[str, Any]], errors: dict[str, str])
 
 def measure(only: tuple[str, ...] = BENCHMARKS) -> dict[str, Any]:
     """Run the selected benchmarks and return the results document (flat figures, details, goals)."""
-    from bench import lambda_invoke, localcloud_start, replication, runbook
+    from bench import consistency, lambda_invoke, localcloud_start, replication, runbook
 
     common.quiet_progress_bars()
     began = time.perf_counter()
@@ -77,6 +78,12 @@ def measure(only: tuple[str, ...] = BENCHMARKS) -> dict[str, Any]:
                     details[name] = _timed(name, lambda m=module: m.run(status), errors)
     if "failover" in only:
         details["failover"] = _timed("failover", failover.run_scales, errors)
+    if "consistency" in only:
+        def consistency_run() -> dict[str, Any]:
+            with common.local_cloud(consistency.TIME_SCALE, prefix="bench-consistency-") as status:
+                return consistency.run(status)
+
+        details["consistency"] = _timed("consistency", consistency_run, errors)
     if "runbook" in only:
         details["runbook"] = _timed("runbook", runbook.run, errors)
     document = {
@@ -101,7 +108,13 @@ def headline(details: dict[str, Any]) -> dict[str, Any]:
     fast = fo.get(str(failover.TIME_SCALES[0]), {}) if fo else {}
     book = details.get("runbook", {})
     start = details.get("start", {})
+    mrsc = details.get("consistency", {})
     figures: dict[str, Any] = {
+        "mrec_write_p50_ms": mrsc.get("mrec_write_p50_ms"),
+        "mrsc_write_p50_ms": mrsc.get("mrsc_write_p50_ms"),
+        "mrsc_extra_write_ms": mrsc.get("mrsc_extra_write_ms"),
+        "mrsc_round_trip_ms": mrsc.get("round_trip_ms"),
+        "consistency_lab_s": (book.get("consistency") or {}).get("run_s"),
         "runbook_s": book.get("runbook_s"),
         "notebook_s": book.get("notebook_s"),
         "localcloud_peak_rss_mb": book.get("localcloud_peak_rss_mb"),
@@ -169,6 +182,14 @@ def goals(doc: dict[str, Any]) -> list[dict[str, Any]]:
             rows.append(_row(f"failover: fault to client DNS change, threshold {t}, scale {scale} (s)",
                              fo.get(f"t{t}_client_dns_change_s"), "s", fo.get(f"t{t}_expected_client_s"),
                              "threshold x interval + TTL", "<= theory", lambda v, r: r is not None and r <= 1.0))
+    rows.append(_row("MRSC write p50 minus MREC's, time scale 1 (ms)", doc.get("mrsc_extra_write_ms"), "ms",
+                     doc.get("mrsc_round_trip_ms"), "modelled round trip to the nearest other Region",
+                     f"within ±{MRSC_ROUND_TRIP_TOLERANCE:.0%}",
+                     lambda v, r: r is not None and abs(r - 1) <= MRSC_ROUND_TRIP_TOLERANCE))
+    rows.append(_row("MRSC write p50, time scale 1 (ms)", doc.get("mrsc_write_p50_ms"), "ms",
+                     doc.get("mrec_write_p50_ms"), "MREC write p50, same run", "(none)", None))
+    rows.append(_row("consistency lab run time, in the runbook (s)", doc.get("consistency_lab_s"), "s", None, "",
+                     "(none)", None, ratio=False))
     rows.append(_row("local cloud start to ready, median (s)", doc.get("localcloud_start_s"), "s", START_GOAL_S,
                      "the goal", f"< {START_GOAL_S:.0f} s", lambda v, r: v < START_GOAL_S))
     rows.append(_row("local cloud peak memory during the runbook (MiB)", doc.get("localcloud_peak_rss_mb"), "MiB",
