@@ -70,6 +70,13 @@ def summary(result: LabResult) -> pd.DataFrame:
     return summary_table(result.counts)
 
 
+def _labels(ax: plt.Axes) -> None:
+    """Scenario names slanted and anchored at their bar."""
+    ax.tick_params(axis="x", labelsize=8)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
+
+
 def anomalies_plot(result: LabResult) -> plt.Figure:
     """Lost updates, stale reads and read-your-writes violations per scenario, by phase, side by side."""
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), sharey=False)
@@ -79,11 +86,11 @@ def anomalies_plot(result: LabResult) -> plt.Figure:
                              index=names)
         frame.plot.bar(stacked=True, ax=ax, rot=20)
         ax.set_title(title + " (by phase)")
-        ax.tick_params(axis="x", labelsize=8)
+        _labels(ax)
     ryw = pd.Series([result.counts_of(n).read_your_writes_violations for n in names], index=names)
     ryw.plot.bar(ax=axes[2], rot=20, color="#d13212")
     axes[2].set_title("read-your-writes violations (moved client)")
-    axes[2].tick_params(axis="x", labelsize=8)
+    _labels(axes[2])
     fig.tight_layout()
     return fig
 
@@ -96,13 +103,13 @@ def availability_and_latency_plot(result: LabResult) -> plt.Figure:
     (availability * 100).plot.bar(ax=left, rot=20)
     left.set_title(f"write availability during the partition of {result.partitioned_region} (%)")
     left.set_ylim(0, 105)
-    left.tick_params(axis="x", labelsize=8)
+    _labels(left)
     latency = pd.DataFrame({"write p50": [result.counts_of(n).write_p50_ms for n in names],
                             "write p95": [result.counts_of(n).write_p95_ms for n in names],
                             "read p50": [result.counts_of(n).read_p50_ms for n in names]}, index=names)
     latency.plot.bar(ax=right, rot=20)
     right.set_title("latency (wall-clock ms on this machine)")
-    right.tick_params(axis="x", labelsize=8)
+    _labels(right)
     fig.tight_layout()
     return fig
 
