@@ -51,3 +51,9 @@ def published_hosted_zone_id(region: str) -> str | None:
     names this zone as ``HostedZoneId``; ``regionalHostedZoneId`` of the domain says the same.
     """
     return REGIONAL_HOSTED_ZONE_IDS.get(region)
+
+# What a REST API accepts of one request ("Quotas for configuring and running a REST API in API Gateway",
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html);
+# neither quota can be increased.
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # "Payload size: 10 MB"
+MAX_REQUEST_HEAD_BYTES = 10240  # "Total combined size of request line and header values: 10240 bytes"

@@ -1,8 +1,9 @@
 """``python -m bench`` (``make bench``): run every benchmark, print the table, write the results.
 
-    python -m bench                       # everything (about 4 minutes): bench/results.json and the
+    python -m bench                       # everything (about 7 minutes): bench/results.json and the
                                           # table in docs/benchmarks.md
     python -m bench --only api,failover   # some of them; writes only with --out
+    python -m bench --only soak --merge   # some of them, merged into bench/results.json and its table
     python -m bench --table               # the table of bench/results.json as it is (no run)
     python -m bench --table --markdown    # the same as Markdown (what docs/benchmarks.md shows)
     python -m bench --table --write-docs  # rewrite docs/benchmarks.md's table from bench/results.json
@@ -23,14 +24,14 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-from bench import api, common, failover
+from bench import api, common, failover, soak
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 # The page that shows the committed results: the Markdown table sits between these two lines.
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 TABLE_BEGIN = "<!-- bench-table:begin (python -m bench writes this table) -->"
 TABLE_END = "<!-- bench-table:end -->"
-BENCHMARKS = ("start", "api", "replication", "lambda", "failover", "consistency", "runbook")
+BENCHMARKS = ("start", "api", "replication", "lambda", "failover", "soak", "consistency", "runbook")
 SCHEMA = 1
 
 # What each figure is held to (docs/benchmarks.md), on a 2-core machine.
@@ -78,6 +79,8 @@ def measure(only: tuple[str, ...] = BENCHMARKS) -> dict[str, Any]:
                     details[name] = _timed(name, lambda m=module: m.run(status), errors)
     if "failover" in only:
         details["failover"] = _timed("failover", failover.run_scales, errors)
+    if "soak" in only:
+        details["soak"] = _timed("soak", soak.run_own, errors)
     if "consistency" in only:
         def consistency_run() -> dict[str, Any]:
             with common.local_cloud(consistency.TIME_SCALE, prefix="bench-consistency-") as status:
@@ -108,6 +111,7 @@ def headline(details: dict[str, Any]) -> dict[str, Any]:
     fast = fo.get(str(failover.TIME_SCALES[0]), {}) if fo else {}
     book = details.get("runbook", {})
     start = details.get("start", {})
+    soaked = details.get("soak", {})
     mrsc = details.get("consistency", {})
     figures: dict[str, Any] = {
         "mrec_write_p50_ms": mrsc.get("mrec_write_p50_ms"),
@@ -126,6 +130,9 @@ def headline(details: dict[str, Any]) -> dict[str, Any]:
         "failover_expected_s": fast.get("t1_expected_s"),
         "failover_dns_change_s": fast.get("t1_client_dns_change_s"),
         "failover_dns_expected_s": fast.get("t1_expected_client_s"),
+        "soak_load_growth_mb_per_h": soaked.get("soak_load_growth_mb_per_h"),
+        "soak_idle_growth_mb_per_h": soaked.get("soak_idle_growth_mb_per_h"),
+        "soak_verdict": soaked.get("soak_verdict"),
     }
     for name in ("api_post", "api_get", "moto_put", "moto_get"):
         figures[f"{name}_rps"] = api_result.get(f"{name}_rps")
@@ -194,6 +201,13 @@ def goals(doc: dict[str, Any]) -> list[dict[str, Any]]:
                      "the goal", f"< {START_GOAL_S:.0f} s", lambda v, r: v < START_GOAL_S))
     rows.append(_row("local cloud peak memory during the runbook (MiB)", doc.get("localcloud_peak_rss_mb"), "MiB",
                      None, "", "(none)", None, ratio=False))
+    soaked = doc.get("details", {}).get("soak") or {}
+    flat = f"<= {soak.TOLERANCE_MB_PER_H:.0f} MiB/h ({soak.VERDICT_BOUNDED})"
+    for phase, label in (("load", f"steady API load, {soak.CLIENTS} clients"), ("idle", "idle with health checks")):
+        rows.append(_row(f"local cloud memory growth after warm-up, {label} (MiB/h)",
+                         doc.get(f"soak_{phase}_growth_mb_per_h"), "MiB/h", soaked.get(phase, {}).get("rss_end_mb"),
+                         "server RSS at the end of the phase (MiB)", flat,
+                         lambda v, r: v <= soak.TOLERANCE_MB_PER_H, ratio=False))
     return rows
 
 
@@ -219,6 +233,10 @@ def table(doc: dict[str, Any], markdown: bool = False) -> str:
              f"moto {machine.get('moto')}, {machine.get('platform')}; {doc.get('timestamp')}; load average "
              f"{machine.get('load_average_before')} before, {machine.get('load_average_after')} after; "
              f"bench took {doc.get('bench_s')} s")
+    earlier = sorted({when for when in (doc.get("runs") or {}).values() if when != doc.get("timestamp")})
+    if earlier:
+        later = sorted(name for name, when in doc["runs"].items() if when == doc.get("timestamp"))
+        facts += f" ({', '.join(later)} in this run; the others from the run of {', '.join(earlier)})"
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
@@ -251,12 +269,28 @@ def write_docs_table(doc: dict[str, Any], path: Path = DOCS) -> None:
                                  TABLE_BEGIN + "\n" + table(doc, markdown=True) + "\n" + TABLE_END, 1))
 
 
+def merge(committed: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``committed`` with the benchmarks ``new`` ran replaced by its results; figures and goals recomputed.
+
+    ``runs`` says when each benchmark's figures were taken (the machine facts are the latest run's).
+    """
+    runs = {name: committed.get("runs", {}).get(name, committed["timestamp"]) for name in committed["details"]}
+    runs.update({name: new["timestamp"] for name in new["details"]})
+    details = {**committed["details"], **new["details"]}
+    errors = {k: v for k, v in committed["errors"].items() if k not in new["details"]}
+    document = {**new, **headline(details), "details": details, "errors": {**errors, **new["errors"]}, "runs": runs}
+    document["goals"] = goals(document)
+    return document
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--only", help=f"comma-separated subset of {','.join(BENCHMARKS)}")
     parser.add_argument("--out", type=Path, help=f"where to write the JSON (default {RESULTS} for a full run)")
     parser.add_argument("--table", action="store_true", help="print the table of an existing results file, run nothing")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--merge", action="store_true",
+                        help=f"merge what runs into {RESULTS.name} (the other benchmarks' figures stay) and its table")
     parser.add_argument("--write-docs", action="store_true",
                         help=f"with --table: rewrite the table in {DOCS.name} from the results file")
     args = parser.parse_args(argv)
@@ -273,7 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown benchmark(s) {sorted(unknown)}: choose from {', '.join(BENCHMARKS)}")
     doc = measure(only)
-    out = args.out or (RESULTS if only == BENCHMARKS else None)
+    if args.merge:
+        doc = merge(json.loads(RESULTS.read_text()), doc)
+    out = args.out or (RESULTS if only == BENCHMARKS or args.merge else None)
     if out is not None:
         out.write_text(json.dumps(doc, indent=2) + "\n")
     if out == RESULTS:  # the committed results: the page that shows them follows

@@ -34,12 +34,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from helpers.progress import tqdm
 
+from awsfacts.regions import partition_of
 from helpers.clients import Clients, HttpClient, HttpResponse, tolerating
 from helpers.config import Config
-from helpers.resource_kind import Found, IamScope, Planned, ResourceKind, region_partition, tag_condition
 from helpers.lambdas import function_name
+from helpers.progress import tqdm
+from helpers.resource_kind import Found, IamScope, Planned, ResourceKind, tag_condition
 from helpers.waiting import wait_until
 
 
@@ -177,7 +178,7 @@ def _allow_invoke(clients: Clients, region: str, function_arn: str, api_id: str,
         clients.client("lambda", region).add_permission(
             FunctionName=function_arn, StatementId=statement_id, Action="lambda:InvokeFunction",
             Principal="apigateway.amazonaws.com",
-            SourceArn=f"arn:{region_partition(region)}:execute-api:{region}:{account}:{api_id}/*/{route.method}{path}",
+            SourceArn=f"arn:{partition_of(region)}:execute-api:{region}:{account}:{api_id}/*/{route.method}{path}",
         )
         return True
     return False
@@ -212,7 +213,7 @@ def deploy_regional_api(cfg: Config, clients: Clients, region: str) -> RegionalA
     resources_created = methods_changed = permissions_added = 0
     for route in ROUTES:
         function_arn = _function_arn(cfg, clients, region, route.function)
-        uri = LAMBDA_INVOKE_URI.format(partition=region_partition(region), region=region, function_arn=function_arn)
+        uri = LAMBDA_INVOKE_URI.format(partition=partition_of(region), region=region, function_arn=function_arn)
         _, new = _ensure_resource(clients, region, api_id, resources, route.path)
         resources_created += new
         methods_changed += _ensure_method(clients, region, api_id, resources[route.path], route, uri)

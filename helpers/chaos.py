@@ -10,6 +10,7 @@ lost writes and replication lag are computed from those records only.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import threading
@@ -22,7 +23,7 @@ from typing import Any
 import pandas as pd
 from helpers.progress import tqdm
 
-from helpers import faults
+from helpers import faults, preflight
 from helpers.clients import CachingResolver, Clients, HttpClient, authoritative_server, resolve
 from helpers.config import Config
 from helpers.domains import custom_domain_targets
@@ -207,6 +208,7 @@ def run_experiment(cfg: Config, clients: Clients, progress: bool = True) -> Chao
         raise ValueError("the chaos experiment sends real traffic and injects a real fault, so it has no dry run: "
                          "build the stack (00-05 without dry_run) and run 06_chaos without dry_run; a dry run "
                          "covers the build notebooks and the teardown (08)")
+    preflight.check_regions_ready(cfg, clients)  # no leftover fault, every region healthy and reachable
     ids = health_check_ids(cfg, clients)
     regions = region_map(cfg, clients)
     steady, hold, recovery = cfg.scaled(cfg.steady_s), cfg.scaled(cfg.hold_s), cfg.scaled(cfg.recovery_s)
@@ -222,24 +224,25 @@ def run_experiment(cfg: Config, clients: Clients, progress: bool = True) -> Chao
         thread.start()
     fault_at = restore_at = None
     injected = None
+    held = contextlib.ExitStack()  # holds the injected fault: closing it undoes the fault (helpers.faults)
     bar = tqdm(total=round(end - t0, 1), desc="steady state", unit="s", disable=not progress,
                bar_format="{desc}: {bar} {n:.0f}/{total:.0f} s")
     try:
         while (now := time.time()) < end:
             if fault_at is None and now >= t0 + steady:
-                injected = faults.inject(cfg, clients)
+                injected = held.enter_context(faults.injected_fault(cfg, clients))
                 fault_at = time.time() - t0
                 bar.set_description(f"fault: {cfg.fault} in {cfg.faulty_region}")
             if fault_at is not None and restore_at is None and now >= t0 + steady + hold:
-                faults.restore(cfg, clients, injected)
+                held.close()
                 restore_at = time.time() - t0
                 bar.set_description("restored: recovery")
             bar.n = round(now - t0, 1)
             bar.refresh()
             time.sleep(0.05)
     finally:
-        if injected is not None and restore_at is None:  # never leave a fault behind
-            faults.restore(cfg, clients, injected)
+        held.close()  # never leave a fault behind (closing it again does nothing)
+        if injected is not None and restore_at is None:
             restore_at = time.time() - t0
         stop.set()
         for thread in threads:

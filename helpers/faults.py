@@ -4,18 +4,34 @@ What each fault is, and which AWS operation breaks the region, is the table in
 ``helpers.fault_kinds``; this module carries those operations out (one function
 per operation type to inject, one to undo) and owns the FIS role and
 experiment templates they need.
+
+A fault is held with ``with injected_fault(cfg, clients) as fault:``. What
+will be injected is written to a fault record (``fault_record_path``) before
+the first call that injects it; leaving the block undoes it, however the
+block is left (an exception, KeyboardInterrupt, or SIGTERM/SIGHUP delivered
+to the process, turned into KeyboardInterrupt meanwhile), and then deletes
+the record. A record still there means a process died holding the fault (a
+killed kernel): ``undo_leftover_fault`` undoes it, and the chaos step's
+pre-flight and the teardown call it first.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import json
+import os
+import signal
+import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import singledispatch
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterator
 
+from awsfacts.regions import partition_of
 from helpers.clients import Clients, tolerating
-from helpers.config import Config
+from helpers.config import PROJECT_ROOT, Config
 from helpers.fault_kinds import MAX_FAULT_HOURS, FisExperiment, LambdaEnvironment, ReservedConcurrency, fault_kind
 from helpers.lambdas import (
     FUNCTIONS,
@@ -27,7 +43,7 @@ from helpers.lambdas import (
     set_function_environment,
     set_reserved_concurrency,
 )
-from helpers.resource_kind import GLOBAL, Found, IamScope, Planned, ResourceKind, region_partition, unscoped
+from helpers.resource_kind import GLOBAL, Found, IamScope, Planned, ResourceKind, unscoped
 
 FIS_ROLE_SUFFIX = "fis-role"
 # FIS stops an experiment after its actions' duration at the latest; ours are stopped explicitly.
@@ -43,6 +59,116 @@ class InjectedFault:
     experiment_id: str | None = None
     template_id: str | None = None
     calls: list[str] = field(default_factory=list)
+
+
+# The runbook's own record of a fault it holds, one file per stack: the same on AWS as on the local
+# cloud, and outside any run's report directory so that the next run finds it.
+FAULT_RECORDS_DIR = PROJECT_ROOT / ".runbook" / "faults"
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # turned into KeyboardInterrupt while a fault is held
+# An undo finds the stack gone (torn down, or a local cloud that held it stopped): nothing left to undo.
+STACK_GONE = "ResourceNotFoundException"
+# StopExperiment on an experiment that has already ended (FIS ends it after its duration) or is unknown.
+EXPERIMENT_ENDED = ("ResourceNotFoundException", "ValidationException", "ConflictException")
+
+
+def fault_record_path(cfg: Config) -> Path:
+    """Where the record of a fault held on ``cfg``'s stack lives while it is injected."""
+    return FAULT_RECORDS_DIR / f"{cfg.stack_name}.json"
+
+
+def _write_record(cfg: Config, fault: InjectedFault) -> None:
+    path = fault_record_path(cfg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"stack_name": cfg.stack_name, "endpoint_url": cfg.endpoint_url,
+                               "recorded_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                               "pid": os.getpid(), **asdict(fault)}, indent=2) + "\n")
+    os.replace(tmp, path)  # a reader never sees half a record
+
+
+def read_fault_record(cfg: Config) -> InjectedFault | None:
+    """The fault a run left injected on ``cfg``'s stack (its record is still there), or None."""
+    try:
+        data = json.loads(fault_record_path(cfg).read_text())
+    except FileNotFoundError:
+        return None
+    return InjectedFault(data["fault"], data["region"], data.get("experiment_id"), data.get("template_id"),
+                         list(data.get("calls", [])))
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise KeyboardInterrupt in the block, as Ctrl-C does (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(f"{signal.Signals(signum).name} while a fault was injected")
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP wait until the block (an undo) has finished, then take effect."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    sigs = (signal.SIGINT, *STOP_SIGNALS)
+    previous = {sig: signal.signal(sig, lambda signum, _frame: received.append(signum)) for sig in sigs}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if received:  # the first one acts now, as it would have
+            signal.raise_signal(received[0])
+
+
+def undo(cfg: Config, clients: Clients, fault: InjectedFault) -> None:
+    """Undo ``fault`` (what is already undone stays so) and delete its record; signals wait until it is done.
+
+    The record stays when the undo fails (the next run tries again) and in a
+    dry run (whose calls are recorded, not made).
+    """
+    with _signals_deferred():
+        with tolerating(STACK_GONE):
+            restore(cfg, clients, fault)
+        if not cfg.dry_run:
+            fault_record_path(cfg).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def injected_fault(cfg: Config, clients: Clients) -> Iterator[InjectedFault]:
+    """``cfg.fault`` injected in ``cfg.faulty_region`` for the block, undone when it is left, however it is left.
+
+    The record is written before the first injecting call, so a process killed
+    at any point leaves a record the next run's ``undo_leftover_fault`` acts on.
+    """
+    fault = InjectedFault(cfg.fault, cfg.faulty_region)
+    with _signals_interrupt():
+        _write_record(cfg, fault)
+        try:
+            _inject(fault_kind(fault.fault).operation, cfg, clients, fault)
+            _write_record(cfg, fault)  # now with what the injection returned (a FIS experiment's id)
+            yield fault
+        finally:
+            undo(cfg, clients, fault)
+
+
+def undo_leftover_fault(cfg: Config, clients: Clients) -> InjectedFault | None:
+    """Undo the fault an earlier run left injected on this stack (its record is still there); what was undone, or None."""
+    fault = read_fault_record(cfg)
+    if fault is not None:
+        undo(cfg, clients, fault)
+    return fault
 
 
 def fis_role_name(cfg: Config) -> str:
@@ -63,7 +189,7 @@ def ensure_fis_role(cfg: Config, clients: Clients) -> str:
                               Tags=[{"Key": k, "Value": v} for k, v in cfg.tags.items()],
                               Description="FIS pauses replication of the runbook's global table")["Role"]["Arn"]
     account = arn.split(":")[4]  # the role's own account: the table is in it
-    table_arns = [f"arn:{region_partition(region)}:dynamodb:{region}:{account}:table/{cfg.table_name}"
+    table_arns = [f"arn:{partition_of(region)}:dynamodb:{region}:{account}:table/{cfg.table_name}"
                   for region in cfg.regions]
     policy = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["dynamodb:PutResourcePolicy", "dynamodb:DeleteResourcePolicy",
@@ -96,7 +222,7 @@ def _start_experiment(cfg: Config, clients: Clients, region: str, action: dict[s
 
 
 def inject(cfg: Config, clients: Clients) -> InjectedFault:
-    """Break ``cfg.faulty_region`` the way the fault table says for ``cfg.fault``."""
+    """Break ``cfg.faulty_region`` the way the fault table says for ``cfg.fault`` (no record: ``injected_fault`` keeps one)."""
     done = InjectedFault(cfg.fault, cfg.faulty_region)
     _inject(fault_kind(cfg.fault).operation, cfg, clients, done)
     return done
@@ -160,8 +286,11 @@ def _(operation: FisExperiment, cfg: Config, clients: Clients, done: InjectedFau
 @_restore.register(FisExperiment)
 def _(operation: FisExperiment, cfg: Config, clients: Clients, done: InjectedFault) -> None:
     fis = clients.client("fis", done.region)
-    fis.stop_experiment(id=done.experiment_id)
-    fis.delete_experiment_template(id=done.template_id)
+    if done.experiment_id:  # None: the injection stopped before FIS started one
+        with tolerating(*EXPERIMENT_ENDED):
+            fis.stop_experiment(id=done.experiment_id)
+    if done.template_id:
+        fis.delete_experiment_template(id=done.template_id)
 
 
 def stack_experiment_templates(cfg: Config, clients: Clients, region: str) -> list[str]:

@@ -141,7 +141,7 @@ class HealthReplay:
     a checker's view after ``failure_threshold`` probes in a row disagree with
     it, and calls the check healthy while more than 18% of the views say so.
     Polled at least once per RequestInterval, each probe is seen (told apart by
-    its CheckedTime) and replayed through those rules (``localcloud.health_rules``),
+    its CheckedTime) and replayed through those rules (``awsfacts.route53``),
     so the verdict turns when Route 53's routing does, whatever the threshold.
     """
 

@@ -30,11 +30,12 @@ from typing import Any, Callable
 
 import pandas as pd
 from botocore.exceptions import ClientError
-from helpers.progress import tqdm
 
+from awsfacts.regions import partition_of
 from helpers.clients import Clients, error_code, tolerating
 from helpers.config import PROJECT_ROOT, Config
-from helpers.resource_kind import GLOBAL, Found, IamScope, Planned, ResourceKind, region_partition, unscoped
+from helpers.progress import tqdm
+from helpers.resource_kind import GLOBAL, Found, IamScope, Planned, ResourceKind, unscoped
 from helpers.waiting import wait_until
 
 FUNCTIONS_DIR = PROJECT_ROOT / "functions"
@@ -140,13 +141,13 @@ def code_sha256(zip_bytes: bytes) -> str:
 # -------------------------------------------------------------------- IAM
 def table_arns(cfg: Config, account: str) -> list[str]:
     """The ARN of the table in every configured region (a global table is one table per region)."""
-    return [f"arn:{region_partition(r)}:dynamodb:{r}:{account}:table/{cfg.table_name}" for r in cfg.regions]
+    return [f"arn:{partition_of(r)}:dynamodb:{r}:{account}:table/{cfg.table_name}" for r in cfg.regions]
 
 
 def log_group_arns(cfg: Config, account: str) -> list[str]:
     """The functions' log groups (``/aws/lambda/<name>``) and their streams, in every region."""
     return [
-        f"arn:{region_partition(r)}:logs:{r}:{account}:log-group:/aws/lambda/{function_name(cfg, spec.key)}:*"
+        f"arn:{partition_of(r)}:logs:{r}:{account}:log-group:/aws/lambda/{function_name(cfg, spec.key)}:*"
         for r in cfg.regions for spec in FUNCTIONS
     ]
 

@@ -28,13 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-import botocore.session
 import yaml
 
-import timescale
-from helpers.fault_kinds import FAULT_KINDS, MAX_FAULT_HOURS
+from awsfacts import time_scale
 from awsfacts.global_tables import MRSC_REGION_SETS, describe_region_sets, mrsc_layout_error, region_set_of
-from awsfacts.regions import known_regions
+from awsfacts.regions import known_regions, partition_of
+from helpers.fault_kinds import FAULT_KINDS, MAX_FAULT_HOURS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = PROJECT_ROOT / ".localcloud"
@@ -148,8 +147,7 @@ def _regions(regions: tuple[str, ...]) -> tuple[str, ...]:
         if region not in valid:
             close = difflib.get_close_matches(region, valid, n=1)
             raise Invalid(f"{region!r} is not an AWS region name" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    session = botocore.session.get_session()
-    partitions = {region: session.get_partition_for_region(region) for region in regions}
+    partitions = {region: partition_of(region) for region in regions}
     if len(set(partitions.values())) > 1:
         listed = ", ".join(f"{r} ({p})" for r, p in partitions.items())
         raise Invalid(f"all regions must be in one AWS partition, these are in several: {listed}")
@@ -158,9 +156,9 @@ def _regions(regions: tuple[str, ...]) -> tuple[str, ...]:
 
 def _time_scale(value: float) -> float:
     try:
-        return timescale.check_time_scale(value)
+        return time_scale.check_time_scale(value)
     except ValueError:
-        raise Invalid(timescale.ALLOWED) from None
+        raise Invalid(time_scale.ALLOWED) from None
 
 
 def _path_or(default: Path) -> Callable[[str], str]:

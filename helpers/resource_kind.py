@@ -19,8 +19,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import botocore.session
-
+from awsfacts.regions import partition_of
 from helpers.config import Config
 
 GLOBAL = "global"
@@ -84,17 +83,9 @@ class ResourceKind:
 
 
 @functools.lru_cache(maxsize=None)
-def region_partition(region: str) -> str:
-    """The ARN partition of ``region`` (``aws``, ``aws-cn``, ``aws-us-gov``, ...), from botocore's endpoint data.
-
-    An unknown region name raises ``botocore.exceptions.UnknownRegionError``.
-    """
-    return botocore.session.get_session().get_partition_for_region(region)
-
-
 def partition(cfg: Config) -> str:
     """The partition of the configured regions; they must share one (an ARN names exactly one)."""
-    found = {region: region_partition(region) for region in cfg.regions}
+    found = {region: partition_of(region) for region in cfg.regions}
     if len(set(found.values())) != 1:
         raise ValueError(f"the regions {list(cfg.regions)} are in different AWS partitions ({found}): "
                          "one stack lives in one partition (parameter 'regions')")

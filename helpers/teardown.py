@@ -1,5 +1,8 @@
 """Step 7: delete everything the stack created, in reverse order of ``helpers.stack.STACK``, then prove nothing is left.
 
+First a fault an interrupted chaos run left injected is undone (``helpers.faults``),
+so that a FIS experiment it started is stopped before its template is deleted.
+
 Every kind is tried in every region, whatever failed before it: a failing call
 (an API error in one region, a throttle, a denied action) is recorded with its
 reason and the teardown carries on. Each deletion tolerates what is already
@@ -14,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from helpers import stack
+from helpers import faults, stack
 from helpers.clients import Clients
 from helpers.config import Config
 
@@ -33,6 +36,12 @@ def teardown(cfg: Config, clients: Clients) -> pd.DataFrame:
     still run. In a dry run the deletions are recorded, not made (``helpers.dryrun``).
     """
     rows = []
+    try:  # a row only when an interrupted chaos run left a fault
+        if (leftover := faults.undo_leftover_fault(cfg, clients)) is not None:
+            rows.append({"step": "leftover fault", "region": leftover.region, "ok": True,
+                         "detail": f"undid {leftover.fault}"})
+    except Exception as error:  # record and carry on: the deletions below remove what holds the fault
+        rows.append({"step": "leftover fault", "region": "", "ok": False, "detail": _failure(error)})
     for kind in reversed(stack.STACK):
         for region in kind.regions(cfg):
             try:

@@ -32,6 +32,7 @@ from localcloud.healthchecker import HealthChecker
 from localcloud.lambda_runtime import LambdaRuntime
 from localcloud.regions import RegionRegistry
 from localcloud.replication import Replication
+from localcloud.retention import Retention
 from localcloud.settings import Settings, free_port
 from localcloud.status import CloudStatus
 from localcloud.traffic_policies import TrafficPolicies
@@ -54,6 +55,7 @@ COMPONENTS: tuple[ComponentFactory, ...] = (
     Gateway,
     HealthChecker,
     Faults,
+    Retention,
 )
 
 

@@ -15,6 +15,10 @@ This thin dispatcher in front of moto is the only way the local cloud changes
 moto's answers. ``ControlPlane.overrides`` lists them (docs/design.md has the
 table, and a test keeps the two in step). A handler may call ``call.forward()``
 to get moto's own answer first and amend it.
+
+Where moto decides inside its models, below every operation, what AWS would
+refuse, the decision is corrected here too, once per process
+(``MODEL_CORRECTIONS``, installed when a ``ControlPlane`` is built).
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.datastructures import MultiDict
 from werkzeug.serving import make_server
 
+from awsfacts import dynamodb as ddb_facts
+
 log = logging.getLogger(__name__)
 
 _SCOPE_RE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
@@ -64,6 +70,69 @@ def moto_backend(service: str, region: str, account_id: str = DEFAULT_ACCOUNT_ID
     if account is None:
         return backends[account_id][region]
     return account[region]
+
+
+def _dynamodb_item_limits() -> None:
+    """DynamoDB's item size and nesting quotas, exactly at AWS's boundary, for every write (put, update, batch,
+    transaction, PartiQL).
+
+    moto checks the size of each item as it is built (``LimitedSizeDict.__setitem__``) against 405,000
+    bytes of its own count (lists and maps without their overhead), so it refuses items of 405 to 409.6 KB
+    that DynamoDB stores, and accepts any nesting. The check below counts as DynamoDB counts
+    (``awsfacts.dynamodb.item_bytes``) against 400 KB, and refuses more than 32 levels of nesting, with
+    DynamoDB's ValidationException messages.
+    """
+    from moto.dynamodb.exceptions import ItemSizeTooLarge, MockValidationException
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+
+    def attribute_bytes(name: str, value: Any) -> int:
+        size = ddb_facts.value_bytes(value) if isinstance(value, DynamoType) else len(str(value).encode())
+        return len(name.encode()) + size
+
+    def setitem(self: LimitedSizeDict, key: str, value: Any) -> None:
+        if isinstance(value, DynamoType) and ddb_facts.nesting_levels(value) > ddb_facts.MAX_NESTING_LEVELS:
+            raise MockValidationException(ddb_facts.NESTING_TOO_DEEP)
+        size = attribute_bytes(key, value) + sum(attribute_bytes(k, v) for k, v in self.items() if k != key)
+        if size > ddb_facts.MAX_ITEM_BYTES:
+            raise ItemSizeTooLarge()  # "Item size has exceeded the maximum allowed size" (UpdateItem: "... to update ...")
+        dict.__setitem__(self, key, value)
+
+    LimitedSizeDict.__setitem__ = setitem  # type: ignore[method-assign]
+
+
+def _untracked_models() -> None:
+    """Let moto's model objects be freed when moto drops them.
+
+    Every moto model (``BaseModel``) appends each instance it creates to its
+    class's ``instances_tracked`` list, for the ``/moto-api/data.json`` listing,
+    and nothing removes them: every log event, stream record, metric data point
+    and item version ever made stays in memory, whatever moto or the retention
+    component (``localcloud.retention``) drops. That listing is not AWS's and the
+    local cloud does not use it, so instances are no longer tracked.
+    """
+    from moto.core.common_models import BaseModel
+
+    def untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
+        return super(BaseModel, cls).__new__(cls)
+
+    BaseModel.__new__ = staticmethod(untracked_new)  # type: ignore[assignment]
+
+
+# moto model decisions the local cloud corrects, (service, what, how): installed once per process.
+MODEL_CORRECTIONS: tuple[tuple[str, str, Callable[[], None]], ...] = (
+    ("dynamodb", "item size (400 KB, counted as AWS counts) and nesting (32 levels) quotas", _dynamodb_item_limits),
+    ("all", "model instances freed when dropped (moto tracks every instance it ever made)", _untracked_models),
+)
+_corrected = False
+
+
+def correct_moto_models() -> None:
+    """Install ``MODEL_CORRECTIONS`` (once per process; a second local cloud in the same process shares them)."""
+    global _corrected
+    if not _corrected:
+        for _, _, install in MODEL_CORRECTIONS:
+            install()
+        _corrected = True
 
 
 class AwsError(ServiceException):
@@ -154,6 +223,7 @@ class ControlPlane:
         self._signing: dict[str, str] = {}
         self._server = None
         self._thread: threading.Thread | None = None
+        correct_moto_models()
 
     # ------------------------------------------------------------ overrides
     def register(self, service: str, operation: str, handler: Handler) -> None:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from awsfacts.time_scale import check_time_scale
 from localcloud.server import EXIT_ALREADY_RUNNING, EXIT_CANNOT_START
 from localcloud.settings import DEFAULT_REPLICATION_DELAY_S, Settings
 from localcloud.status import CloudStatus
@@ -92,8 +93,10 @@ def start(state_dir: str | Path = DEFAULT_STATE_DIR, *, time_scale: float = 1.0,
           replication_delay: float = DEFAULT_REPLICATION_DELAY_S, port: int = 0, dns_port: int = 0,
           api_port: int = 0, timeout: float = 30.0) -> dict[str, Any]:
     """Start the local cloud in the background and return its status once it is ready."""
-    if time_scale <= 0:
-        raise LocalCloudError(f"time scale must be greater than 0, got {time_scale}")
+    try:
+        time_scale = check_time_scale(time_scale)
+    except ValueError as error:
+        raise LocalCloudError(str(error)) from None
     state_dir = Path(state_dir).resolve()
     current = status(state_dir)
     if current["running"]:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from awsfacts import time_scale
+
 # DynamoDB global tables "typically" replicate within a second (AWS docs); we
 # model half a second of AWS time, multiplied by time_scale like every duration.
 DEFAULT_REPLICATION_DELAY_S = 0.5
@@ -90,9 +92,18 @@ def taken_on(port: int, addresses: Iterable[str]) -> str | None:
     return None
 
 
+def _time_scale(text: str) -> float:
+    """``--time-scale``'s type: the one rule of ``awsfacts.time_scale``, as an argparse error."""
+    try:
+        return time_scale.check_time_scale(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def add_start_options(parser: argparse.ArgumentParser) -> None:
     """The options a local cloud starts with, shared by ``localcloud start`` and its server process."""
-    parser.add_argument("--time-scale", type=float, default=1.0, help="multiplies every AWS-defined duration (default 1.0)")
+    parser.add_argument("--time-scale", type=_time_scale, default=1.0,
+                        help=f"multiplies every AWS-defined duration (default 1.0): {time_scale.ALLOWED}")
     parser.add_argument("--replication-delay", type=float, default=DEFAULT_REPLICATION_DELAY_S,
                         help="global-table replication delay in AWS seconds, before scaling")
     parser.add_argument("--port", type=int, default=0, help="control-plane (AWS endpoint) port; 0 picks a free one")

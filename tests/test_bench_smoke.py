@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from bench import __main__ as bench_main
-from bench import common, failover
+from bench import common, failover, soak
 
 RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results.json"
 REQUIRED = ("runbook_s", "api_post_rps", "api_get_rps", "moto_put_rps", "moto_get_rps", "replication_lag_p50_ms",
             "replication_lag_p99_ms", "replication_delay_ms", "failover_detection_s", "failover_expected_s",
-            "localcloud_start_s", "localcloud_peak_rss_mb")
+            "localcloud_start_s", "localcloud_peak_rss_mb", "soak_load_growth_mb_per_h", "soak_idle_growth_mb_per_h")
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +139,36 @@ def test_a_page_without_the_markers_is_refused(tmp_path, results):
     page.write_text("# Title\n")
     with pytest.raises(ValueError, match="bench-table:begin"):
         bench_main.write_docs_table(results, page)
+
+
+def test_committed_soak_has_both_phases_after_a_warm_up_and_a_verdict(results):
+    soaked = results["details"]["soak"]
+    assert soaked["warmup_s"] > 0 and soaked["phase_s"] >= 30
+    for phase in ("load", "idle"):
+        assert soaked[phase]["samples"] >= soaked["phase_s"] / soaked["sample_s"] / 2
+        assert results[f"soak_{phase}_growth_mb_per_h"] == soaked[phase]["growth_mb_per_h"]
+    assert soaked["load"]["requests"] > 0 and soaked["load"]["errors"] == 0
+    assert results["soak_verdict"] == soak.verdict(results["soak_load_growth_mb_per_h"],
+                                                   results["soak_idle_growth_mb_per_h"])
+    rows = [r for r in results["goals"] if r["figure"].startswith("local cloud memory growth")]
+    assert len(rows) == 2 and all(r["unit"] == "MiB/h" for r in rows)
+
+
+def test_soak_growth_is_the_slope_per_hour_and_the_verdict_holds_the_tolerance():
+    assert soak.growth_mb_per_h([(0.0, 100.0), (30.0, 100.5), (60.0, 101.0)]) == pytest.approx(60.0)
+    assert soak.growth_mb_per_h([(0.0, 100.0), (1.0, 101.0), (2.0, 100.0)]) == pytest.approx(0.0)
+    assert soak.verdict(soak.TOLERANCE_MB_PER_H, -5.0) == soak.VERDICT_BOUNDED
+    assert soak.verdict(1.0, soak.TOLERANCE_MB_PER_H + 0.1) == soak.VERDICT_GROWING
+
+
+def test_merge_replaces_the_benchmarks_that_ran_and_keeps_the_others(results):
+    new = {"timestamp": "2030-01-01T00:00:00+00:00", "machine": results["machine"], "bench_s": 1.0, "errors": {},
+           "details": {"soak": {**results["details"]["soak"], "soak_idle_growth_mb_per_h": 999.0,
+                                "soak_verdict": soak.VERDICT_GROWING}}}
+    merged = bench_main.merge(results, new)
+    assert merged["soak_idle_growth_mb_per_h"] == 999.0 and merged["soak_verdict"] == soak.VERDICT_GROWING
+    idle = next(r for r in merged["goals"] if r["figure"].startswith("local cloud memory growth") and "idle" in r["figure"])
+    assert idle["met"] is False, "the goals are judged again on the merged figures"
+    assert merged["runbook_s"] == results["runbook_s"], "figures of benchmarks that did not run stay"
+    assert merged["runs"]["soak"] == new["timestamp"] and merged["runs"]["runbook"] != new["timestamp"]
+    assert merged["goals"] == bench_main.goals(merged)

@@ -373,3 +373,127 @@ def test_region_outage_refuses_connections_and_recovers(cloud, api):
         gateway.set_outage(REGION, False)
     assert request(cloud, api_host(api), "GET", "/test/echo/3")[0] == 200
     assert gateway.status()["gateways"][REGION] == f"{cloud.regions.address(REGION)}:{cloud.settings.api_port}"
+
+
+# ------------------------------------------------- malformed and oversized requests
+def _exchange(cloud, head: bytes, body: bytes = b"", wait_s: float = 1.0) -> tuple[int | None, bytes, float, bool]:
+    """Send raw bytes over TLS and read for at most ``wait_s``: (status, answer, seconds to it, connection closed)."""
+    raw = socket.create_connection((cloud.regions.address(REGION), cloud.settings.api_port), timeout=5)
+    sock = ssl._create_unverified_context().wrap_socket(raw)
+    began = time.monotonic()
+    try:
+        sock.sendall(head + body)
+    except OSError:
+        pass  # the server may answer and close before it has read everything
+    sock.settimeout(wait_s)
+    answer, closed = b"", False
+    try:
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                closed = True
+                break
+            answer += data
+    except (TimeoutError, socket.timeout):
+        pass
+    except OSError:
+        closed = True
+    elapsed = time.monotonic() - began
+    sock.close()
+    status = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else None
+    return status, answer, elapsed, closed
+
+
+def _head(api_id, method="GET", path="/test/echo/1", extra=b"") -> bytes:
+    return f"{method} {path} HTTP/1.1\r\nHost: {api_host(api_id)}\r\n".encode() + extra + b"\r\n"
+
+
+@pytest.mark.parametrize("framing, body", [
+    (b"Content-Length: -1\r\n", b""),
+    (b"Content-Length: abc\r\n", b""),
+    (b"Content-Length: 1e3\r\n", b""),
+    (b"Transfer-Encoding: chunked\r\n", b"-5\r\nhello\r\n0\r\n\r\n"),
+    (b"Transfer-Encoding: chunked\r\n", b"zz\r\nhello\r\n0\r\n\r\n"),
+    (b"Transfer-Encoding: chunked\r\n", b"5\r\nhello-and-more-than-five\r\n0\r\n\r\n"),
+], ids=["negative length", "non-numeric length", "exponent length", "negative chunk", "non-hex chunk",
+        "chunk longer than its size"])
+def test_malformed_lengths_are_answered_400_at_once_and_the_connection_closed(cloud, api, framing, body):
+    status, answer, elapsed, closed = _exchange(cloud, _head(api, "POST", "/test/echo", framing), body)
+    assert status == 400, answer[:300]
+    assert json.loads(answer.split(b"\r\n\r\n", 1)[1]) == {"message": "Bad Request"}
+    assert elapsed < 1.0 and closed
+
+
+def test_a_malformed_request_line_is_answered_400(cloud):
+    status, _, elapsed, closed = _exchange(cloud, b"NOT HTTP AT ALL\r\n\r\n")
+    assert status == 400 and elapsed < 1.0 and closed
+
+
+def _filler(api_id, head_bytes: int, path="/test/echo/1") -> bytes:
+    """A header that brings the request line plus header values to ``head_bytes`` (API Gateway's count)."""
+    line = f"GET {path} HTTP/1.1"
+    used = len(line) + len(api_host(api_id))
+    return b"X-Filler: " + b"f" * (head_bytes - used) + b"\r\n"
+
+
+def test_request_line_and_header_values_up_to_10240_bytes_are_served_and_one_more_is_431(cloud, api):
+    from awsfacts.apigateway import MAX_REQUEST_HEAD_BYTES
+
+    at_limit = _exchange(cloud, _head(api, extra=_filler(api, MAX_REQUEST_HEAD_BYTES)))
+    assert at_limit[0] == 200
+    status, answer, elapsed, closed = _exchange(cloud, _head(api, extra=_filler(api, MAX_REQUEST_HEAD_BYTES + 1)))
+    assert status == 431 and elapsed < 1.0 and closed
+    assert json.loads(answer.split(b"\r\n\r\n", 1)[1]) == {"message": "Request Header Fields Too Large"}
+
+
+def test_endless_headers_are_cut_off_with_431_without_being_buffered(cloud, api):
+    headers = b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 1000) for i in range(5000))  # 5 MB of headers
+    status, _, elapsed, closed = _exchange(cloud, _head(api, extra=headers))
+    assert status == 431 and elapsed < 1.0 and closed
+
+
+def test_a_declared_body_over_10_mb_is_answered_413_before_it_is_sent(cloud, api):
+    from awsfacts.apigateway import MAX_PAYLOAD_BYTES
+
+    head = _head(api, "POST", "/test/echo", b"Content-Length: %d\r\n" % (MAX_PAYLOAD_BYTES + 1))
+    status, answer, elapsed, closed = _exchange(cloud, head)  # the body never comes
+    assert status == 413 and elapsed < 1.0 and closed
+    assert json.loads(answer.split(b"\r\n\r\n", 1)[1]) == {"message": "Request Too Long"}
+
+
+def test_a_chunked_body_over_10_mb_is_answered_413(cloud, api):
+    from awsfacts.apigateway import MAX_PAYLOAD_BYTES
+
+    chunk = b"x" * (1024 * 1024)
+    body = (b"%x\r\n" % len(chunk) + chunk + b"\r\n") * (MAX_PAYLOAD_BYTES // len(chunk) + 1) + b"0\r\n\r\n"
+    status, _, _, closed = _exchange(cloud, _head(api, "POST", "/test/echo", b"Transfer-Encoding: chunked\r\n"), body,
+                                     wait_s=3.0)
+    assert status == 413 and closed
+
+
+def test_a_proxy_event_over_lambdas_6_mb_is_not_invoked_and_the_answer_is_500(cloud, api):
+    from awsfacts.awslambda import MAX_SYNC_PAYLOAD_BYTES
+
+    fake = cloud.get(FakeLambda)
+    before = len(fake.calls)
+    status, _, body = request(cloud, api_host(api), "POST", "/test/echo", body=b"x" * MAX_SYNC_PAYLOAD_BYTES)
+    assert status == 500 and json.loads(body) == {"message": "Internal server error"}
+    assert len(fake.calls) == before, "Lambda refuses a request over 6 MB: the function must not run"
+    status, _, _ = request(cloud, api_host(api), "POST", "/test/echo", body=b"x" * (MAX_SYNC_PAYLOAD_BYTES // 2))
+    assert status == 200 and len(fake.calls) == before + 1
+
+
+def test_a_chunked_body_reaches_the_function_whole(cloud, api):
+    body = b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+    status, answer, _, _ = _exchange(cloud, _head(api, "POST", "/test/echo", b"Transfer-Encoding: chunked\r\n"), body)
+    assert status == 200
+    assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["body"] == "hello world"
+
+
+def test_a_deleted_apis_deployment_snapshots_are_dropped_at_the_next_deployment(cloud):
+    snapshots = cloud.get(Gateway)._handler._routes._deployed
+    doomed = make_api(cloud, stage="doomed", routes={"/echo": ("GET", "echo")})
+    assert any(api_id == doomed for _, api_id, _ in snapshots)
+    _client(cloud, "apigateway").delete_rest_api(restApiId=doomed)
+    make_api(cloud, stage="after", routes={"/echo": ("GET", "echo")})
+    assert not any(api_id == doomed for _, api_id, _ in snapshots)

@@ -57,6 +57,9 @@ def exit_hard(event, context):
 def tables(event, context):
     import boto3
     return boto3.client("dynamodb").list_tables()["TableNames"]
+
+def sized(event, context):
+    return "x" * event["size"]
 '''
 
 
@@ -247,6 +250,25 @@ def test_a_payload_that_is_not_json_is_rejected(lam, make_function):
     with pytest.raises(ClientError) as raised:
         lam.invoke(FunctionName=make_function(), Payload=b"{not json")
     assert raised.value.response["Error"]["Code"] == "InvalidRequestContentException"
+
+
+def test_a_request_over_6_mb_is_refused_with_413_request_entity_too_large(lam, make_function):
+    from awsfacts.awslambda import MAX_SYNC_PAYLOAD_BYTES
+
+    with pytest.raises(ClientError) as raised:
+        lam.invoke(FunctionName=make_function(), Payload=json.dumps("x" * MAX_SYNC_PAYLOAD_BYTES).encode())
+    assert raised.value.response["Error"]["Code"] == "RequestEntityTooLargeException"
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
+
+
+def test_a_response_over_6_mb_becomes_lambdas_function_error_and_one_at_the_limit_is_returned(lam, make_function):
+    from awsfacts.awslambda import MAX_SYNC_PAYLOAD_BYTES
+
+    name = make_function(handler="app.sized")
+    response, result = invoke(lam, name, {"size": MAX_SYNC_PAYLOAD_BYTES - 2})  # two quotes: exactly 6 MB
+    assert "FunctionError" not in response and len(result) == MAX_SYNC_PAYLOAD_BYTES - 2
+    response, result = invoke(lam, name, {"size": MAX_SYNC_PAYLOAD_BYTES - 1})
+    assert response["FunctionError"] == "Unhandled" and result["errorType"] == "Function.ResponseSizeTooLarge"
 
 
 def test_event_and_dry_run_invocations_answer_202_and_204(lam, make_function):

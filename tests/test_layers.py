@@ -1,7 +1,7 @@
 """The project's layers, read from its source with ``ast``: who may import whom, and no import cycle.
 
-bench -> helpers -> awsfacts, and localcloud -> awsfacts; ``awsfacts`` and
-``timescale`` are neutral (they import no other layer), and the Lambda handlers
+bench -> helpers -> awsfacts, and localcloud -> awsfacts; ``awsfacts`` is
+neutral (it imports no other layer), and the Lambda handlers
 in ``functions/`` stand alone. The helpers start and stop the local cloud through
 its lifecycle API (``localcloud.daemon``: start, stop, status) and use nothing
 else of the emulator: what both need to know about AWS is in ``awsfacts``.
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("awsfacts", "bench", "functions", "helpers", "localcloud", "timescale")
-NEUTRAL = ("awsfacts", "functions", "timescale")  # import no other layer
+PACKAGES = ("awsfacts", "bench", "functions", "helpers", "localcloud")
+NEUTRAL = ("awsfacts", "functions")  # import no other layer
 LIFECYCLE_API = "localcloud.daemon"  # how the runbook starts and stops the local cloud
 
 
@@ -97,7 +97,7 @@ def test_the_cycle_finder_finds_a_cycle():
     assert _cycle({"a": {"b"}, "b": set()}) is None
 
 
-@pytest.mark.parametrize("layer", ["helpers", "functions", "awsfacts", "timescale"])
+@pytest.mark.parametrize("layer", ["helpers", "functions", "awsfacts"])
 def test_the_layer_uses_nothing_of_the_local_cloud(layer):
     offending = {
         (module, target)

@@ -81,9 +81,20 @@ def test_stop_when_nothing_runs_says_so(tmp_path):
     assert "no local cloud" in result.stdout
 
 
-def test_bad_time_scale_is_refused(tmp_path):
-    with pytest.raises(daemon.LocalCloudError, match="greater than 0"):
-        daemon.start(tmp_path, time_scale=0)
+@pytest.mark.parametrize("scale", [0, -1, float("nan"), float("inf"), 1e308, 2.0])
+def test_bad_time_scale_is_refused_before_anything_starts(tmp_path, scale):
+    with pytest.raises(daemon.LocalCloudError, match="time scale"):
+        daemon.start(tmp_path, time_scale=scale)
+    assert not (tmp_path / "status.json").exists()
+
+
+@pytest.mark.parametrize("scale", ["nan", "inf", "1e308", "0"])
+def test_the_cli_refuses_a_bad_time_scale_naming_the_option(tmp_path, scale):
+    result = subprocess.run([os.path.join(BIN, "localcloud"), "start", "--state-dir", str(tmp_path), "--time-scale", scale],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "--time-scale" in result.stderr and "1.0 is AWS's real time" in result.stderr
+    assert not (tmp_path / "status.json").exists()
 
 
 def test_any_region_name_a_client_uses_is_served(clients, unique, localcloud_status):
@@ -166,6 +177,7 @@ def test_a_component_built_without_its_collaborators_stops_the_start_with_a_clea
 def test_the_dns_refuses_to_start_without_a_health_checker(tmp_path):
     """Without one, every health-checked record would look healthy and failover would silently do nothing."""
     from conftest import in_process_cloud
+
     from localcloud.component import MissingComponent
     from localcloud.dns import Dns
 
@@ -186,6 +198,7 @@ def test_every_component_comes_after_the_ones_it_needs_and_each_is_passed_in():
 
 def test_the_status_file_is_one_cloud_status_with_the_contract_keys(tmp_path):
     from conftest import in_process_cloud
+
     from localcloud.status import CloudStatus
 
     with in_process_cloud(tmp_path) as cloud:

@@ -13,7 +13,7 @@ from helpers import parameters
 from helpers.config import ConfigError, validate
 from helpers.fault_kinds import FAULT_KINDS, fault_kind, fault_table
 from helpers.parameters import DEFAULTS, PARAMETER_NAMES, PARAMETERS, load_parameters
-from timescale import check_time_scale
+from awsfacts.time_scale import check_time_scale
 
 
 @pytest.mark.parametrize("path", parameters.notebooks(), ids=lambda p: p.name)

@@ -1,6 +1,6 @@
 """API Gateway's data plane: one HTTPS listener per region, REST API routing, Lambda proxy integrations.
 
-One job per module: ``server`` (HTTP/TLS listener and connection loop),
+One job per module: ``server`` (TLS listener, HTTP/1.1 by h11, API Gateway's request quotas),
 ``handler`` (one request: route, invoke, answer), ``routes`` (resource trees
 and deployment snapshots), ``proxy`` (the payload-1.0 event and response),
 ``responses`` (API Gateway's answers), ``overrides`` (its control-plane

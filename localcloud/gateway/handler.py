@@ -8,7 +8,9 @@ The function must let API Gateway invoke it: its resource policy
 (AddPermission, ``localcloud.lambda_permissions``) is checked for
 ``apigateway.amazonaws.com`` and the request's execute-api source ARN, and
 without such a permission the answer is 500, as on AWS ("Invalid permissions
-on Lambda function"). Only ``AWS_PROXY`` integrations run.
+on Lambda function"). Only ``AWS_PROXY`` integrations run. A proxy event over
+Lambda's 6 MB synchronous payload quota is refused by Lambda
+(RequestEntityTooLargeException), an integration failure: 500, as a throttle is.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import UnknownRegionError
 
+from awsfacts.awslambda import MAX_SYNC_PAYLOAD_BYTES
 from awsfacts.regions import partition_of
 from localcloud.gateway.proxy import Request, proxy_event, proxy_response
 from localcloud.gateway.responses import Response, internal_error, timed_out
@@ -120,10 +123,14 @@ class ApiHandler:
         function_arn = uri.group("arn")
         arn_parts = function_arn.split(":")
         function_region = arn_parts[3] if len(arn_parts) > 3 and arn_parts[0] == "arn" else region
-        event = proxy_event(request, routed, self._account_id, self._api_port)
+        payload = json.dumps(proxy_event(request, routed, self._account_id, self._api_port)).encode()
+        if len(payload) > MAX_SYNC_PAYLOAD_BYTES:  # Lambda: RequestEntityTooLargeException, an integration failure
+            log.info("gateway %s: %s %s: the proxy event (%d bytes) is over Lambda's 6 MB payload quota: 500",
+                     region, method, routed.resource_path, len(payload))
+            return internal_error(500)
         try:
             result = self._lambda.invoke(
-                function_region, function_arn, json.dumps(event).encode(), request.request_id,
+                function_region, function_arn, payload, request.request_id,
                 caller=(SERVICE_PRINCIPAL, self._source_arns(region, method, routed)),
             )
         except PermissionDenied:

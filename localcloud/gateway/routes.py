@@ -148,8 +148,16 @@ class Routes:
         self._deployed: dict[tuple[str, str, str], _Node] = {}  # (region, API id, deployment id) -> routes
 
     def deployed(self, region: str, api_id: str, deployment_id: str, routes: _Node) -> None:
-        """Record the routes a new deployment serves (frozen before the deployment was created)."""
+        """Record the routes a new deployment serves (frozen before the deployment was created), and forget
+        the snapshots of deployments or APIs deleted since: they can never be served again."""
+        self._forget_deleted()
         self._deployed[(region, api_id, deployment_id)] = routes
+
+    def _forget_deleted(self) -> None:
+        for region, api_id, deployment_id in list(self._deployed):
+            api = moto_backend("apigateway", region, self.account_id).apis.get(api_id)
+            if api is None or (deployment_id and deployment_id not in api.deployments):
+                self._deployed.pop((region, api_id, deployment_id), None)
 
     def _routes_of(self, region: str, api: Any, stage: Any) -> _Node:
         """The routes a stage serves: what its deployment froze.

@@ -1,8 +1,17 @@
 """The HTTPS listener of one region: TLS, HTTP/1.1 keep-alive, one request at a time per connection.
 
-It knows the wire and nothing of API Gateway: each request goes to the
-``answer(region, method, target, headers, body, source_ip)`` callable it was
-built with, and the ``Response`` that comes back is written out.
+It knows the wire and API Gateway's quotas on a request, nothing of routing:
+h11 (a sans-IO HTTP/1.1 state machine) frames each request, which goes to the
+``answer(region, method, target, headers, body, source_ip)`` callable the
+listener was built with, and the ``Response`` that comes back is written out.
+
+A request that breaks HTTP/1.1 (a malformed request line or header, a
+negative or non-numeric Content-Length, a bad chunk) is answered 400, a body
+over API Gateway's 10 MB payload quota 413 ("Request Too Long", as API Gateway
+answers), and a request line plus header values over its 10,240-byte quota 431
+(AWS documents that quota, not the status it answers with; 431 is HTTP's own for
+it, RFC 6585): at once, and the connection is closed, so no request waits for
+the idle sweep.
 
 Performance (docs/design.md, "performance traps"): HTTP/1.1
 keep-alive, TCP_NODELAY on every socket, and every response written in one
@@ -21,14 +30,26 @@ from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any, Callable
 
-from localcloud.gateway.responses import Response, json_error
+import h11
+
+from awsfacts.apigateway import MAX_PAYLOAD_BYTES, MAX_REQUEST_HEAD_BYTES
+from localcloud.gateway.responses import Response, bad_request, headers_too_large, too_large
 
 log = logging.getLogger(__name__)
 
 IDLE_TIMEOUT_S = 60.0  # an idle keep-alive connection is closed after this long
 HANDSHAKE_TIMEOUT_S = 10.0  # a client that does not finish its TLS handshake in this time is dropped
 IDLE_SWEEP_S = 1.0  # how often the listener looks for idle connections
-MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit: 10 MB
+RECV_BYTES = 65536  # one read from a client socket
+LINGER_S = 1.0  # after refusing a request, how long what the client still sends is read and dropped
+
+# API Gateway's quotas on one request (awsfacts.apigateway): a body over MAX_BODY is answered 413,
+# a request line and header values over MAX_HEAD_BYTES 431.
+MAX_BODY = MAX_PAYLOAD_BYTES
+MAX_HEAD_BYTES = MAX_REQUEST_HEAD_BYTES
+# What h11 buffers of an unfinished request head (names, values, line ends): room for any head
+# within MAX_HEAD_BYTES' values, so a client streaming endless headers is cut off at this size.
+MAX_HEAD_BLOCK = 4 * MAX_HEAD_BYTES
 
 # answer(region, method, target, headers, body, source_ip) -> Response
 Answer = Callable[[str, str, str, list[tuple[str, str]], bytes, str], Response]
@@ -119,7 +140,7 @@ def _cut(conn: socket.socket) -> None:
 
 
 class _Handler(socketserver.BaseRequestHandler):
-    """One client connection: TLS handshake, then HTTP/1.1 requests until the client closes."""
+    """One client connection: TLS handshake, then HTTP/1.1 requests (parsed by h11) until either side closes."""
 
     server: Listener
 
@@ -133,85 +154,133 @@ class _Handler(socketserver.BaseRequestHandler):
             return
         conn.settimeout(None)  # from here on the idle sweep (service_actions) ends a silent connection
         self.server.track(conn, True)
-        reader = conn.makefile("rb", buffering=65536)
+        http = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BLOCK)
         try:
-            while not self.server.closed and self._one(conn, reader):
-                pass
-        except (OSError, ssl.SSLError, ValueError):
+            while not self.server.closed and self._one(conn, http):
+                http.start_next_cycle()
+        except (OSError, ssl.SSLError):
             pass
+        except h11.LocalProtocolError as error:  # an answer HTTP/1.1 cannot carry (a header value with a newline)
+            log.warning("gateway %s: dropped a response HTTP/1.1 cannot carry: %s", self.server.region, error)
         finally:
             self.server.track(conn, False)
-            reader.close()
             try:
                 conn.close()
             except OSError:
                 pass
 
-    def _one(self, conn: ssl.SSLSocket, reader: Any) -> bool:
-        line = reader.readline(65537)
-        if not line:
-            return False
+    def _one(self, conn: ssl.SSLSocket, http: h11.Connection) -> bool:
+        """Read one request, answer it; whether the connection stays open for another."""
         try:
-            method, target, version = line.decode("latin-1").rstrip("\r\n").split(" ", 2)
-        except ValueError:
-            conn.sendall(_serialize(json_error(400, "Bad Request"), "HTTP/1.1", False))
-            return False
-        headers: list[tuple[str, str]] = []
-        while True:
-            hline = reader.readline(65537)
-            if not hline or hline in (b"\r\n", b"\n"):
-                break
-            name, _, value = hline.decode("latin-1").partition(":")
-            headers.append((name.strip(), value.strip()))
-        lower = {}
-        for name, value in headers:
-            lower[name.lower()] = value
-        if "chunked" in lower.get("transfer-encoding", "").lower():
-            body = _read_chunked(reader)
-        else:
-            length = int(lower.get("content-length") or 0)
-            if length > MAX_BODY:
-                conn.sendall(_serialize(json_error(413, "Request Too Long"), version, False))
+            request = _next_event(conn, http)
+            if not isinstance(request, h11.Request):  # the client closed (or sent nothing we can use)
                 return False
-            body = reader.read(length) if length else b""
-        keep_alive = version == "HTTP/1.1" and lower.get("connection", "").lower() != "close"
-        keep_alive = keep_alive or lower.get("connection", "").lower() == "keep-alive"
+            refused = _refusal(request)
+            if refused is not None:
+                _refuse(conn, http, refused)
+                return False
+            if http.they_are_waiting_for_100_continue:
+                conn.sendall(http.send(h11.InformationalResponse(status_code=100, headers=[])))
+            body = _read_body(conn, http)
+        except h11.RemoteProtocolError as error:
+            _refuse(conn, http, _protocol_error(error))
+            return False
+        except _TooLarge:
+            _refuse(conn, http, too_large())
+            return False
+        method = request.method.decode("ascii")
+        headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw_items()]
         self.server.busy(conn)
         response = self.server.answer(
-            self.server.region, method, target, headers, body, self.client_address[0],
+            self.server.region, method, request.target.decode("latin-1"), headers, body, self.client_address[0],
         )
         self.server.idle(conn)  # a client that does not read its answer is cut like an idle one
-        conn.sendall(_serialize(response, version, keep_alive, head=method == "HEAD"))
-        return keep_alive
+        conn.sendall(_serialize(http, response, head=method == "HEAD"))
+        return http.our_state is h11.DONE and http.their_state is h11.DONE
 
 
-def _read_chunked(reader: Any) -> bytes:
-    chunks = []
-    total = 0
+class _TooLarge(Exception):
+    """The request body is over API Gateway's payload limit."""
+
+
+def _next_event(conn: ssl.SSLSocket, http: h11.Connection) -> Any:
+    """The next h11 event of the request, reading from the socket as h11 needs (an empty read is the client's EOF)."""
     while True:
-        size = int(reader.readline(1024).split(b";")[0].strip() or b"0", 16)
-        if size == 0:
-            while reader.readline(65537) not in (b"\r\n", b"\n", b""):
-                pass
+        event = http.next_event()
+        if event is not h11.NEED_DATA:
+            return event
+        http.receive_data(conn.recv(RECV_BYTES))
+
+
+def _read_body(conn: ssl.SSLSocket, http: h11.Connection) -> bytes:
+    """The whole request body (Content-Length or chunked, as h11 frames it), refused past ``MAX_BODY``."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        event = _next_event(conn, http)
+        if isinstance(event, h11.Data):
+            size += len(event.data)
+            if size > MAX_BODY:
+                raise _TooLarge
+            chunks.append(event.data)
+        elif isinstance(event, h11.EndOfMessage):
             return b"".join(chunks)
-        total += size
-        if total > MAX_BODY:
-            raise ValueError("request body too large")
-        chunks.append(reader.read(size))
-        reader.readline(3)
+        else:  # ConnectionClosed in the middle of the body
+            raise h11.RemoteProtocolError("the connection closed before the request body ended")
 
 
-def _serialize(response: Response, version: str, keep_alive: bool, head: bool = False) -> bytes:
+def _refusal(request: h11.Request) -> Response | None:
+    """API Gateway's answer to a request refused before its body is read: its head or declared length is too large."""
+    head = len(request.method) + len(request.target) + len(b" HTTP/1.1") + 1
+    head += sum(len(value) for _, value in request.headers)
+    if head > MAX_HEAD_BYTES:
+        return headers_too_large()
+    for name, value in request.headers:
+        if name == b"content-length" and int(value) > MAX_BODY:  # h11 has checked it is a decimal number
+            return too_large()
+    return None
+
+
+def _protocol_error(error: h11.RemoteProtocolError) -> Response:
+    """The answer to a request h11 could not parse: a header block over its buffer is 431, anything else 400."""
+    log.debug("malformed request: %s", error)
+    if error.error_status_hint == 431:
+        return headers_too_large()
+    return bad_request()
+
+
+def _refuse(conn: ssl.SSLSocket, http: h11.Connection, response: Response) -> None:
+    """Answer ``response`` and close: the rest of what the client sends is not read as a request.
+
+    The write side is shut first and what the client still sends is read and
+    dropped for a moment (``LINGER_S``), so that closing with unread data does
+    not reset the connection before the client has read the answer.
+    """
+    if http.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+        conn.sendall(_serialize(http, response, close=True))
+    try:
+        conn.settimeout(LINGER_S)
+        conn.shutdown(socket.SHUT_WR)
+        deadline = time.monotonic() + LINGER_S
+        while time.monotonic() < deadline and conn.recv(RECV_BYTES):
+            pass
+    except (OSError, ssl.SSLError, ValueError):
+        pass
+
+
+def _serialize(http: h11.Connection, response: Response, head: bool = False, close: bool = False) -> bytes:
     """The whole response as one buffer: status line, headers and body go out in ONE send."""
     try:
-        reason = HTTPStatus(response.status).phrase
+        reason = HTTPStatus(response.status).phrase.encode()
     except ValueError:
-        reason = "Unknown"
-    lines = [f"HTTP/1.1 {response.status} {reason}", f"Date: {_http_date()}"]
-    for name, value in response.headers:
-        if name.lower() not in ("content-length", "connection", "transfer-encoding", "date"):
-            lines.append(f"{name}: {value}")
-    lines.append(f"Content-Length: {len(response.body)}")
-    lines.append("Connection: keep-alive" if keep_alive else "Connection: close")
-    head_bytes = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
-    return head_bytes if head else head_bytes + response.body
+        reason = b""
+    headers = [("Date", _http_date())]
+    headers += [(name, value) for name, value in response.headers
+                if name.lower() not in ("content-length", "transfer-encoding", "date", "connection")]
+    headers.append(("Content-Length", str(len(response.body))))
+    # h11 turns keep-alive into close when the request or the response ends the connection
+    headers.append(("Connection", "close" if close else "keep-alive"))
+    out = http.send(h11.Response(status_code=response.status, headers=headers, reason=reason))
+    if response.body and not head:
+        out += http.send(h11.Data(data=response.body))
+    return out + http.send(h11.EndOfMessage())

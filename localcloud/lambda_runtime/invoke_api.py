@@ -14,6 +14,7 @@ import logging
 import uuid
 from typing import Any
 
+from awsfacts.awslambda import MAX_SYNC_PAYLOAD_BYTES
 from localcloud.controlplane import AwsError, Call, Raw
 from localcloud.lambda_runtime.model import FunctionNotFound, InvalidRequestContent, TooManyRequests
 
@@ -21,8 +22,6 @@ log = logging.getLogger(__name__)
 
 # "LogType Tail: the last 4 KB of the execution log" (Invoke API reference).
 LOG_TAIL_BYTES = 4 * 1024
-# Synchronous invocation payload limit: 6 MB (Lambda quotas).
-MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 
 
 class InvokeApi:
@@ -49,9 +48,9 @@ class InvokeApi:
             payload = payload.encode()
         request_id = str(uuid.uuid4())
         headers = {"x-amzn-RequestId": request_id}
-        if len(payload) > MAX_PAYLOAD_BYTES:
+        if len(payload) > MAX_SYNC_PAYLOAD_BYTES:
             raise AwsError("RequestEntityTooLargeException",
-                           f"Request must be smaller than {MAX_PAYLOAD_BYTES} bytes for the InvokeFunction operation", 413)
+                           f"Request must be smaller than {MAX_SYNC_PAYLOAD_BYTES} bytes for the InvokeFunction operation", 413)
         try:
             if invocation_type == "DryRun":
                 self._runtime.function_config(call.region, name, qualifier)

@@ -11,11 +11,14 @@ gateway) call :meth:`LambdaRuntime.invoke` directly.
 
 from __future__ import annotations
 
+import json
 import logging
 import pickle
 import uuid
+from dataclasses import replace
 from typing import Any, Iterable
 
+from awsfacts.awslambda import MAX_SYNC_PAYLOAD_BYTES
 from localcloud.component import Component
 from localcloud.lambda_runtime.functions import Functions
 from localcloud.lambda_runtime.invoke_api import InvokeApi
@@ -110,7 +113,7 @@ class LambdaRuntime(Component):
             init_ms = init
         result = run(lease.env, config, request_id, request, init_ms, lease.sent_at)
         self._logs.publish(config, lease.env.log_stream, result.log)
-        return result
+        return _within_response_quota(result)
 
     def permits(self, region: str, function_name_or_arn: str, service: str, source_arns: Iterable[str]) -> bool:
         """Whether the function's resource policy (AddPermission) lets ``service`` invoke it for
@@ -122,3 +125,13 @@ class LambdaRuntime(Component):
                         qualifier: str | None = None) -> tuple[FunctionConfig, int | None]:
         """The function's current configuration in moto, and its reserved concurrency (None if unset)."""
         return self._functions.config(*self._functions.lookup(region, function_name_or_arn, qualifier), qualifier)
+
+
+def _within_response_quota(result: InvokeResult) -> InvokeResult:
+    """A response over Lambda's 6 MB synchronous payload quota becomes the function error Lambda reports
+    instead (through API Gateway, a 502)."""
+    if len(result.payload) <= MAX_SYNC_PAYLOAD_BYTES:
+        return result
+    error = {"errorMessage": f"Response payload size exceeded maximum allowed payload size ({MAX_SYNC_PAYLOAD_BYTES} bytes).",
+             "errorType": "Function.ResponseSizeTooLarge"}
+    return replace(result, payload=json.dumps(error).encode(), function_error="Unhandled")

@@ -8,8 +8,8 @@ stretches every wait; below 0.01 a 10-second health-check interval would be
 shorter than 100 ms, about one probe's own round trip, and the failover the run
 measures would no longer follow AWS's timing. NaN and infinity are refused.
 
-This package imports nothing: ``helpers`` and ``localcloud`` both use it
-without depending on each other.
+It imports nothing, so ``helpers`` (the ``time_scale`` parameter) and
+``localcloud`` (``localcloud start --time-scale``) apply the same rule.
 """
 
 from __future__ import annotations

@@ -1,0 +1,287 @@
+"""Whatever stops a run, the fault it injected is undone, the cloud it started is stopped, the report says what ran.
+
+Signals to the runner are tested with small fixture notebooks (a notebook that
+waits in a ``try``/``finally``), a held fault with a process that holds one on
+a stand-in stack and is signalled or killed, and the whole chaos step on the
+end-to-end tests' built stack.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import textwrap
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import eventually, make_config
+from helpers import faults, preflight, teardown
+from helpers.clients import Clients
+from helpers.healthchecks import create_health_checks, delete_health_checks, wait_until_healthy
+from helpers.lambdas import set_function_environment
+from helpers.runner import run
+from localcloud import daemon
+from stand_in import create_stand_in_functions, deploy_stand_in_backend
+from test_runbook_end_to_end import CI, LOCAL, _cfg, built_stack  # noqa: F401  (built_stack: 00-05, shared)
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).parent / "fixtures"
+PYTHON = ROOT / ".venv" / "bin" / "python"
+# The runner's CLI on a fixture notebook directory (the CLI itself always runs notebooks/).
+RUNNER = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from helpers import runner
+    runner.NOTEBOOKS_DIR = Path(sys.argv[1])
+    sys.exit(runner.main(sys.argv[2:]))
+""")
+
+
+def _quiet(*args, **kwargs):
+    pass
+
+
+def _wait_for(path: Path, process: subprocess.Popen | None = None, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process is None or process.poll() is None, f"the process ended before {path.name} appeared"
+        assert time.monotonic() < deadline, f"{path} did not appear within {timeout:.0f} s"
+        time.sleep(0.1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _children(pid: int) -> list[int]:
+    listed = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(line) for line in listed.split()]
+
+
+def _listening(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex((host, port)) == 0
+
+
+def _environment_of(clients, cfg, region: str, function: str = "health") -> dict[str, str]:
+    configuration = clients.client("lambda", region).get_function_configuration(FunctionName=cfg.resource_name(function))
+    return (configuration.get("Environment") or {}).get("Variables", {})
+
+
+# ---------------------------------------------------------------- the runner
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_stop_signal_interrupts_the_kernel_stops_the_cloud_and_writes_the_report(tmp_path, signum):
+    state, out = tmp_path / "state", tmp_path / "report"
+    runner = subprocess.Popen(
+        [str(PYTHON), "-c", RUNNER, str(FIXTURES / "notebooks_interrupt"), "run", "-p", "time_scale", "0.05",
+         "-p", "localcloud_state_dir", str(state), "--out", str(out)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_for(out / "kernel.pid", runner)  # 01_waits is running: its kernel wrote its PID
+        cloud = daemon.status(state)
+        assert cloud["running"], "the runner started a local cloud for the run"
+        kernel = int((out / "kernel.pid").read_text())
+        runner.send_signal(signum)
+        output, _ = runner.communicate(timeout=90)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    assert runner.returncode == 128 + signum, output
+    assert (out / "cleanup_ran").exists(), "the interrupted cell's finally block ran"
+    assert not _alive(kernel), "the kernel is gone"
+
+    report = json.loads((out / "run.json").read_text())
+    assert report["status"] == "interrupted" and report["stopped_by"] == signal.Signals(signum).name
+    assert [(n["name"], n["status"]) for n in report["notebooks"]] == [
+        ("00_first", "passed"), ("01_waits", "interrupted"), ("02_never", "not run")]
+    index = (out / "index.html").read_text()
+    assert 'id="run-status">interrupted' in index
+    assert f"interrupted by {signal.Signals(signum).name}" in index and "02_never" in index
+
+    assert not daemon.status(state)["running"], "the runner stopped the local cloud it started"
+    with pytest.raises(ProcessLookupError):  # the server's process group: its Lambda workers included
+        os.killpg(cloud["pid"], 0)
+    endpoint_port = int(cloud["aws_endpoint"].rsplit(":", 1)[1])
+    dns_host, dns_port = cloud["dns"].rsplit(":", 1)
+    assert not _listening("127.0.0.1", endpoint_port), "nothing listens on the control plane's port"
+    assert not _listening("127.10.0.1", cloud["api_port"]), "nothing listens on a gateway's port"
+    assert not _listening(dns_host, int(dns_port)), "nothing listens on the DNS server's (TCP) port"
+
+
+def test_a_killed_local_cloud_is_reported_and_the_next_run_starts_a_new_one(tmp_path):
+    state, first_out, second_out = tmp_path / "state", tmp_path / "first", tmp_path / "second"
+    params = [("localcloud_state_dir", json.dumps(str(state))), ("time_scale", "0.05")]
+
+    def kill_the_cloud_when_ready():
+        _wait_for(first_out / "ready")
+        os.killpg(daemon.status(state)["pid"], signal.SIGKILL)  # as a crash or the OOM killer would
+        eventually(lambda: not daemon.status(state)["running"])
+        (first_out / "go").write_text("")
+
+    killer = threading.Thread(target=kill_the_cloud_when_ready, daemon=True)
+    killer.start()
+    first = run([], params, out=first_out, notebooks_dir=FIXTURES / "notebooks_cloud", echo=_quiet)
+    killer.join(5)
+    assert [n.status for n in first.notebooks] == ["failed"]
+    error = first.notebooks[0].error
+    assert "EndpointConnectionError" in error and "is not running any more" in error, error
+    assert str(state) in error and "the next run starts a new one" in error
+
+    second_out.mkdir()
+    (second_out / "go").write_text("")  # this time the notebook does not wait
+    second = run([], params, out=second_out, notebooks_dir=FIXTURES / "notebooks_cloud", echo=_quiet)
+    assert second.ok, [(n.name, n.error) for n in second.notebooks]
+    assert "the local cloud answered" in (second_out / "00_calls.html").read_text()
+    assert not daemon.status(state)["running"]
+
+
+# ------------------------------------------------------- a fault held and undone
+# A process holding the chaos step's fault, as a kernel running 06 does.
+HOLDER = textwrap.dedent("""
+    import json, sys, time
+    from helpers import faults
+    from helpers.clients import Clients
+    from helpers.config import config_for_local_cloud
+    cfg = config_for_local_cloud(json.loads(sys.argv[1]), **json.loads(sys.argv[2]))
+    with faults.injected_fault(cfg, Clients(cfg)):
+        print("held", flush=True)
+        time.sleep(600)
+""")
+
+
+@pytest.fixture(scope="module")
+def stack(localcloud_status):
+    """A stand-in backend with a healthy health check per region, on the session's local cloud."""
+    unique = uuid.uuid4().hex[:8]
+    params = {"stack_name": f"t{unique}", "table_name": f"table-{unique}", "fault": "health_status",
+              "faulty_region": "eu-west-1"}
+    cfg = make_config(localcloud_status, **params)
+    clients = Clients(cfg)
+    deploy_stand_in_backend(cfg, clients)
+    create_health_checks(cfg, clients)
+    wait_until_healthy(cfg, clients)
+    yield cfg, clients, params
+    faults.fault_record_path(cfg).unlink(missing_ok=True)
+    delete_health_checks(cfg, clients)
+
+
+def _hold_fault(localcloud_status, params) -> subprocess.Popen:
+    holder = subprocess.Popen([str(PYTHON), "-c", HOLDER, json.dumps(localcloud_status), json.dumps(params)],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = holder.stdout.readline()
+    assert line.strip() == "held", holder.stderr.read() if holder.poll() is not None else line
+    return holder
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_to_the_process_holding_a_fault_undoes_it(stack, localcloud_status, signum):
+    cfg, clients, params = stack
+    holder = _hold_fault(localcloud_status, params)
+    assert _environment_of(clients, cfg, "eu-west-1").get("STATUS") == "404"
+    assert faults.read_fault_record(cfg) is not None, "the fault is recorded while it is held"
+    holder.send_signal(signum)
+    holder.communicate(timeout=30)
+    assert holder.returncode != 0
+    assert "STATUS" not in _environment_of(clients, cfg, "eu-west-1"), "the fault was undone on the way out"
+    assert faults.read_fault_record(cfg) is None, "and its record deleted"
+
+
+def test_a_fault_left_by_a_killed_process_is_undone_by_the_next_chaos_runs_preflight(stack, localcloud_status):
+    cfg, clients, params = stack
+    holder = _hold_fault(localcloud_status, params)
+    holder.kill()  # SIGKILL: nothing in the process runs, as when a kernel is killed
+    holder.communicate(timeout=30)
+    assert _environment_of(clients, cfg, "eu-west-1").get("STATUS") == "404", "the fault outlived its process"
+    left = faults.read_fault_record(cfg)
+    assert (left.fault, left.region) == ("health_status", "eu-west-1")
+
+    ready = preflight.check_regions_ready(cfg, clients)
+
+    assert "STATUS" not in _environment_of(clients, cfg, "eu-west-1")
+    assert faults.read_fault_record(cfg) is None
+    assert ready["ready"].all() and set(ready.index) == set(cfg.regions)
+    assert (ready["leftover_fault_undone"] == "undid health_status in eu-west-1, left by an interrupted run").all()
+
+
+def test_preflight_refuses_and_names_an_unhealthy_region(stack):
+    cfg, clients, _ = stack
+    set_function_environment(cfg, clients, "eu-west-1", "health", STATUS="503")  # broken by hand, no record
+    try:
+        assert eventually(lambda: "eu-west-1" in preflight.region_problems(cfg, clients)
+                          and "unhealthy" in preflight.region_problems(cfg, clients)["eu-west-1"])
+        with pytest.raises(preflight.RegionNotReady) as refused:
+            preflight.check_regions_ready(cfg, clients, timeout=1.0)
+    finally:
+        set_function_environment(cfg, clients, "eu-west-1", "health", STATUS=None)
+    message = str(refused.value)
+    assert "did not start (nothing was injected)" in message
+    assert "- eu-west-1: health check" in message and "is unhealthy" in message
+    assert "/health answers HTTP 503" in message
+    assert "eu-central-1" not in message, "only the region that is not ready is named"
+
+
+def test_teardown_undoes_a_leftover_fault_before_deleting_anything(cfg, clients):
+    create_stand_in_functions(cfg, clients)
+    left = faults.inject(cfg, clients)  # as a killed kernel leaves it: injected, recorded, never undone
+    faults._write_record(cfg, left)
+    assert _environment_of(clients, cfg, cfg.faulty_region).get("STATUS") == "404"
+    try:
+        steps = teardown.teardown(cfg, clients)
+    finally:
+        clients.client("iam").delete_role(RoleName=cfg.resource_name("test-role"))
+    assert steps.iloc[0].to_dict() == {"step": "leftover fault", "region": cfg.faulty_region, "ok": True,
+                                       "detail": "undid health_status"}, "the first step, before any deletion"
+    assert steps["ok"].all(), steps.to_dict("records")
+    assert faults.read_fault_record(cfg) is None
+
+
+# ------------------------------------------------------ the whole chaos step
+@pytest.mark.notebook
+def test_sigterm_during_the_chaos_step_leaves_no_fault_no_kernel_and_a_report(built_stack):  # noqa: F811 (a fixture)
+    state, base = built_stack
+    out = base / "interrupted"
+    cfg = _cfg(state, routing_policy="failover")
+    clients = Clients(cfg)
+    record = faults.fault_record_path(cfg)
+    runner = subprocess.Popen(
+        [str(PYTHON), "-m", "helpers.runner", "run", "-f", str(LOCAL), "-f", str(CI), "-p", "routing_policy", "failover",
+         "-p", "localcloud_state_dir", str(state), "--notebooks", "06", "--out", str(out)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_for(record, runner, timeout=180)  # written just before the fault is injected
+        assert eventually(lambda: _environment_of(clients, cfg, cfg.faulty_region).get("STATUS") == "404")
+        kernels = _children(runner.pid)
+        assert kernels, "the kernel runs as the runner's child"
+        runner.send_signal(signal.SIGTERM)
+        output, _ = runner.communicate(timeout=120)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    assert runner.returncode == 128 + signal.SIGTERM, output
+    assert not record.exists(), "the fault was undone, so its record is gone"
+    for region in cfg.regions:
+        assert "STATUS" not in _environment_of(clients, cfg, region)
+        for function in ("health", "post-item", "get-item"):
+            concurrency = clients.client("lambda", region).get_function_concurrency(FunctionName=cfg.resource_name(function))
+            assert "ReservedConcurrentExecutions" not in concurrency, (region, function)
+        running = [e for e in clients.client("fis", region).list_experiments().get("experiments", [])
+                   if e["state"]["status"] in ("pending", "initiating", "running")]
+        assert not running, running
+    assert not [pid for pid in kernels if _alive(pid)], "no kernel is left"
+    report = json.loads((out / "run.json").read_text())
+    assert [(n["name"], n["status"]) for n in report["notebooks"]] == [("06_chaos", "interrupted")]
+    assert 'id="run-status">interrupted' in (out / "index.html").read_text()
+    assert daemon.status(state)["running"], "a local cloud the run did not start is left running"
+
