@@ -44,7 +44,7 @@ from helpers import dynamodb, faults
 from helpers.clients import Clients, error_code, tolerating
 from helpers.config import Config
 from helpers.consistency_metrics import PHASES, READ, WRITE, Op, ScenarioCounts, count_all
-from helpers.resource_kind import Found, IamScope, Planned, ResourceKind
+from helpers.resource_kind import GLOBAL, Found, IamScope, Planned, ResourceKind
 from helpers.waiting import wait_until
 
 PK, SK = "pk", "sk"
@@ -171,8 +171,12 @@ def _plan(cfg: Config) -> list[Planned]:
     if not cfg.consistency_lab:
         return []
     names = lab_tables(cfg)
-    replicas, witness = mrsc_layout(cfg.regions)
     rows = [Planned("07", r, "DynamoDB replica table, MREC (on-demand)", names["mrec"]) for r in cfg.regions]
+    try:
+        replicas, witness = mrsc_layout(cfg.regions)
+    except ValueError as problem:  # validation refuses this on AWS; on the local cloud 07 stops with it
+        return rows + [Planned("07", GLOBAL, f"no MRSC table: {problem}; set consistency_lab to false",
+                               names["mrsc"])]
     rows += [Planned("07", r, "DynamoDB replica table, MRSC (on-demand)", names["mrsc"]) for r in replicas]
     if witness:
         rows.append(Planned("07", witness, "DynamoDB MRSC witness (replicated writes billed)", names["mrsc"]))

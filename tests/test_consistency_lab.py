@@ -18,6 +18,12 @@ def test_two_regions_of_a_set_get_a_witness_and_three_get_none():
         mrsc_layout(["eu-west-1", "us-east-1"])
 
 
+def test_a_plan_in_regions_without_an_mrsc_layout_says_so_instead_of_failing(localcloud_status):
+    cfg = make_config(localcloud_status, regions=["eu-west-1", "us-east-1"])
+    (row,) = [r for r in LAB_TABLES.plan(cfg) if "MRSC" in r.resource]
+    assert "no MRSC table" in row.resource and "consistency_lab" in row.resource
+
+
 def test_on_aws_the_mrsc_region_sets_are_checked_before_anything_is_created(localcloud_status):
     with pytest.raises(ConfigError, match="regions.*MRSC Region set.*US: us-east-1, us-east-2, us-west-2"):
         make_config(localcloud_status, backend="aws", time_scale=1.0, acknowledge_costs=True,
