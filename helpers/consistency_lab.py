@@ -366,7 +366,10 @@ class LabResult:
 
 
 def run_lab(cfg: Config, clients: Clients) -> LabResult:
-    """The workload in three phases (normal, one Region partitioned, healed) on every scenario at once."""
+    """The workload in three phases (normal, one Region partitioned, healed) on every scenario at once.
+
+    The partition is the local cloud's ``partition`` fault (``helpers.fault_kinds``); AWS FIS has no such
+    action, so on AWS the partition step fails with FIS's own error after the normal phase."""
     began = time.monotonic()
     run = _Run(cfg, clients)
     region = cfg.regions[-1]  # the primary keeps the majority (with the witness) under MRSC
