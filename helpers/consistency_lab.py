@@ -375,13 +375,11 @@ def run_lab(cfg: Config, clients: Clients) -> LabResult:
     region = cfg.regions[-1]  # the primary keeps the majority (with the witness) under MRSC
     updates = cfg.consistency_updates
     _phase(run, "normal", updates)
-    fault = faults.inject(dataclasses.replace(cfg, fault=PARTITION_FAULT, faulty_region=region), clients)
-    partition_began = time.monotonic()
-    try:
+    # Held like the chaos step's faults: undone however the block is left, and recorded for the teardown.
+    with faults.injected_fault(dataclasses.replace(cfg, fault=PARTITION_FAULT, faulty_region=region), clients):
+        partition_began = time.monotonic()
         _phase(run, "partition", updates)
         time.sleep(max(0.0, cfg.scaled(cfg.partition_s) - (time.monotonic() - partition_began)))
-    finally:
-        faults.restore(cfg, clients, fault)
     _phase(run, "healed", updates)
     finals = _converged(run)
     counts = count_all(run.log, finals)
