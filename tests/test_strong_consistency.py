@@ -22,6 +22,7 @@ from awsfacts.latency import round_trip_ms
 from conftest import eventually, in_process_cloud
 from helpers.fault_kinds import NETWORK_PARTITION
 from helpers.faults import ensure_fis_role
+from localcloud import replication as replication_module
 from localcloud.replication import Replication
 
 EU_REPLICAS = ["eu-west-1", "eu-central-1"]
@@ -213,8 +214,10 @@ def test_mrec_strongly_consistent_read_elsewhere_is_regional_and_can_be_stale(en
 
 
 @pytest.fixture
-def us_cloud(tmp_path):
-    """An in-process local cloud at time scale 1: round trips last as long as on AWS."""
+def us_cloud(tmp_path, monkeypatch):
+    """An in-process local cloud at time scale 1: round trips last as long as on AWS (replica creation, 10 AWS
+    seconds, is shortened: these tests time writes, not table creation)."""
+    monkeypatch.setattr(replication_module, "REPLICA_CREATION_S", 0.3)
     with in_process_cloud(tmp_path / "lc", Replication, time_scale=1.0) as cloud:
         yield cloud
 
