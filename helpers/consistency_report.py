@@ -137,7 +137,7 @@ def what_just_happened(result: LabResult) -> str:
         f"The MREC mitigations lost no update where they hold: {', '.join(fixed) or 'none'}; stale reads remain with "
         f"{', '.join(stale_left) or 'none'}, because reads elsewhere still see the Region-local replica.",
         "On AWS the same trade-off holds at real scale: MRSC writes wait for a round trip to the nearest other "
-        "Region of the table (milliseconds inside a Region set), and MRSC tables cost about the same per request "
-        "as MREC replicas, with a witness billed for replicated writes only.",
+        "Region of the table (milliseconds inside a Region set); both modes bill each replicated write in every "
+        "Region of the table (00's estimate counts the witness too; the DynamoDB pricing page has the rates).",
     ]
     return "\n\n".join(lines)
