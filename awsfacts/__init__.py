@@ -11,5 +11,8 @@ import them on AWS too and the local cloud emulates exactly what they state:
 - ``awsfacts.route53``: Route 53's health-checker regions, the probe rules and
   the FailureThreshold / >18% rule that turns probes into a health status;
 - ``awsfacts.time_scale``: which time scales (multipliers of AWS's durations) a
-  run may use.
+  run may use;
+- ``awsfacts.global_tables``: DynamoDB global tables' consistency modes and the
+  rules of multi-Region strong consistency (Region sets, three Regions, witness);
+- ``awsfacts.latency``: modelled round trips between Regions, from their locations.
 """

@@ -67,6 +67,9 @@ def run(parameters: Path = PARAMETERS, timeout_s: float = 600.0) -> dict[str, An
         if report["status"] != "passed":
             failed = [nb for nb in report["notebooks"] if nb["status"] == "failed"]
             result["runbook_error"] = (failed[0]["name"] + ": " + failed[0]["error"])[:2000] if failed else done.stdout[-2000:]
+        lab = out_dir / "consistency_metrics.json"
+        if lab.exists():
+            result["consistency"] = {"run_s": json.loads(lab.read_text())["run_s"]}
         chaos = out_dir / "chaos_metrics.json"
         if chaos.exists():
             metrics = json.loads(chaos.read_text())

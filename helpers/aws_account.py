@@ -24,11 +24,11 @@ from typing import Any
 import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 
-from helpers import stack
+from helpers import consistency_lab, stack
 from helpers.clients import Clients, error_code
 from helpers.config import PROJECT_ROOT, Config, ConfigError, validate
 from helpers.domains import find_hosted_zone
-from helpers.prices import PRICES, health_check_monthly_usd
+from helpers.prices import PRICES, dynamodb_usd, health_check_monthly_usd
 from helpers.resource_kind import IamScope, partition, unscoped
 
 # ------------------------------------------------------------------ checks
@@ -103,7 +103,7 @@ def _account_statements(cfg: Config, scope: IamScope) -> list[dict[str, Any]]:
 
 
 def required_policy(cfg: Config, account: str = "*", hosted_zone_id: str = "*") -> dict[str, Any]:
-    """The IAM policy a user needs to run every notebook (00-07) of this configuration on AWS.
+    """The IAM policy a user needs to run every notebook (00-08) of this configuration on AWS.
 
     The account checks' statements, then each kind's of ``helpers.stack.STACK``
     (each kept beside the calls it allows), in the regions' partition. Every
@@ -218,6 +218,10 @@ def cost_estimate(cfg: Config) -> pd.DataFrame:
     add("runbook requests", f"about {requests:,.0f} requests (API Gateway, Lambda, a write in each of {n} regions)",
         usd_run=_request_usd(requests, n, reads=requests, writes=requests))
     add("DNS queries", "the runbook's lookups (a few thousand)", usd_run=5000 * PRICES["dns_queries_million"] / 1e6)
+    if cfg.consistency_lab:
+        writes, reads = consistency_lab.billed_units(cfg)
+        add("consistency lab (07)", f"about {writes:,} write units (each update in every Region of its table, the MRSC "
+            f"witness too) and {reads:,} read units on the two on-demand lab tables", usd_run=dynamodb_usd(writes, reads))
     return pd.DataFrame(rows)
 
 

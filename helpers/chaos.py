@@ -243,7 +243,7 @@ def run_experiment(cfg: Config, clients: Clients, progress: bool = True, live: A
     if cfg.dry_run:
         raise ValueError("the chaos experiment sends real traffic and injects a real fault, so it has no dry run: "
                          "build the stack (00-05 without dry_run) and run 06_chaos without dry_run; a dry run "
-                         "covers the build notebooks and the teardown (07)")
+                         "covers the build notebooks and the teardown (08)")
     preflight.check_regions_ready(cfg, clients)  # no leftover fault, every region healthy and reachable
     ids = health_check_ids(cfg, clients)
     regions = region_map(cfg, clients)

@@ -107,6 +107,14 @@ class Clients:
                     self.dry_run.instrument(self._clients[key])
             return self._clients[key]
 
+    def client_without_retries(self, service: str, region: str) -> Any:
+        """A new client that makes exactly one attempt per call (for measurements that count retries themselves)."""
+        config = self._botocore_config.merge(botocore.config.Config(retries={"mode": "standard", "total_max_attempts": 1}))
+        client = self._session.client(service, region_name=region, endpoint_url=self.cfg.endpoint_url, config=config)
+        if self.dry_run is not None:
+            self.dry_run.instrument(client)
+        return client
+
     def __call__(self, service: str, region: str | None = None) -> Any:
         return self.client(service, region)
 

@@ -31,6 +31,7 @@ from helpers.resource_kind import Found, IamScope, Planned, ResourceKind
 from helpers.waiting import wait_until
 
 HASH_KEY = "item_id"
+LAB_TABLE_INFIX = "-lab-"  # the consistency lab's tables are <table_name>-lab-<mode> (helpers.consistency_lab)
 STREAM_VIEW_TYPE = "NEW_AND_OLD_IMAGES"
 # AWS seconds we allow for a replica to be created or removed (AWS: usually minutes).
 REPLICA_TIMEOUT_S = 1800.0
@@ -406,16 +407,20 @@ def _inventory(cfg: Config, clients: Clients, region: str) -> list[Found]:
 
 
 def _iam_statements(cfg: Config, scope: IamScope) -> list[dict[str, Any]]:
-    """The table and its replicas by name (with their streams and indexes); DynamoDB creates replicas through a
-    service-linked role, which the caller may create only for replication.dynamodb.amazonaws.com."""
+    """The table and its replicas by name (with their streams and indexes), and the consistency lab's tables in
+    any Region (an MRSC witness lives outside the configured regions), in one statement so the policy stays within
+    IAM's size limit; DynamoDB creates replicas through a service-linked role, which the caller may create only
+    for replication.dynamodb.amazonaws.com."""
     return [
         {"Sid": "GlobalTable", "Effect": "Allow", "Action": [
             "dynamodb:CreateTable", "dynamodb:DescribeTable", "dynamodb:UpdateTable", "dynamodb:DeleteTable",
-            "dynamodb:CreateTableReplica", "dynamodb:DeleteTableReplica", "dynamodb:TagResource",
-            "dynamodb:ListTagsOfResource", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem",
+            "dynamodb:CreateTableReplica", "dynamodb:DeleteTableReplica", "dynamodb:CreateGlobalTableWitness",
+            "dynamodb:DeleteGlobalTableWitness", "dynamodb:TagResource", "dynamodb:ListTagsOfResource",
+            "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:Query",
             "dynamodb:Scan"],
          "Resource": [arn for r in cfg.regions for arn in (scope.arn("dynamodb", r, f"table/{cfg.table_name}"),
-                                                             scope.arn("dynamodb", r, f"table/{cfg.table_name}/*"))]},
+                                                             scope.arn("dynamodb", r, f"table/{cfg.table_name}/*"))]
+         + [scope.arn("dynamodb", "*", f"table/{cfg.table_name}{LAB_TABLE_INFIX}*")]},
         {"Sid": "ReplicationServiceLinkedRole", "Effect": "Allow", "Action": "iam:CreateServiceLinkedRole",
          "Resource": "*", "Condition": {"StringEquals": {"iam:AWSServiceName": "replication.dynamodb.amazonaws.com"}}},
     ]

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 # AWS FIS's action (https://docs.aws.amazon.com/fis/latest/userguide/fis-actions-reference.html
 # #dynamodb-actions-reference): replication of the target global-table replica pauses.
 PAUSE_REPLICATION = "aws:dynamodb:global-table-pause-replication"
-# The local cloud's own FIS action; there is no AWS equivalent.
+# The local cloud's own FIS actions; there is no AWS equivalent.
 REGION_OUTAGE = "localcloud:region:outage"
+NETWORK_PARTITION = "localcloud:network:partition"
 # Every FIS action the runbook starts lasts at most this long (FIS ends it then); the chaos step stops it sooner.
 MAX_FAULT_HOURS = 1
 
@@ -96,6 +97,11 @@ FAULT_KINDS: tuple[FaultKind, ...] = (
               requests_fail=True, local_only=True,
               explanation="the whole region stops answering (its API refuses connections, its replica stops "
                           "replicating): the local cloud only, AWS offers no such action"),
+    FaultKind("partition", FisExperiment(NETWORK_PARTITION, region_parameter=True), failover_expected=False,
+              local_only=True,
+              explanation="the network between the region and the others is cut: its table replicas neither send "
+                          "nor receive replicated writes while the region keeps serving its clients (MREC takes "
+                          "writes on both sides, MRSC refuses them where there is no quorum): local cloud only"),
 )
 
 

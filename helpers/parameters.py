@@ -31,6 +31,7 @@ from typing import Any, Callable, Mapping
 import yaml
 
 from awsfacts import time_scale
+from awsfacts.global_tables import MRSC_REGION_SETS, describe_region_sets, mrsc_layout_error, region_set_of
 from awsfacts.regions import known_regions, partition_of
 from helpers.client_model import DNS_CACHE_MODES, ON_FAILURE_MODES
 from helpers.fault_kinds import FAULT_KINDS, MAX_FAULT_HOURS
@@ -258,6 +259,13 @@ GROUPS: tuple[tuple[str, tuple[Parameter, ...]], ...] = (
         Parameter("client_on_failure", str, "none", "what a virtual client does when a request fails",
                   choices=ON_FAILURE_MODES),
     )),
+    ("the consistency lab (07)", (
+        Parameter("consistency_lab", bool, True, "run the MREC vs MRSC lab (two more tables, one with a witness)"),
+        Parameter("partition_s", float, 20.0, "AWS seconds the lab's partition lasts at least",
+                  check=_within(lambda v: 0 < v <= MAX_PHASE_S, f"a duration in seconds, greater than 0 and at most {MAX_PHASE_S:g}")),
+        Parameter("consistency_updates", int, 6, "updates per lab client and phase (the workload size)",
+                  check=_within(lambda v: 1 <= v <= 200, "between 1 and 200 updates")),
+    )),
     ("running on AWS", (
         Parameter("dry_run", bool, False, "list the mutating calls, make none"),
         Parameter("acknowledge_costs", bool, False, "required with backend aws: the stack costs money while it exists"),
@@ -315,6 +323,21 @@ def _faulty_region_is_a_region(values: dict[str, Any]) -> None:
     values["faulty_region"] = region
 
 
+def _mrsc_regions_on_aws(values: dict[str, Any]) -> None:
+    """The lab's MRSC table needs the regions in one MRSC Region set (checked before anything is created on AWS;
+    the local cloud refuses the same layout when the lab creates the table)."""
+    if values["backend"] == "aws" and values["consistency_lab"]:
+        regions = list(values["regions"])
+        witness = None
+        if len(regions) == 2:
+            same_set = MRSC_REGION_SETS.get(region_set_of(regions[0]) or "", ())
+            witness = next((r for r in same_set if r not in regions), None)
+        problem = mrsc_layout_error(regions, [witness] if witness else [])
+        if problem:
+            _fail("regions", regions, f"the consistency lab's MRSC table needs two or three regions of one MRSC Region "
+                  f"set ({describe_region_sets()}): {problem}; or set consistency_lab to false")
+
+
 def _costs_acknowledged(values: dict[str, Any]) -> None:
     if values["backend"] == "aws" and not values["acknowledge_costs"] and not values["dry_run"]:
         _fail("acknowledge_costs", values["acknowledge_costs"], "backend 'aws' creates billable resources: set "
@@ -323,7 +346,8 @@ def _costs_acknowledged(values: dict[str, Any]) -> None:
 
 # Run in this order after every value passed its own check; each may also settle a value (faulty_region).
 RULES: tuple[Callable[[dict[str, Any]], None], ...] = (
-    _domain_inside_zone, _aws_runs_in_real_time, _fault_available, _faulty_region_is_a_region, _costs_acknowledged,
+    _domain_inside_zone, _aws_runs_in_real_time, _fault_available, _faulty_region_is_a_region, _mrsc_regions_on_aws,
+    _costs_acknowledged,
 )
 
 

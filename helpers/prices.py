@@ -23,3 +23,8 @@ def health_check_monthly_usd(cfg: Config) -> float:
     """One health check per month: HTTPS is an option, and so is the fast (10 s) interval."""
     options = 1 + (cfg.health_check_interval == 10)
     return PRICES["health_check_month"] + options * PRICES["health_check_option_month"]
+
+
+def dynamodb_usd(write_units: float, read_units: float) -> float:
+    """On-demand DynamoDB requests: write units (every replica's, a witness's included) and read units."""
+    return (write_units * PRICES["dynamodb_write_units_million"] + read_units * PRICES["dynamodb_read_units_million"]) / 1e6

@@ -197,6 +197,19 @@ def _results_html(out_dir: Path) -> str:
             f'of this run ran {scale:g} times as long.</p>\n<table id="results">{head}{rows}</table>\n{event_table}')
 
 
+def _consistency_html(out_dir: Path) -> str:
+    """The consistency lab's headline numbers (``helpers.consistency_report.HEADLINE_ROWS``), when it ran."""
+    from helpers.consistency_report import HEADLINE_ROWS, METRICS_FILE
+
+    path = out_dir / METRICS_FILE
+    if not path.exists():
+        return ""
+    numbers = json.loads(path.read_text()).get("headline", {})
+    rows = "".join(f"<tr><th>{html.escape(label)}</th><td>{html.escape(str(numbers[key]))}</td></tr>"
+                   for label, key in HEADLINE_ROWS if key in numbers)
+    return f'<h2>Consistency lab</h2>\n<table id="consistency">{rows}</table>'
+
+
 def _artifact_order(path: Path) -> tuple[int, str]:
     return (PLOT_ORDER.index(path.name) if path.name in PLOT_ORDER else len(PLOT_ORDER), path.name)
 
@@ -241,6 +254,7 @@ on backend <code>{html.escape(str(result.parameters.get("backend", "")))}</code>
 <h2>Notebooks</h2>
 <table id="notebooks"><tr><th>notebook</th><th>status</th><th>duration (wall clock)</th><th>error</th></tr>{"".join(rows)}</table>
 {_results_html(out_dir)}
+{_consistency_html(out_dir)}
 <h2>Artifacts</h2>
 <div id="artifacts">{"".join(artifacts) or "<p>none</p>"}</div>
 <h2>Parameters of this run</h2>

@@ -3,7 +3,7 @@
 Each helper module that creates a kind of resource declares it as a
 ``ResourceKind`` beside the calls that create it (``dynamodb.TABLE``,
 ``lambdas.FUNCTIONS_KIND``, ...); ``helpers.stack.STACK`` puts them in
-creation order. The plan of notebook 00, the inventory and teardown of 07 and
+creation order. The plan of notebook 00, the inventory and teardown of 08 and
 the IAM policy a user needs are loops over that list, so adding a kind is one
 unit here and one line there.
 
@@ -64,7 +64,7 @@ class ResourceKind:
 
     ``inventory`` and ``delete`` take ``(cfg, clients, region)``: a configured
     region for a regional kind, ``"global"`` for a global one. ``delete``
-    tolerates what is already gone and returns what it did (shown in 07).
+    tolerates what is already gone and returns what it did (shown in 08).
     ``iam_statements`` takes ``(cfg, IamScope)`` and returns policy statements
     with unique ``Sid`` s.
     """

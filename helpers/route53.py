@@ -59,7 +59,7 @@ TRAFFIC_POLICY_COST_USD_MONTH = PRICES["traffic_policy_record_month"]
 COST_WARNING = (
     "Cost warning: on AWS each traffic policy record costs about "
     f"${TRAFFIC_POLICY_COST_USD_MONTH:.0f} a month (prorated), on top of DNS queries; plain routing records "
-    "cost nothing beyond queries. Delete the policy instance when you are done (07_teardown does)."
+    "cost nothing beyond queries. Delete the policy instance when you are done (08_teardown does)."
 )
 CHANGE_TIMEOUT_S = 300.0  # AWS seconds: Route 53 changes are usually INSYNC within 60 s
 _REGION_IN_NAME = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com\.?$")

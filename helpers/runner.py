@@ -40,7 +40,7 @@ from helpers.parameters import PARAMETER_NAMES, load_parameters
 from helpers.report import export_html, write_index
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
-NO_DRY_RUN = frozenset({"06_chaos"})  # notebooks that act on a real stack, so a dry run leaves them out
+NO_DRY_RUN = frozenset({"06_chaos", "07_consistency"})  # notebooks that act on a real stack, so a dry run leaves them out
 KERNEL_LOG = "kernels.log"  # what the notebook kernels wrote to standard error
 REPORTS_DIR = PROJECT_ROOT / "reports"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)

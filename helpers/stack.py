@@ -2,7 +2,7 @@
 
 Each entry is a ``helpers.resource_kind.ResourceKind`` declared in the module
 that creates it. Notebook 00's plan (``helpers.setup.plan``), the inventory and
-the teardown of 07 (``helpers.teardown``, which deletes in reverse order) and
+the teardown of 08 (``helpers.teardown``, which deletes in reverse order) and
 the IAM policy (``helpers.aws_account.required_policy``) are loops over
 ``STACK``: a new kind is one unit in its module and one line here.
 
@@ -14,7 +14,7 @@ global table's users before the table, the hosted zone last).
 
 from __future__ import annotations
 
-from helpers import apigateway, domains, dynamodb, faults, healthchecks, lambdas, route53
+from helpers import apigateway, consistency_lab, domains, dynamodb, faults, healthchecks, lambdas, route53
 from helpers.resource_kind import ResourceKind
 
 STACK: tuple[ResourceKind, ...] = (
@@ -30,4 +30,5 @@ STACK: tuple[ResourceKind, ...] = (
     route53.ROUTING,           # 05
     faults.FIS_ROLE,           # 06, FIS faults only
     faults.FIS_TEMPLATES,      # 06, FIS faults only
+    consistency_lab.LAB_TABLES,  # 07, with consistency_lab: the MREC and MRSC lab tables
 )

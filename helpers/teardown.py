@@ -78,7 +78,7 @@ def inventory(cfg: Config, clients: Clients) -> pd.DataFrame:
 
 
 def what_is_left(cfg: Config, steps: pd.DataFrame, left: pd.DataFrame | None = None) -> str:
-    """07's verdict: every deletion that failed and why, and every resource still there; empty when all is gone."""
+    """08's verdict: every deletion that failed and why, and every resource still there; empty when all is gone."""
     failed = steps[~steps["ok"]]
     left = left if left is not None else pd.DataFrame(columns=INVENTORY_COLUMNS)
     lines = [f"- could not delete {row.step} in {row.region}: {row.detail}" for row in failed.itertuples()]
@@ -86,4 +86,4 @@ def what_is_left(cfg: Config, steps: pd.DataFrame, left: pd.DataFrame | None = N
     if not lines:
         return ""
     return (f"the teardown of stack {cfg.stack_name} is incomplete ({len(failed)} failed deletion(s), "
-            f"{len(left)} resource(s) left); fix the cause and run 07_teardown again:\n" + "\n".join(lines))
+            f"{len(left)} resource(s) left); fix the cause and run 08_teardown again:\n" + "\n".join(lines))

@@ -15,6 +15,13 @@ carry out the experiment's actions:
 * ``localcloud:region:outage`` (local cloud only, there is no AWS equivalent):
   the ``region`` parameter's gateway refuses connections and its replica stops
   replicating, as if the whole region were unreachable.
+* ``localcloud:network:partition`` (local cloud only): the ``region``
+  parameter's replicas are cut off from replication in both directions while
+  the region keeps serving its own clients, as if the network between it and
+  the other regions were cut. Unlike a pause, a multi-Region strongly
+  consistent table's replica there loses its quorum (writes and strongly
+  consistent reads fail, ``localcloud.strong_consistency``); MREC tables keep
+  taking writes on both sides.
 
 Each action ends after its own ``duration``, or when its experiment is
 stopped (an action without a duration runs until then), as on FIS. A region
@@ -50,7 +57,8 @@ log = logging.getLogger(__name__)
 
 PAUSE_REPLICATION = "aws:dynamodb:global-table-pause-replication"
 REGION_OUTAGE = "localcloud:region:outage"
-SUPPORTED_ACTIONS = (PAUSE_REPLICATION, REGION_OUTAGE)
+NETWORK_PARTITION = "localcloud:network:partition"
+SUPPORTED_ACTIONS = (PAUSE_REPLICATION, REGION_OUTAGE, NETWORK_PARTITION)
 EXPERIMENT_MODEL = "fis::experiment"  # moto's state-machine name for experiments
 
 _DURATION_RE = re.compile(r"^PT(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?$")
@@ -67,7 +75,7 @@ def parse_duration(text: str) -> float:
 
 @dataclass
 class _Action:
-    """What one action of a running experiment holds: ("pause" | "outage", region) pairs, and its timer."""
+    """What one action of a running experiment holds: ("pause" | "outage" | "partition", region) pairs, and its timer."""
 
     holds: list[tuple[str, str]] = field(default_factory=list)
     timer: threading.Timer | None = None
@@ -176,6 +184,8 @@ class Faults(Component):
         elif action_id == REGION_OUTAGE:
             region = parameters.get("region", "")
             running.holds = [("outage", region), ("pause", region)]
+        elif action_id == NETWORK_PARTITION:
+            running.holds = [("partition", parameters.get("region", ""))]
         if "duration" in parameters:
             running.timer = threading.Timer(self.cloud.scaled(parse_duration(parameters["duration"])),
                                             self._end_action, (experiment_id, running))
@@ -246,6 +256,8 @@ class Faults(Component):
     def _set(self, kind: str, region: str, on: bool) -> None:
         if kind == "outage":
             self._gateway.set_outage(region, on)
+        elif kind == "partition":
+            (self._replication.partition if on else self._replication.heal)(region)
         elif on:
             self._replication.pause(region)
         else:

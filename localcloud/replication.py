@@ -54,9 +54,23 @@ makes them real, the way the current version of DynamoDB global tables works:
   reach every replica; a new replica starts with the table's TTL setting. Stream records carry their own
   table's region in ``awsRegion``.
 
+* **Partition** (the local cloud's network-partition fault): a partitioned
+  region's replica is cut off from replication in both directions, like a
+  pause, while the region keeps serving its clients. Under MREC both sides
+  keep accepting writes (and last writer wins once healed); under MRSC the
+  cut-off side cannot reach a quorum (``localcloud.strong_consistency``).
+
+* **Consistency modes.** ``UpdateTable`` with ``MultiRegionConsistency`` ``STRONG``
+  and ``GlobalTableWitnessUpdates`` creates an MRSC global table (three
+  replicas, or two and a witness); ``localcloud.strong_consistency`` holds its
+  rules and protocol. ``DescribeTable`` shows ``MultiRegionConsistency`` and
+  ``GlobalTableWitnesses``. An MRSC write is applied to every reachable
+  replica before it is acknowledged; what an unreachable one misses is
+  queued and arrives when it is reachable again.
+
 TTL expiry itself is the ``ttl_expiry`` component's (it deletes in ``expiry_region``; replication carries
-the deletion). Not emulated: propagation of later billing changes to existing replicas, multi-Region strong consistency, and the 24-hour expiry of tombstones (ours live as long
-as the process).
+the deletion). Not emulated: propagation of later billing changes to existing replicas, and the 24-hour
+expiry of tombstones (ours live as long as the process).
 """
 
 from __future__ import annotations
@@ -77,8 +91,10 @@ from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import StreamShard, Table
 
 from awsfacts.dynamodb import TABLE_CREATION_S
+from awsfacts.global_tables import EVENTUAL, STRONG
 from localcloud.component import Component
 from localcloud.controlplane import AwsError, Call
+from localcloud.strong_consistency import StrongConsistency
 
 log = logging.getLogger(__name__)
 
@@ -143,15 +159,23 @@ class _Replica:
 class _GlobalTable:
     name: str
     replicas: dict[str, _Replica] = field(default_factory=dict)
+    mode: str = EVENTUAL  # MultiRegionConsistency, fixed when the global table is created
+    witnesses: dict[str, _Replica] = field(default_factory=dict)  # MRSC only: Regions that vote but hold no table
 
     def settle(self, now: float) -> None:
-        """Finish replicas whose CREATING or DELETING time has passed."""
-        for region, replica in list(self.replicas.items()):
-            if replica.status != "ACTIVE" and now >= replica.until:
-                if replica.status == "DELETING":
-                    del self.replicas[region]
-                else:
-                    replica.status = "ACTIVE"
+        """Finish replicas and witnesses whose CREATING or DELETING time has passed."""
+        for members in (self.replicas, self.witnesses):
+            for region, replica in list(members.items()):
+                if replica.status != "ACTIVE" and now >= replica.until:
+                    if replica.status == "DELETING":
+                        del members[region]
+                    else:
+                        replica.status = "ACTIVE"
+
+    @property
+    def regions(self) -> list[str]:
+        """Every Region of the table that takes part in its quorum: replicas and witnesses."""
+        return sorted({*self.members, *(r for r, w in self.witnesses.items() if w.status != "DELETING")})
 
     @property
     def members(self) -> list[str]:
@@ -160,7 +184,7 @@ class _GlobalTable:
 
     @property
     def busy(self) -> bool:
-        return any(rep.status != "ACTIVE" for rep in self.replicas.values())
+        return any(rep.status != "ACTIVE" for rep in (*self.replicas.values(), *self.witnesses.values()))
 
 
 # ----------------------------------------------------------------- moto hooks
@@ -242,6 +266,7 @@ class Replication(Component):
         self._queues: dict[tuple[str, str], deque[Delivery]] = {}  # (source, target) -> FIFO
         self._cond = threading.Condition()
         self.paused: set[str] = set()
+        self.partitioned: set[str] = set()
         self._samples: deque[LagSample] = deque(maxlen=50_000)
         self._metrics: dict[tuple[str, str, str], list[float]] = {}  # (source, table, target) -> sum, min, max, n
         self._thread: threading.Thread | None = None
@@ -254,6 +279,7 @@ class Replication(Component):
         cp.register("dynamodb", "DeleteTable", self._delete_table)
         cp.register("dynamodb", "UpdateTimeToLive", self._update_time_to_live)
         _install_moto_hooks()
+        self.strong = StrongConsistency(cloud, self)
         global _observer
         _observer = self  # capture starts now and goes on while the worker is stopped
 
@@ -276,7 +302,22 @@ class Replication(Component):
         self._flush_metrics()
 
     def status(self) -> dict[str, Any]:
-        return {"replication_paused": sorted(self.paused)}
+        return {"replication_paused": sorted(self.paused), "partitioned": sorted(self.partitioned),
+                **self.strong.stats()}
+
+    def group(self, name: str) -> _GlobalTable | None:
+        """The global table ``name`` (membership, mode, witnesses), or None for a single-Region table."""
+        return self._tables.get(name)
+
+    @property
+    def cut_off(self) -> set[str]:
+        """Regions whose replicas neither send nor receive replicated writes now (paused or partitioned)."""
+        return self.paused | self.partitioned
+
+    def reachable(self, a: str, b: str) -> bool:
+        """Can replication pass between Regions ``a`` and ``b`` now?"""
+        cut = self.cut_off
+        return a not in cut and b not in cut
 
     @property
     def delay_s(self) -> float:
@@ -296,6 +337,19 @@ class Replication(Component):
             self.paused.discard(region)
             self._cond.notify_all()
         log.info("replication resumed for %s", region)
+
+    def partition(self, region: str) -> None:
+        """Cut ``region``'s replicas off from the others in both directions; the region keeps serving."""
+        with self._cond:
+            self.partitioned.add(region)
+        log.info("replication partitioned: %s", region)
+
+    def heal(self, region: str) -> None:
+        """End ``region``'s partition: what was held arrives."""
+        with self._cond:
+            self.partitioned.discard(region)
+            self._cond.notify_all()
+        log.info("replication partition healed: %s", region)
 
     def pending(self, table: str | None = None) -> int:
         """Deliveries not applied yet (held by a pause or waiting for the delay)."""
@@ -354,12 +408,33 @@ class Replication(Component):
         ts = now if current is None or now > current[0] else current[0] + 1e-6
         write = Write(table.name, region, key, key_attrs, image, (ts, region), now)
         versions[key] = write.version
+        if gt.mode == STRONG:
+            self._replicate_synchronously(gt, write)
+            return
         due = time.monotonic() + self.delay_s
         with self._cond:
             for target in gt.members:
                 if target != region:
                     self._queues.setdefault((region, target), deque()).append(Delivery(write, target, due))
             self._cond.notify_all()
+
+    def _replicate_synchronously(self, gt: _GlobalTable, write: Write) -> None:
+        """MRSC: apply ``write`` to every reachable replica now (WRITE_LOCK held); queue it for the others."""
+        now = time.monotonic()
+        held: list[Delivery] = []
+        for target in gt.members:
+            if target == write.origin:
+                continue
+            delivery = Delivery(write, target, now)
+            if self.reachable(write.origin, target):
+                self._apply(delivery)
+            else:
+                held.append(delivery)
+        if held:
+            with self._cond:
+                for delivery in held:
+                    self._queues.setdefault((write.origin, delivery.target), deque()).append(delivery)
+                self._cond.notify_all()
 
     # ----------------------------------------------------------------- apply
     def _run(self) -> None:
@@ -384,8 +459,9 @@ class Replication(Component):
                 time.sleep(0.05)
 
     def _next_due_locked(self) -> float:
+        cut = self.cut_off
         heads = [q[0].due for (source, target), q in self._queues.items()
-                 if q and source not in self.paused and target not in self.paused]
+                 if q and source not in cut and target not in cut]
         return min(heads, default=time.monotonic() + 3600)
 
     def _apply_due(self) -> bool:
@@ -395,8 +471,9 @@ class Replication(Component):
             now = time.monotonic()
             batch: list[Delivery] = []
             with self._cond:
+                cut = self.cut_off
                 for (source, target), queue in self._queues.items():
-                    if source in self.paused or target in self.paused:
+                    if source in cut or target in cut:
                         continue
                     while queue and queue[0].due <= now and len(batch) < MAX_APPLY_BATCH:
                         batch.append(queue.popleft())
@@ -541,6 +618,11 @@ class Replication(Component):
             {"RegionName": r, "ReplicaStatus": rep.status} for r, rep in sorted(gt.replicas.items())
         ]
         description["GlobalTableVersion"] = GLOBAL_TABLE_VERSION
+        description["MultiRegionConsistency"] = gt.mode
+        if gt.witnesses:
+            description["GlobalTableWitnesses"] = [
+                {"RegionName": r, "WitnessStatus": w.status} for r, w in sorted(gt.witnesses.items())
+            ]
         own = gt.replicas[region].status
         if own == "CREATING":
             description["TableStatus"] = "CREATING"
@@ -565,6 +647,10 @@ class Replication(Component):
             gt = self._global(name, call.region)
             if updates:
                 self._check_replica_updates(call, source, gt, updates)
+            mode = call.params.get("MultiRegionConsistency")
+            witness_updates = call.params.get("GlobalTableWitnessUpdates") or []
+            if mode is not None or witness_updates or (gt is not None and gt.mode == STRONG and updates):
+                self._check_consistency(call.region, source, gt, mode, updates, witness_updates)
             stream = call.params.get("StreamSpecification")
             if gt is not None and stream is not None and not stream.get("StreamEnabled", True):
                 raise AwsError("ValidationException",
@@ -573,7 +659,8 @@ class Replication(Component):
             result = call.forward_json()
             for update in updates:
                 if gt is None:
-                    gt = self._tables[name] = _GlobalTable(name, {call.region: _Replica("ACTIVE")})
+                    gt = self._tables[name] = _GlobalTable(name, {call.region: _Replica("ACTIVE")},
+                                                           mode=mode or EVENTUAL)
                     if not source.stream_specification or not source.stream_specification.get("StreamEnabled"):
                         source.set_stream_specification({"StreamEnabled": True, "StreamViewType": STREAM_VIEW_TYPE})
                 if "Create" in update:
@@ -584,6 +671,12 @@ class Replication(Component):
                     self.cloud.backend("dynamodb", target).tables.pop(name, None)
             if gt is not None and call.params.get("GlobalSecondaryIndexUpdates"):
                 self._propagate_indexes(gt, call)
+            for update in witness_updates:
+                until = time.monotonic() + self.cloud.scaled(REPLICA_CREATION_S)
+                if "Create" in update:
+                    gt.witnesses[update["Create"]["RegionName"]] = _Replica("CREATING", until)
+                else:
+                    gt.witnesses[update["Delete"]["RegionName"]] = _Replica("DELETING", until)
             if updates:
                 # The table object may have changed (stream enabled): describe it afresh.
                 result["TableDescription"] = self._table(call.region, name).describe()["TableDescription"]
@@ -641,6 +734,42 @@ class Replication(Component):
                     raise AwsError("ValidationException",
                                    f"Cannot delete replica: table {name} has no replica in region {region}")
                 members.discard(region)
+
+    def _check_consistency(self, region: str, source: Table, gt: _GlobalTable | None, mode: str | None,
+                           updates: list[dict[str, Any]], witness_updates: list[dict[str, Any]]) -> None:
+        """The consistency-mode rules of ``UpdateTable`` (``awsfacts.global_tables`` cites the guide)."""
+        name = source.name
+        creates = [u["Create"]["RegionName"] for u in updates if "Create" in u]
+        deletes = [u["Delete"]["RegionName"] for u in updates if "Delete" in u]
+        if mode is not None and not creates:
+            raise AwsError("ValidationException",
+                           "MultiRegionConsistency is only valid when you create a global table by specifying "
+                           "one or more Create actions in ReplicaUpdates")
+        if gt is not None and mode is not None and mode != gt.mode:
+            raise AwsError("ValidationException",
+                           f"Table {name} is a global table with MultiRegionConsistency {gt.mode}: "
+                           "a global table's consistency mode cannot be changed")
+        if gt is not None and gt.mode == STRONG and creates:
+            raise AwsError("ValidationException",
+                           f"Cannot add replicas to {name}: a multi-Region strongly consistent global table "
+                           "keeps the Regions it was created with")
+        if len(witness_updates) > 1:
+            raise AwsError("ValidationException", "You can create or delete only one witness per UpdateTable operation")
+        witness_creates = [u["Create"]["RegionName"] for u in witness_updates if "Create" in u]
+        witness_deletes = [u["Delete"]["RegionName"] for u in witness_updates if "Delete" in u]
+        if witness_creates and (gt is not None or mode != STRONG):
+            raise AwsError("ValidationException",
+                           "A witness can only be added when the global table is created with "
+                           "MultiRegionConsistency STRONG")
+        if witness_deletes:
+            if gt is None or witness_deletes[0] not in gt.witnesses:
+                raise AwsError("ValidationException",
+                               f"Cannot delete witness: table {name} has no witness in {witness_deletes[0]}")
+            if not deletes:
+                raise AwsError("ValidationException",
+                               "A witness cannot be deleted on its own: delete it together with a replica")
+        if gt is None and mode == STRONG:
+            self.strong.check_create(source, region, creates, witness_creates)
 
     def _delete_table(self, call: Call) -> dict[str, Any]:
         """DeleteTable on a replica deletes that region's replica only; the others stay a global table."""

@@ -35,7 +35,8 @@ def test_committed_results_have_every_figure_of_the_issue_as_a_number(results):
 
 
 def test_committed_results_hold_per_notebook_times_both_concurrencies_and_both_time_scales(results):
-    assert set(results["notebook_s"]) >= {"00_setup", "06_chaos", "07_teardown"}
+    assert set(results["notebook_s"]) >= {"00_setup", "06_chaos"}
+    assert any(name.endswith("_teardown") for name in results["notebook_s"]), "the teardown notebook's time"
     for name in ("api_post", "api_get", "moto_put", "moto_get"):
         for c in (1, 8):
             assert isinstance(results[f"{name}_rps_c{c}"], numbers.Real)

@@ -152,7 +152,7 @@ def test_dry_run_of_the_build_notebooks_lists_the_calls_and_creates_nothing(dry,
     result = run([PROJECT_ROOT / "parameters" / "local.yaml", overrides], out=out, echo=lambda *a, **k: said.append(str(a)))
     assert result.ok, [(n.name, n.error) for n in result.notebooks]
     ran = [n.name for n in result.notebooks]
-    assert "06_chaos" not in ran and ran[-1] == "07_teardown", "a dry run plans the build and the teardown, not the chaos"
+    assert "06_chaos" not in ran and ran[-1] == "08_teardown", "a dry run plans the build and the teardown, not the chaos"
     assert any("not running 06_chaos" in line for line in said)
     calls = pd.read_csv(out / CALLS_FILE)
     recorded = set(zip(calls["service"], calls["operation"]))

@@ -102,7 +102,7 @@ def _assert_chaos_run_directory(out: Path, metrics: dict):
 
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory):
-    """`make runbook` with ci.yaml: 00 to 07 in one run, on its own local cloud (started and stopped by the runner)."""
+    """`make runbook` with ci.yaml: 00 to 08 in one run, on its own local cloud (started and stopped by the runner)."""
     base = tmp_path_factory.mktemp("runbook")
     result = _run(base / "state", base / "report")
     return result, base / "report", base / "state"
@@ -112,7 +112,7 @@ def test_whole_runbook_passes_and_writes_the_report(full_run):
     result, out, state = full_run
     failed = [(n.name, n.error, n.failed_cell) for n in result.notebooks if n.status != "passed"]
     assert not failed, failed
-    assert [n.name[:2] for n in result.notebooks] == ["00", "01", "02", "03", "04", "05", "06", "07"]
+    assert [n.name[:2] for n in result.notebooks] == ["00", "01", "02", "03", "04", "05", "06", "07", "08"]
     for name in ("index.html", "06_chaos.html", "chaos_timeline.csv", "chaos_metrics.json",
                  "chaos_items_by_region.png", "chaos_health_errors.png", "chaos_latency.png"):
         assert (out / name).exists(), name
@@ -144,11 +144,37 @@ def test_chaos_run_shows_failover_and_failback_in_the_items(full_run):
     assert "eu-west-1" in set(after["served_region"]), "after the repair the region serves again"
 
 
+def test_consistency_lab_counts_match_the_replayed_log_and_show_each_modes_cost(full_run):
+    """07's counts are the replay of its logged requests; MREC loses updates and serves stale reads during the
+    partition, MRSC loses nothing, serves no stale strongly consistent read and refuses the minority's writes."""
+    from helpers.consistency_metrics import Op, count
+
+    result, out, _ = full_run
+    metrics = json.loads((out / "consistency_metrics.json").read_text())
+    log = pd.read_csv(out / "consistency_log.csv", keep_default_na=False)
+    ops = [Op(r.scenario, r.client, r.kind, r.region, r.item, r.phase, r.began, r.ended, bool(r.ok), r.error,
+              r.update_id, int(r.attempt), frozenset(str(r.seen).split()), bool(r.moved)) for r in log.itertuples()]
+    for recorded in metrics["scenarios"]:
+        # The converged state is every acknowledged update of the scenario that the metrics do not call lost,
+        # so replaying with it must reproduce the recorded count of each kind.
+        mine = [op for op in ops if op.scenario == recorded["scenario"]]
+        assert sum(op.ok for op in mine if op.kind == "write") == recorded["acknowledged_updates"]
+        replay = count(recorded["scenario"], mine, metrics["finals"][recorded["scenario"]])
+        assert replay.as_dict() == recorded, recorded["scenario"]
+    scenarios = {c["scenario"]: c for c in metrics["scenarios"]}
+    mrec, mrsc = scenarios["MREC"], scenarios["MRSC"]
+    assert mrec["lost_by_phase"]["partition"] > 0 and mrec["stale_by_phase"]["partition"] > 0
+    assert (mrsc["lost_updates"], mrsc["stale_reads"]) == (0, 0)
+    assert mrsc["refused_writes_by_region"].get(metrics["partitioned_region"], 0) > 0
+    index = (out / "index.html").read_text()
+    assert 'id="consistency"' in index and "MRSC lost updates" in index, "the index shows the lab's headline"
+
+
 def test_teardown_notebook_proved_nothing_is_left(full_run):
     result, out, _ = full_run
     assert result.notebooks[-1].status == "passed"
-    page = (out / "07_teardown.html").read_text()
-    assert "stack ci is gone from eu-west-1, eu-central-1" in page, "07's Verify prints this after an empty inventory"
+    page = (out / "08_teardown.html").read_text()
+    assert "stack ci is gone from eu-west-1, eu-central-1" in page, "08's Verify prints this after an empty inventory"
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +187,7 @@ def built_stack(tmp_path_factory):
         result = _run(state, base / "build", notebooks=["00", "01", "02", "03", "04", "05"], routing_policy="failover")
         assert result.ok, [(n.name, n.error) for n in result.notebooks]
         yield state, base
-        teardown = _run(state, base / "teardown", notebooks=["07"], routing_policy="failover")
+        teardown = _run(state, base / "teardown", notebooks=["08"], routing_policy="failover")
         assert teardown.ok, [(n.name, n.error) for n in teardown.notebooks]
         cfg = _cfg(state, routing_policy="failover")
         assert inventory(cfg, Clients(cfg)).empty
@@ -198,7 +224,7 @@ def test_chaos_step_for_each_fault(built_stack, fault, errors_expected, on_failu
 
 
 def test_teardown_after_a_failed_run_leaves_nothing(tmp_path, localcloud_status):
-    """A half-built stack (00-02 ran, then 03 failed: the hosted zone it needs does not exist); 07 removes it all."""
+    """A half-built stack (00-02 ran, then 03 failed: the hosted zone it needs does not exist); 08 removes it all."""
     stack = {"stack_name": "halfbuilt", "table_name": "HalfBuilt", "time_scale": localcloud_status["time_scale"],
              "localcloud_state_dir": localcloud_status["state_dir"], "create_hosted_zone": False,
              "hosted_zone": "missing.test", "domain_name": "api.missing.test"}
@@ -211,7 +237,7 @@ def test_teardown_after_a_failed_run_leaves_nothing(tmp_path, localcloud_status)
     assert "missing.test" in failing.notebooks[0].error
     cfg = with_backend_settings(validate(stack), localcloud_status)
     assert not inventory(cfg, Clients(cfg)).empty, "the failed run left resources behind"
-    teardown = run([LOCAL], params, notebooks=["07"], out=tmp_path / "teardown", echo=_quiet)
+    teardown = run([LOCAL], params, notebooks=["08"], out=tmp_path / "teardown", echo=_quiet)
     assert teardown.ok, [(n.name, n.error) for n in teardown.notebooks]
     assert inventory(cfg, Clients(cfg)).empty
 
@@ -254,7 +280,7 @@ def test_report_renders_in_a_real_browser_with_working_links_and_plots(full_run,
     assert len(images) >= 3, "the chaos page shows its three plots"
     assert all(w > 300 and h > 150 for w, h in images), images
     nav = browser.evaluate("Array.from(document.querySelectorAll('nav.runbook-nav a')).map(a => a.getAttribute('href'))")
-    assert nav[:1] == ["index.html"] and "05_routing.html" in nav and "07_teardown.html" in nav
+    assert nav[:1] == ["index.html"] and "05_routing.html" in nav and "08_teardown.html" in nav
     browser.screenshot(tmp_path / "chaos.png")
 
 

@@ -8,6 +8,7 @@ import dataclasses
 import pytest
 
 from helpers import aws_account, setup, stack, teardown
+from helpers.consistency_lab import mrsc_layout
 from helpers.config import ConfigError, validate
 from helpers.resource_kind import GLOBAL, Found, IamScope, Planned, ResourceKind, partition
 
@@ -25,7 +26,8 @@ def test_every_kind_answers_all_four_questions(cfg):
         assert callable(kind.inventory) and callable(kind.delete), kind.name
         planned = kind.plan(cfg)
         assert planned and all(isinstance(row, Planned) for row in planned), f"{kind.name} plans nothing here"
-        assert {row.region for row in planned} <= {*cfg.regions, GLOBAL}
+        witness = mrsc_layout(cfg.regions)[1]  # the consistency lab's MRSC witness lives outside the configured regions
+        assert {row.region for row in planned} <= {*cfg.regions, GLOBAL, witness}
         statements = kind.iam_statements(cfg, scope)
         assert statements, f"{kind.name} names no IAM statement for its calls"
         for statement in statements:
@@ -121,7 +123,7 @@ def test_regions_of_different_partitions_are_refused_before_any_policy_is_built(
 
 
 def test_the_teardown_notebook_fails_and_names_what_it_could_not_check_or_delete(tmp_path, localcloud_status):
-    """07 on a stack whose regions include one the local cloud's FIS does not serve (as a region whose FIS
+    """08 on a stack whose regions include one the local cloud's FIS does not serve (as a region whose FIS
     API fails would): every other kind is torn down, and the run fails naming that region's FIS templates."""
     import json
     from pathlib import Path
@@ -146,7 +148,7 @@ def test_the_teardown_notebook_fails_and_names_what_it_could_not_check_or_delete
 
     local = Path(__file__).resolve().parent.parent / "parameters" / "local.yaml"
     result = run([local], [(k, json.dumps(v)) for k, v in params.items()],
-                 notebooks=["07"], out=tmp_path / "teardown", echo=lambda *a, **k: None)
+                 notebooks=["08"], out=tmp_path / "teardown", echo=lambda *a, **k: None)
 
     assert not result.ok, "a teardown that could not check everything must fail the run"
     error = result.notebooks[0].error

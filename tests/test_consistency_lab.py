@@ -1,0 +1,57 @@
+"""The consistency lab on the local cloud: tables, the workload in three phases, exact counts, teardown."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import make_config
+from helpers.clients import Clients
+from helpers.config import ConfigError
+from helpers.consistency_lab import LAB_TABLES, create_lab_tables, delete_lab_tables, lab_tables, mrsc_layout, run_lab
+from helpers.consistency_metrics import count_all
+
+
+def test_two_regions_of_a_set_get_a_witness_and_three_get_none():
+    assert mrsc_layout(["eu-west-1", "eu-central-1"]) == (["eu-west-1", "eu-central-1"], "eu-west-2")
+    assert mrsc_layout(["us-east-1", "us-east-2", "us-west-2"]) == (["us-east-1", "us-east-2", "us-west-2"], None)
+    with pytest.raises(ValueError, match="EU: eu-west-1"):
+        mrsc_layout(["eu-west-1", "us-east-1"])
+
+
+def test_a_plan_in_regions_without_an_mrsc_layout_says_so_instead_of_failing(localcloud_status):
+    cfg = make_config(localcloud_status, regions=["eu-west-1", "us-east-1"])
+    (row,) = [r for r in LAB_TABLES.plan(cfg) if "MRSC" in r.resource]
+    assert "no MRSC table" in row.resource and "consistency_lab" in row.resource
+
+
+def test_on_aws_the_mrsc_region_sets_are_checked_before_anything_is_created(localcloud_status):
+    with pytest.raises(ConfigError, match="regions.*MRSC Region set.*US: us-east-1, us-east-2, us-west-2"):
+        make_config(localcloud_status, backend="aws", time_scale=1.0, acknowledge_costs=True,
+                    regions=["eu-west-1", "us-east-1"])
+    make_config(localcloud_status, backend="aws", time_scale=1.0, acknowledge_costs=True,
+                regions=["eu-west-1", "us-east-1"], consistency_lab=False)
+
+
+def test_the_lab_counts_exactly_and_shows_what_each_mode_costs(localcloud_status, unique):
+    cfg = make_config(localcloud_status, stack_name=f"t{unique}", table_name=f"lab-{unique}",
+                      consistency_updates=4, partition_s=5.0)
+    clients = Clients(cfg)
+    assert [row.resource for row in LAB_TABLES.plan(cfg)].count("DynamoDB MRSC witness (replicated writes billed)") == 1
+    tables = create_lab_tables(cfg, clients)
+    assert tables.loc[lab_tables(cfg)["mrsc"], "witness"] == "eu-west-2"
+    result = run_lab(cfg, clients)
+
+    replayed = count_all(result.log, result.finals)
+    assert [c.as_dict() for c in replayed] == [c.as_dict() for c in result.counts], "the counts are the replay's"
+    mrec, mrsc = result.counts_of("MREC"), result.counts_of("MRSC")
+    assert mrec.lost_by_phase["partition"] > 0, "MREC: last writer wins loses updates acknowledged in the partition"
+    assert mrec.stale_by_phase["partition"] > 0, "MREC: reads miss the other side's updates"
+    assert (mrsc.lost_updates, mrsc.stale_reads) == (0, 0), "MRSC: nothing lost, no stale strongly consistent read"
+    assert mrsc.refused_writes_by_region.get(result.partitioned_region, 0) > 0, "MRSC: the minority refuses writes"
+    assert mrsc.write_availability["partition"][cfg.primary_region] == 1.0, "MRSC: the majority carries on"
+    for remedy in ("MREC + one Region (optimistic concurrency)", "MREC + home Region", "MREC + unique inserts"):
+        assert result.counts_of(remedy).lost_updates == 0, f"{remedy} loses no update"
+
+    assert LAB_TABLES.inventory(cfg, clients, "global")
+    delete_lab_tables(cfg, clients)
+    assert LAB_TABLES.inventory(cfg, clients, "global") == [], "teardown leaves neither table"
