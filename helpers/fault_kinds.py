@@ -98,7 +98,7 @@ FAULT_KINDS: tuple[FaultKind, ...] = (
               explanation="the whole region stops answering (its API refuses connections, its replica stops "
                           "replicating): the local cloud only, AWS offers no such action"),
     FaultKind("partition", FisExperiment(NETWORK_PARTITION, region_parameter=True), failover_expected=False,
-              local_only=True,
+              requests_fail=False, local_only=True,
               explanation="the network between the region and the others is cut: its table replicas neither send "
                           "nor receive replicated writes while the region keeps serving its clients (MREC takes "
                           "writes on both sides, MRSC refuses them where there is no quorum): local cloud only"),
