@@ -280,7 +280,7 @@ def test_report_renders_in_a_real_browser_with_working_links_and_plots(full_run,
     assert len(images) >= 3, "the chaos page shows its three plots"
     assert all(w > 300 and h > 150 for w, h in images), images
     nav = browser.evaluate("Array.from(document.querySelectorAll('nav.runbook-nav a')).map(a => a.getAttribute('href'))")
-    assert nav[:1] == ["index.html"] and "05_routing.html" in nav and "08_teardown.html" in nav
+    assert nav[:1] == ["index.html"] and "05_routing.html" in nav and "07_consistency.html" in nav
     browser.screenshot(tmp_path / "chaos.png")
 
 

@@ -122,38 +122,38 @@ def test_regions_of_different_partitions_are_refused_before_any_policy_is_built(
         aws_account.required_policy(validate(dict(regions=["eu-west-1", "cn-north-1"], faulty_region="eu-west-1")))
 
 
-def test_the_teardown_notebook_fails_and_names_what_it_could_not_check_or_delete(tmp_path, localcloud_status):
-    """08 on a stack whose regions include one the local cloud's FIS does not serve (as a region whose FIS
-    API fails would): every other kind is torn down, and the run fails naming that region's FIS templates."""
+def test_the_teardown_notebook_fails_and_names_what_it_could_not_delete(tmp_path, localcloud_status, unique):
+    """08 on a stack whose table has deletion protection on (DeleteTable refuses it, as on AWS): every other
+    kind is torn down, and the run fails naming the table it could not delete."""
     import json
-    from pathlib import Path
 
+    from helpers import lambdas
     from helpers.clients import Clients
     from helpers.config import with_backend_settings
+    from helpers.parameters import LOCAL_YAML
     from helpers.runner import run
 
-    params = {"stack_name": "torn", "table_name": "Torn", "regions": ["eu-west-1", "ap-southeast-3"],
-              "faulty_region": "eu-west-1", "time_scale": localcloud_status["time_scale"],
-              "localcloud_state_dir": localcloud_status["state_dir"]}
+    params = {"stack_name": f"t{unique}", "table_name": f"torn-{unique}", "regions": ["eu-west-1", "eu-central-1"],
+              "time_scale": localcloud_status["time_scale"], "localcloud_state_dir": localcloud_status["state_dir"]}
     cfg = with_backend_settings(validate(params), localcloud_status)
-    try:
-        Clients(cfg).client("fis", "ap-southeast-3").list_experiment_templates()
-    except Exception:
-        pass
-    else:
-        pytest.skip("the local cloud's FIS serves ap-southeast-3 now: no failing region to tear down around")
-    from helpers import lambdas
+    clients = Clients(cfg)
+    clients.client("dynamodb", "eu-west-1").create_table(
+        TableName=cfg.table_name, BillingMode="PAY_PER_REQUEST", DeletionProtectionEnabled=True,
+        KeySchema=[{"AttributeName": "item_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "item_id", "AttributeType": "S"}],
+        Tags=[{"Key": k, "Value": v} for k, v in cfg.tags.items()])
+    lambdas.ensure_role(cfg, clients)  # something to delete besides the protected table
 
-    lambdas.ensure_role(cfg, Clients(cfg))  # something to delete besides the failing listing
-
-    local = Path(__file__).resolve().parent.parent / "parameters" / "local.yaml"
-    result = run([local], [(k, json.dumps(v)) for k, v in params.items()],
+    result = run([LOCAL_YAML], [(k, json.dumps(v)) for k, v in params.items()],
                  notebooks=["08"], out=tmp_path / "teardown", echo=lambda *a, **k: None)
 
-    assert not result.ok, "a teardown that could not check everything must fail the run"
+    assert not result.ok, "a teardown that could not delete everything must fail the run"
     error = result.notebooks[0].error
-    assert "FIS experiment templates: not listed" in error and "ap-southeast-3" in error, error
-    assert not lambdas.iam_role_exists(Clients(cfg), lambdas.role_name(cfg)), "the rest was still torn down"
+    assert cfg.table_name in error and "eu-west-1" in error, error
+    assert not lambdas.iam_role_exists(clients, lambdas.role_name(cfg)), "the rest was still torn down"
+    table = clients.client("dynamodb", "eu-west-1")
+    table.update_table(TableName=cfg.table_name, DeletionProtectionEnabled=False)
+    table.delete_table(TableName=cfg.table_name)
 
 
 def test_a_statement_scoped_to_resources_without_a_sid_is_refused_not_widened(cfg, monkeypatch):
