@@ -6,11 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PARAMS ?= parameters/local.yaml
 
-.PHONY: help venv runbook test lab bench strip params clean
+.PHONY: help venv runbook test test-fast lab bench strip params clean
 
 help:
 	@echo "make runbook  run every notebook on the local cloud, report in reports/latest/"
-	@echo "make test     run the whole test suite"
+	@echo "make test     run the whole test suite (both cores)"
+	@echo "make test-fast  the fast subset, under a minute (no notebooks, browser or conformance suite)"
 	@echo "make lab      start the local cloud and JupyterLab on notebooks/"
 	@echo "make bench    run the benchmarks, write bench/results.json"
 	@echo "make params   rewrite the notebooks' parameters cells, parameters/local.yaml and the README table"
@@ -27,8 +28,14 @@ $(STAMP): pyproject.toml
 runbook: $(STAMP)
 	$(BIN)/runbook run -f $(PARAMS)
 
+# Tests run on two workers; each test file stays on one (its module-scoped stacks are built once).
+PYTEST := $(BIN)/python -m pytest -n 2 --dist loadfile
+
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(PYTEST)
+
+test-fast: $(STAMP)
+	$(PYTEST) -m "not slow"
 
 # The local cloud runs at the time scale of parameters/local.yaml, the notebooks' default;
 # one that `make lab` started stops when JupyterLab exits, one that was already running is left alone.

@@ -16,6 +16,17 @@ from helpers.waiting import wait_until
 from localcloud import daemon
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
+SLOW_FOLDERS = ("notebooks", "conformance")  # whole runbooks and the AWS-CLI-driven suite
+
+
+def pytest_collection_modifyitems(items):
+    """``slow`` (left out of ``make test-fast``): the notebooks and conformance folders, notebook and
+    browser tests anywhere, and tests marked slow by hand."""
+    for item in items:
+        folder = Path(str(item.fspath)).resolve().relative_to(TESTS).parts[0]
+        if folder in SLOW_FOLDERS or item.get_closest_marker("notebook") or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)
 CI_TIME_SCALE = 0.1
 
 

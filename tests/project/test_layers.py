@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("awsfacts", "bench", "functions", "helpers", "localcloud")
 NEUTRAL = ("awsfacts", "functions")  # import no other layer
 LIFECYCLE_API = "localcloud.daemon"  # how the runbook starts and stops the local cloud

@@ -25,7 +25,7 @@ from helpers.clients import Clients
 from helpers.config import Config, validate
 from helpers.setup import monthly_cost, plan
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ZONE = "example.com"
 
 

@@ -12,8 +12,8 @@ from helpers.config import ConfigError
 from helpers.parameters import load_parameters, render_cell
 from helpers.runner import discover_notebooks, run
 
-FIXTURES = Path(__file__).parent / "fixtures"
-BIN = Path(__file__).resolve().parent.parent / ".venv" / "bin"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin"
 
 
 def _quiet(*args, **kwargs):

@@ -23,7 +23,7 @@ from helpers.runner import load_parameters, run
 from helpers.teardown import inventory
 from localcloud import daemon
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / "parameters" / "local.yaml"
 CI = ROOT / "parameters" / "ci.yaml"
 

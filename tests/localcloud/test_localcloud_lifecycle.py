@@ -12,7 +12,7 @@ import pytest
 
 from localcloud import daemon
 
-BIN = os.path.join(os.path.dirname(__file__), "..", ".venv", "bin")
+BIN = os.path.join(os.path.dirname(__file__), "..", "..", ".venv", "bin")
 
 
 def _cli(*args, env=None):

@@ -22,7 +22,7 @@ import pytest
 from helpers.report import export_html
 from helpers.runner import KERNEL_LOG, run
 
-FIXTURES = Path(__file__).parent / "fixtures" / "notebooks_report"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks_report"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
@@ -125,7 +125,7 @@ def test_every_page_renders_offline_with_every_image(report):
 
 def test_the_runbooks_dry_run_sections_are_tagged_dry_run():
     """Each notebook's "Dry run report" heading and its cell carry the tag, so a real run's page leaves them out."""
-    notebooks = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    notebooks = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     sections = 0
     for path in notebooks:
         cells = nbformat.read(str(path), as_version=4).cells
@@ -142,7 +142,7 @@ def test_the_runbooks_dry_run_sections_are_tagged_dry_run():
 
 def test_helpers_make_progress_bars_only_through_helpers_progress():
     """tqdm's own classes ignore TQDM_DISABLE in a kernel: a helper importing them would put widgets back in reports."""
-    helpers = Path(__file__).resolve().parent.parent / "helpers"
+    helpers = Path(__file__).resolve().parents[2] / "helpers"
     direct = [p.name for p in helpers.glob("*.py")
               if p.name != "progress.py" and re.search(r"^\s*(from tqdm\b|import tqdm\b)", p.read_text(), re.MULTILINE)]
     assert not direct, f"import tqdm from helpers.progress in {direct}"

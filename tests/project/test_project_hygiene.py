@@ -10,7 +10,7 @@ import yaml
 
 from helpers.notebook_hygiene import dirty_cells
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_committed_notebooks_have_no_outputs():

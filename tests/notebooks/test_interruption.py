@@ -31,8 +31,8 @@ from localcloud import daemon
 from stand_in import create_stand_in_functions, deploy_stand_in_backend
 from test_runbook_end_to_end import CI, LOCAL, _cfg, built_stack  # noqa: F401  (built_stack: 00-05, shared)
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PYTHON = ROOT / ".venv" / "bin" / "python"
 # The runner's CLI on a fixture notebook directory (the CLI itself always runs notebooks/).
 RUNNER = textwrap.dedent("""

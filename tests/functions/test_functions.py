@@ -17,7 +17,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
+FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
 sys.path.insert(0, str(FUNCTIONS_DIR))  # as Lambda puts the task root on sys.path
 
 import backend_common  # noqa: E402

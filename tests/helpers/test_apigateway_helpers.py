@@ -12,7 +12,7 @@ from helpers.apigateway import ROUTES, delete_regional_apis, deploy_regional_api
 from helpers.clients import HttpClient
 from stand_in import create_stand_in_functions
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

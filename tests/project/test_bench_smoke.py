@@ -17,7 +17,7 @@ import pytest
 from bench import __main__ as bench_main
 from bench import common, failover, soak
 
-RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results.json"
+RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results.json"
 REQUIRED = ("runbook_s", "api_post_rps", "api_get_rps", "moto_put_rps", "moto_get_rps", "replication_lag_p50_ms",
             "replication_lag_p99_ms", "replication_delay_ms", "failover_detection_s", "failover_expected_s",
             "localcloud_start_s", "localcloud_peak_rss_mb", "soak_load_growth_mb_per_h", "soak_idle_growth_mb_per_h")
