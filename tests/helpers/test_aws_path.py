@@ -25,6 +25,8 @@ from helpers.clients import Clients
 from helpers.config import Config, validate
 from helpers.setup import monthly_cost, plan
 
+pytestmark = pytest.mark.slow  # several seconds a test: left out of make test-fast
+
 ROOT = Path(__file__).resolve().parents[2]
 ZONE = "example.com"
 

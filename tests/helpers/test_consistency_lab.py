@@ -10,6 +10,8 @@ from helpers.config import ConfigError
 from helpers.consistency_lab import LAB_TABLES, create_lab_tables, delete_lab_tables, lab_tables, mrsc_layout, run_lab
 from helpers.consistency_metrics import count_all
 
+pytestmark = pytest.mark.slow  # several seconds a test: left out of make test-fast
+
 
 def test_two_regions_of_a_set_get_a_witness_and_three_get_none():
     assert mrsc_layout(["eu-west-1", "eu-central-1"]) == (["eu-west-1", "eu-central-1"], "eu-west-2")

@@ -10,6 +10,8 @@ from helpers.clients import Clients, HttpClient, resolve
 from helpers.dryrun import CALLS_FILE, PRETEND_ADDRESS, is_read_only
 from tests.conftest import make_config
 
+pytestmark = pytest.mark.slow  # several seconds a test: left out of make test-fast
+
 BUILD_OPERATIONS = {
     ("dynamodb", "CreateTable"), ("dynamodb", "UpdateTable"), ("iam", "CreateRole"), ("iam", "PutRolePolicy"),
     ("lambda", "CreateFunction"), ("lambda", "AddPermission"), ("apigateway", "CreateRestApi"),

@@ -8,6 +8,8 @@ import pytest
 from conftest import PROJECT_ROOT
 from helpers import dynamodb
 
+pytestmark = pytest.mark.slow  # several seconds a test: left out of make test-fast
+
 
 def test_create_global_table_twice_creates_nothing_the_second_time(cfg, clients):
     first = dynamodb.create_global_table(cfg, clients)

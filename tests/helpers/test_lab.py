@@ -11,9 +11,13 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from conftest import eventually
 from helpers.lab import run_with_local_cloud
 from localcloud import daemon
+
+pytestmark = pytest.mark.slow  # several seconds a test: left out of make test-fast
 
 
 def _quiet(*args, **kwargs):

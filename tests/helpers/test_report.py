@@ -22,6 +22,8 @@ import pytest
 from helpers.report import export_html
 from helpers.runner import KERNEL_LOG, run
 
+pytestmark = pytest.mark.slow  # several seconds a test: left out of make test-fast
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks_report"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 

@@ -26,6 +26,8 @@ from helpers.route53 import (
 from localcloud.regions import RegionRegistry
 from localcloud.traffic_policies import parse_document
 
+pytestmark = pytest.mark.slow  # several seconds a test: left out of make test-fast
+
 REGIONS = ("eu-west-1", "eu-central-1", "us-east-1")
 ADDRESS = {region: RegionRegistry().address(region) for region in REGIONS}
 

@@ -12,6 +12,8 @@ from helpers.config import ConfigError
 from helpers.parameters import load_parameters, render_cell
 from helpers.runner import discover_notebooks, run
 
+pytestmark = pytest.mark.slow  # several seconds a test: left out of make test-fast
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin"
 

@@ -122,6 +122,7 @@ def test_regions_of_different_partitions_are_refused_before_any_policy_is_built(
         aws_account.required_policy(validate(dict(regions=["eu-west-1", "cn-north-1"], faulty_region="eu-west-1")))
 
 
+@pytest.mark.notebook
 def test_the_teardown_notebook_fails_and_names_what_it_could_not_delete(tmp_path, localcloud_status, unique):
     """08 on a stack whose table has deletion protection on (DeleteTable refuses it, as on AWS): every other
     kind is torn down, and the run fails naming the table it could not delete."""

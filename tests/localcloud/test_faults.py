@@ -14,6 +14,8 @@ from helpers.fault_kinds import PAUSE_REPLICATION, REGION_OUTAGE
 from helpers.faults import ensure_fis_role
 from localcloud.faults import parse_duration
 
+pytestmark = pytest.mark.slow  # several seconds a test: left out of make test-fast
+
 
 def _template(clients, cfg, region, action, targets):
     fis = clients.client("fis", region)

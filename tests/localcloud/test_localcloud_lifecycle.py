@@ -12,6 +12,8 @@ import pytest
 
 from localcloud import daemon
 
+pytestmark = pytest.mark.slow  # several seconds a test: left out of make test-fast
+
 BIN = os.path.join(os.path.dirname(__file__), "..", "..", ".venv", "bin")
 
 

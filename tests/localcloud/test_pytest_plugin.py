@@ -52,6 +52,8 @@ def test_regions_and_time_scale_are_chosen_by_overriding_fixtures(pytester):
     pytester.makeconftest('''
 import pytest
 
+pytestmark = pytest.mark.slow  # several seconds a test: left out of make test-fast
+
 @pytest.fixture(scope="session")
 def localcloud_regions():
     return ("eu-west-1",)

@@ -23,6 +23,8 @@ from helpers.dynamodb import create_global_table, describe_global_table
 from conftest import eventually, in_process_cloud, make_config
 from localcloud.replication import Replication
 
+pytestmark = pytest.mark.slow  # several seconds a test: left out of make test-fast
+
 THREE_REGIONS = ["eu-west-1", "eu-central-1", "us-east-1"]
 
 

@@ -25,6 +25,8 @@ from helpers.faults import ensure_fis_role
 from localcloud import replication as replication_module
 from localcloud.replication import Replication
 
+pytestmark = pytest.mark.slow  # several seconds a test: left out of make test-fast
+
 EU_REPLICAS = ["eu-west-1", "eu-central-1"]
 EU_WITNESS = "eu-west-2"
 NO_RETRIES = BotoConfig(retries={"total_max_attempts": 1, "mode": "standard"})
