@@ -29,7 +29,7 @@ from helpers.lambdas import set_function_environment
 from helpers.runner import run
 from localcloud import daemon
 from stand_in import create_stand_in_functions, deploy_stand_in_backend
-from test_runbook_end_to_end import CI, LOCAL, _cfg, built_stack  # noqa: F401  (built_stack: 00-05, shared)
+from runbook_runs import CI, LOCAL, _cfg, built_stack  # noqa: F401  (built_stack: 00-05, shared)
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

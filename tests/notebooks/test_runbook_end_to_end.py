@@ -1,8 +1,7 @@
-"""The whole runbook, as `make runbook` runs it, with the CI parameters; and the chaos step for every fault.
+"""The whole runbook, as `make runbook` runs it, with the CI parameters, and its report in a browser.
 
-These are the slowest tests (about a minute each group): they run the real
-notebooks through the runner on a local cloud of their own at ci.yaml's time
-scale, and assert on what the notebooks record in the run directory.
+The slowest tests: they run the real notebooks through the runner on a local cloud of their own at
+ci.yaml's time scale, and assert on what the notebooks record in the run directory.
 """
 
 from __future__ import annotations
@@ -15,89 +14,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import failover_events
-from helpers.clients import Clients
-from helpers.config import validate, with_backend_settings
-from helpers.fault_kinds import fault_kind
-from helpers.runner import load_parameters, run
-from helpers.teardown import inventory
 from localcloud import daemon
-
-ROOT = Path(__file__).resolve().parents[2]
-LOCAL = ROOT / "parameters" / "local.yaml"
-CI = ROOT / "parameters" / "ci.yaml"
+from runbook_runs import (_assert_chaos_metrics, _assert_chaos_run_directory, _assert_fault_caused_no_errors,
+                          _run)
 
 pytestmark = pytest.mark.notebook
-
-
-def _quiet(*args, **kwargs):
-    pass
-
-
-def _cfg(state_dir, **overrides):
-    params = load_parameters([LOCAL, CI], [])
-    params.update(localcloud_state_dir=str(state_dir), **overrides)
-    return with_backend_settings(validate(params))
-
-
-def _run(state_dir, out, notebooks=None, **overrides):
-    extra = [(k, json.dumps(v)) for k, v in {"localcloud_state_dir": str(state_dir), **overrides}.items()]
-    return run([LOCAL, CI], extra, notebooks=notebooks, out=out, echo=_quiet)
-
-
-def _assert_chaos_metrics(metrics: dict, *, errors_expected: bool):
-    assert metrics["lost_writes"] == 0
-    assert metrics["replicas_identical"]
-    assert metrics["requests"] > 50
-    if metrics["failover_expected"]:
-        # Route 53's worst case: threshold x interval + TTL (AWS seconds); the band allows for a busy machine.
-        assert metrics["rto_s"] <= 1.5 * metrics["expected_rto_s"] + 10, metrics
-        assert metrics["detection_s"] is not None
-        assert metrics["detection_s"] <= metrics["dns_convergence_s"] + 0.5 / metrics["time_scale"], \
-            "DNS follows the verdict, within one sampler period"
-    if errors_expected:
-        assert metrics["errors"] > 0, "this fault breaks the API: clients must see errors until DNS moves"
-
-
-def _assert_fault_caused_no_errors(out: Path, metrics: dict):
-    """No request sent after the fault failed (a cold start's timeout before it, on a busy machine, is not the fault's)."""
-    timeline = pd.read_csv(out / "chaos_timeline.csv")
-    after = timeline[timeline["sent_at"] >= metrics["clock"]["fault_started_at"]]
-    failed = after[~after["status"].between(200, 299)]
-    assert failed.empty, f"this fault must not cause client errors:\n{failed[['sent_at', 'resolved_region', 'error']]}"
-
-
-def _assert_chaos_run_directory(out: Path, metrics: dict):
-    """What every fault's run must show: one resolution per request, causal events, its own story."""
-    timeline = pd.read_csv(out / "chaos_timeline.csv")
-    ok = timeline[timeline["status"].between(200, 299)]
-    assert len(ok) > 0
-    assert (ok["resolved_region"] == ok["served_region"]).all(), \
-        ok[ok["resolved_region"] != ok["served_region"]][["sent_at", "address", "resolved_region", "served_region"]]
-    tl = failover_events.Timeline.from_dir(out)
-    found = failover_events.events(tl)
-    impossible, _ = failover_events.order_findings(found)
-    assert not impossible, [(e.name, e.earliest, e.latest) for e in found]
-    for event in found:
-        assert event.earliest <= event.t <= event.latest + 1e-9, event
-    names = [e.name for e in found]
-    assert names[0] == "fault injected" and "restore" in names
-    page = (out / "06_chaos.html").read_text()
-    assert "AWS seconds" in page
-    if metrics["failover_expected"]:
-        assert "health check unhealthy" in names and "DNS answer changed" in names, names
-        assert f"sent {metrics['rto_s']} s after the fault" in page, "the story quotes this run's recovery time"
-        assert f"unhealthy {metrics['detection_s']} s after the fault" in page
-        assert metrics["predicted"]["recovery_time_s"]["median"] > 0
-    else:
-        assert metrics["rto_s"] is None and metrics["expected_rto_s"] is None
-        assert failover_events.NO_FAILOVER in page, "no recovery-time number where no failover is expected"
-        assert "healthy again" not in names, "no 'healthy again' for a region that was never unhealthy"
-        assert (out / "chaos_replication_lag.png").stat().st_size > 10_000, "the pause has its lag-over-time plot"
-        backlog = metrics["replication_backlog"]
-        assert backlog["queued"] > 0 and f"{backlog['queued']} lag probes queued" in page
-    if fault_kind(metrics["fault"]).requests_fail:
-        assert f"{metrics['errors']} of {metrics['requests']} requests failed" in page, "the story counts the errors"
 
 
 @pytest.fixture(scope="module")
@@ -175,71 +96,6 @@ def test_teardown_notebook_proved_nothing_is_left(full_run):
     assert result.notebooks[-1].status == "passed"
     page = (out / "08_teardown.html").read_text()
     assert "stack ci is gone from eu-west-1, eu-central-1" in page, "08's Verify prints this after an empty inventory"
-
-
-@pytest.fixture(scope="module")
-def built_stack(tmp_path_factory):
-    """A stack built by notebooks 00-05 with failover routing (the faulty region is the primary), torn down after."""
-    base = tmp_path_factory.mktemp("faults")
-    state = base / "state"
-    daemon.start(state, time_scale=0.05)
-    try:
-        result = _run(state, base / "build", notebooks=["00", "01", "02", "03", "04", "05"], routing_policy="failover")
-        assert result.ok, [(n.name, n.error) for n in result.notebooks]
-        yield state, base
-        teardown = _run(state, base / "teardown", notebooks=["08"], routing_policy="failover")
-        assert teardown.ok, [(n.name, n.error) for n in teardown.notebooks]
-        cfg = _cfg(state, routing_policy="failover")
-        assert inventory(cfg, Clients(cfg)).empty
-    finally:
-        daemon.stop(state)
-
-
-@pytest.mark.parametrize(("fault", "errors_expected", "on_failure"), [
-    ("lambda_throttle", True, "none"),
-    ("region_outage", True, "retry"),  # the outage also exercises clients that resolve again and retry
-    ("replication_pause", False, "none"),
-    ("health_status", False, "none"),
-])
-def test_chaos_step_for_each_fault(built_stack, fault, errors_expected, on_failure):
-    state, base = built_stack
-    out = base / fault
-    result = _run(state, out, notebooks=["06"], routing_policy="failover", fault=fault, client_on_failure=on_failure)
-    assert result.ok, [(n.name, n.error, n.failed_cell) for n in result.notebooks]
-    metrics = json.loads((out / "chaos_metrics.json").read_text())
-    assert metrics["fault"] == fault
-    _assert_chaos_metrics(metrics, errors_expected=errors_expected)
-    if not errors_expected:
-        _assert_fault_caused_no_errors(out, metrics)
-    _assert_chaos_run_directory(out, metrics)
-    if on_failure == "retry":
-        timeline = pd.read_csv(out / "chaos_timeline.csv", keep_default_na=False)
-        retried = timeline[timeline["retried_from"] == metrics["faulty_region"]]
-        assert len(retried) > 0, "a client whose request failed resolved again and retried it"
-        page = (out / "06_chaos.html").read_text()
-        assert f"{len(retried)} requests were retried after a failure" in page
-    if fault == "replication_pause":
-        hold_ms = 1000 * 80  # ci.yaml's hold_s, in AWS milliseconds
-        assert metrics["replication_lag_max_ms"] > 0.5 * hold_ms, "writes queued while replication was paused"
-
-
-def test_teardown_after_a_failed_run_leaves_nothing(tmp_path, localcloud_status):
-    """A half-built stack (00-02 ran, then 03 failed: the hosted zone it needs does not exist); 08 removes it all."""
-    stack = {"stack_name": "halfbuilt", "table_name": "HalfBuilt", "time_scale": localcloud_status["time_scale"],
-             "localcloud_state_dir": localcloud_status["state_dir"], "create_hosted_zone": False,
-             "hosted_zone": "missing.test", "domain_name": "api.missing.test"}
-    params = [(k, json.dumps(v)) for k, v in stack.items()]
-    built = run([LOCAL], params + [("create_hosted_zone", "true")], notebooks=["01", "02"], out=tmp_path / "built",
-                echo=_quiet)
-    assert built.ok, [(n.name, n.error) for n in built.notebooks]
-    failing = run([LOCAL], params, notebooks=["03"], out=tmp_path / "failed", echo=_quiet)
-    assert [n.status for n in failing.notebooks] == ["failed"]
-    assert "missing.test" in failing.notebooks[0].error
-    cfg = with_backend_settings(validate(stack), localcloud_status)
-    assert not inventory(cfg, Clients(cfg)).empty, "the failed run left resources behind"
-    teardown = run([LOCAL], params, notebooks=["08"], out=tmp_path / "teardown", echo=_quiet)
-    assert teardown.ok, [(n.name, n.error) for n in teardown.notebooks]
-    assert inventory(cfg, Clients(cfg)).empty
 
 
 @pytest.fixture(scope="module")
