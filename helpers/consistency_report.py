@@ -17,6 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from helpers.colours import region_colours  # noqa: E402
 from helpers.consistency_lab import SCENARIOS, LabResult  # noqa: E402
 from helpers.consistency_metrics import PHASES, ops_frame, summary_table  # noqa: E402
 
@@ -100,7 +101,8 @@ def availability_and_latency_plot(result: LabResult) -> plt.Figure:
     fig, (left, right) = plt.subplots(1, 2, figsize=(15, 4.2))
     names = [s.name for s in SCENARIOS]
     availability = pd.DataFrame({n: result.counts_of(n).write_availability.get("partition", {}) for n in names}).T
-    (availability * 100).plot.bar(ax=left, rot=20)
+    colours = region_colours(availability.columns)  # a region's colour in every plot of the report
+    (availability * 100).plot.bar(ax=left, rot=20, color=[colours[r] for r in availability.columns])
     left.set_title(f"write availability during the partition of {result.partitioned_region} (%)")
     left.set_ylim(0, 105)
     _labels(left)
