@@ -10,7 +10,7 @@ PARAMS ?= parameters/local.yaml
 
 help:
 	@echo "make runbook  run every notebook on the local cloud, report in reports/latest/"
-	@echo "make test     run the whole test suite (both cores)"
+	@echo "make test     run the whole test suite (four workers)"
 	@echo "make test-fast  the fast subset, under a minute (no notebooks, browser or conformance suite)"
 	@echo "make lab      start the local cloud and JupyterLab on notebooks/"
 	@echo "make bench    run the benchmarks, write bench/results.json"
@@ -28,8 +28,9 @@ $(STAMP): pyproject.toml
 runbook: $(STAMP)
 	$(BIN)/runbook run -f $(PARAMS)
 
-# Tests run on two workers; each test file stays on one (its module-scoped stacks are built once).
-PYTEST := $(BIN)/python -m pytest -n 2 --dist loadfile
+# Tests run on four workers (most of a test's time is spent waiting on scaled AWS durations, so two cores
+# serve four); each test file stays on one worker (its module-scoped stacks are built once).
+PYTEST := $(BIN)/python -m pytest -n 4 --dist loadfile
 
 test: $(STAMP)
 	$(PYTEST)

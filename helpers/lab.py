@@ -22,6 +22,11 @@ from localcloud import daemon
 FORWARDED = (signal.SIGTERM, signal.SIGHUP)  # passed on to the command; SIGINT reaches it from the terminal
 
 
+def _default_sigint() -> None:
+    """In the command's process, before it runs: Ctrl-C has its default meaning there."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_with_local_cloud(command: list[str], state_dir: str | Path, time_scale: float, echo=print) -> int:
     """Run ``command`` with a local cloud; stop the cloud afterwards if this call started it. The command's exit code."""
     status = daemon.status(state_dir)
@@ -33,9 +38,10 @@ def run_with_local_cloud(command: list[str], state_dir: str | Path, time_scale: 
     else:
         echo(f"local cloud already running: {status['aws_endpoint']} (time scale {status['time_scale']}); "
              "left running when JupyterLab exits (`localcloud stop` stops it)")
-    child = subprocess.Popen(command)  # before SIGINT is ignored here: the command keeps its own Ctrl-C
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, *FORWARDED)}
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command had it too: wait for it to finish
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command has it too: wait for it to finish
+    # Ignored before the command starts (no window where Ctrl-C kills this launcher), default in the command.
+    child = subprocess.Popen(command, preexec_fn=_default_sigint)
     for sig in FORWARDED:
         signal.signal(sig, lambda *_: child.terminate())
     try:
@@ -60,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("a command to run is needed, after --")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # from the start to the exit: Ctrl-C is the command's to act on
     code = run_with_local_cloud(command, args.state_dir, args.time_scale)
     return code if code >= 0 else 128 - code  # killed by a signal: the shell's convention
 
