@@ -252,23 +252,17 @@ def vm_hwm_mb(pid: int) -> float:
     return 0.0
 
 
-class MemoryWatch:
-    """Samples the peak memory of a process tree in the background until stopped.
+class Periodic:
+    """Calls ``sample()`` every ``every_s`` in a background thread while the ``with`` block runs."""
 
-    ``peak_mb``: the largest sum, over one sample, of VmHWM of every process
-    alive in the tree (the server and the Lambda workers it had at that moment).
-    """
+    name = "sampler"
 
-    def __init__(self, pid_of: Callable[[], int | None], every_s: float = 0.25):
-        self._pid_of = pid_of
+    def __init__(self, every_s: float):
         self._every = every_s
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="memory-watch", daemon=True)
-        self.peak_mb = 0.0
-        self.server_peak_mb = 0.0
-        self.max_processes = 0
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
 
-    def __enter__(self) -> "MemoryWatch":
+    def __enter__(self):
         self._thread.start()
         return self
 
@@ -277,14 +271,38 @@ class MemoryWatch:
         self._thread.join()
 
     def _run(self) -> None:
-        while not self._stop.wait(self._every):
-            pid = self._pid_of()
-            if not pid:
-                continue
-            tree = process_tree(pid)
-            total = sum(vm_hwm_mb(p) for p in tree)
-            self.peak_mb = max(self.peak_mb, total)
-            self.server_peak_mb = max(self.server_peak_mb, vm_hwm_mb(pid))
-            self.max_processes = max(self.max_processes, len(tree))
+        while True:
+            self.sample()
+            if self._stop.wait(self._every):
+                return
+
+    def sample(self) -> None:
+        raise NotImplementedError
+
+
+class MemoryWatch(Periodic):
+    """Samples the peak memory of a process tree in the background until stopped.
+
+    ``peak_mb``: the largest sum, over one sample, of VmHWM of every process
+    alive in the tree (the server and the Lambda workers it had at that moment).
+    """
+
+    name = "memory-watch"
+
+    def __init__(self, pid_of: Callable[[], int | None], every_s: float = 0.25):
+        super().__init__(every_s)
+        self._pid_of = pid_of
+        self.peak_mb = 0.0
+        self.server_peak_mb = 0.0
+        self.max_processes = 0
+
+    def sample(self) -> None:
+        pid = self._pid_of()
+        if not pid:
+            return
+        tree = process_tree(pid)
+        self.peak_mb = max(self.peak_mb, sum(vm_hwm_mb(p) for p in tree))
+        self.server_peak_mb = max(self.server_peak_mb, vm_hwm_mb(pid))
+        self.max_processes = max(self.max_processes, len(tree))
 
 

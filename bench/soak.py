@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import statistics
 import sys
-import threading
 import time
 from contextlib import suppress
 from pathlib import Path
@@ -70,31 +69,21 @@ def verdict(load_growth: float, idle_growth: float, tolerance: float = TOLERANCE
     return VERDICT_BOUNDED if max(load_growth, idle_growth) <= tolerance else VERDICT_GROWING
 
 
-class _Sampler:
+class _Sampler(common.Periodic):
     """Samples one process's RSS every ``SAMPLE_S`` in the background: ``(seconds since start, MiB)``."""
 
+    name = "rss-sampler"
+
     def __init__(self, pid: int):
+        super().__init__(SAMPLE_S)
         self.pid = pid
         self.samples: list[tuple[float, float]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
         self._began = time.monotonic()
 
-    def __enter__(self) -> "_Sampler":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while True:
-            mb = rss_mb(self.pid)
-            if mb is not None:
-                self.samples.append((time.monotonic() - self._began, mb))
-            if self._stop.wait(SAMPLE_S):
-                return
+    def sample(self) -> None:
+        mb = rss_mb(self.pid)
+        if mb is not None:
+            self.samples.append((time.monotonic() - self._began, mb))
 
 
 def _phase(pid: int, seconds: float, load: Any = None) -> dict[str, Any]:
