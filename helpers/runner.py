@@ -446,8 +446,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--notebooks", help="comma-separated notebook numbers, e.g. 00,01")
     p.add_argument("--out", help="report directory (default reports/<run-id>, and reports/latest points at it)")
     p.add_argument("--hide-code", action="store_true", help="leave code cells out of the HTML pages")
+    from helpers import sweep, sweep_report
+
+    sweep.add_arguments(sub.add_parser("sweep", help="run the chaos step over a grid of settings on one built stack, "
+                                       "and compare them on one page"))
+    c = sub.add_parser("compare", help="the comparison page of existing runs (run or sweep directories)")
+    c.add_argument("dirs", nargs="+", metavar="DIR", help="a run's report directory, or a directory of runs (a sweep)")
+    c.add_argument("--out", required=True, help="where to write index.html")
+    c.add_argument("--target-rto", type=float, metavar="AWS_SECONDS", help="recommend for this recovery-time target")
     args = parser.parse_args(argv)
     try:
+        if args.command == "sweep":
+            return sweep.main(args)
+        if args.command == "compare":
+            print(f"comparison page: {sweep_report.compare(args.dirs, args.out, args.target_rto)}")
+            return 0
         result = run(args.parameters_file, [tuple(x) for x in args.parameter],
                      notebooks=args.notebooks.split(",") if args.notebooks else None,
                      out=args.out, hide_code=args.hide_code)
