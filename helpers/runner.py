@@ -228,7 +228,7 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
             (out_dir / "run.json").write_text(json.dumps(asdict(result), indent=2) + "\n")
             write_index(result, out_dir)
             if out is None:
-                _point_latest(out_dir)
+                point_latest(out_dir)
     echo(f"runbook {result.status} in {result.duration_s:.1f} s: {out_dir / 'index.html'}")
     return result
 
@@ -423,7 +423,8 @@ def _kernel_stderr_to(path: Path):
             os.close(saved)
 
 
-def _point_latest(out_dir: Path) -> None:
+def point_latest(out_dir: Path) -> None:
+    """Point ``latest`` beside ``out_dir`` at it (atomically: a reader never finds it missing)."""
     latest = out_dir.parent / "latest"
     tmp = out_dir.parent / ".latest.tmp"
     tmp.unlink(missing_ok=True)

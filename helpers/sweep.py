@@ -40,6 +40,7 @@ import yaml
 
 from helpers.config import PROJECT_ROOT, ConfigError, validate, with_backend_settings
 from helpers.parameters import load_parameters
+from helpers.runner import point_latest
 from helpers.sweep_grid import DEFAULT_GRID, RECONFIGURE, Cell, cells, check_grid, parse_grid
 from helpers.sweep_plan import estimate, lane_params, run_params
 
@@ -207,26 +208,30 @@ class _Runner:
 
 @dataclass
 class _Progress:
-    """Counts finished runs and estimates the time left from their own durations."""
+    """Counts finished runs and estimates the time left: the runs' timelines plus the overhead runs have shown."""
 
-    total: int
+    runs: list[PlannedRun]
     lanes: int
-    planned_s: float  # the plan's estimate per run (wall seconds), until runs have finished
     echo: Callable[..., None]
     started: float = field(default_factory=time.monotonic)
-    done: int = 0
-    durations: list[float] = field(default_factory=list)
+    finished_runs: list[PlannedRun] = field(default_factory=list)
+    overheads: list[float] = field(default_factory=list)  # wall seconds a run took beyond its own timeline
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def finished(self, run: PlannedRun, status: str, wall_s: float) -> None:
         with self.lock:
-            self.done += 1
-            self.durations.append(wall_s)
-            per_run = sum(self.durations) / len(self.durations)
-            left = (self.total - self.done) * per_run / self.lanes
-            elapsed = time.monotonic() - self.started
-            self.echo(f"[{self.done}/{self.total}] {run.name}: {status}{_headline(run.dir)} "
-                      f"({wall_s:.0f} s; {_clock(elapsed)} elapsed, about {_clock(left)} left)")
+            self.finished_runs.append(run)
+            self.overheads.append(max(0.0, wall_s - _timeline_wall_s(run.params)))
+            overhead = sum(self.overheads) / len(self.overheads)
+            left_runs = [r for r in self.runs if r not in self.finished_runs]
+            left = sum(_timeline_wall_s(r.params) + overhead for r in left_runs) / self.lanes
+            self.echo(f"[{len(self.finished_runs)}/{len(self.runs)}] {run.name}: {status}{_headline(run.dir)} "
+                      f"({wall_s:.0f} s; {_clock(time.monotonic() - self.started)} elapsed, about {_clock(left)} left)")
+
+
+def _timeline_wall_s(params: dict[str, Any]) -> float:
+    """The wall seconds of a run's own timeline (steady, hold, recovery) on its backend."""
+    return (params["steady_s"] + params["hold_s"] + params["recovery_s"]) * params["time_scale"]
 
 
 def _clock(seconds: float) -> str:
@@ -330,7 +335,7 @@ def run(sweep: Sweep, *, resume: bool = False, echo: Callable[..., None] = print
     failures: list[str] = []
     try:
         lanes = min(sweep.lanes, max(1, len(left)))
-        progress = _Progress(len(left), lanes, 0.0, echo)
+        progress = _Progress(left, lanes, echo)
         queue = _Queue(left)
         threads = [threading.Thread(target=_lane, args=(sweep, lane, queue, runner, progress, failures),
                                     name=f"sweep lane {lane + 1}", daemon=True) for lane in range(lanes)]
@@ -357,6 +362,8 @@ def run(sweep: Sweep, *, resume: bool = False, echo: Callable[..., None] = print
         echo(f"the stacks are kept: resume with `runbook sweep --resume {sweep.path}`, or remove them with "
              f"`runbook sweep --teardown {sweep.path}`")
     failed = [r for r in runs if not r.passed]
+    if sweep.path.parent == SWEEPS_DIR:
+        point_latest(sweep.path)
     echo(f"sweep {'interrupted' if runner.signal else 'finished'}: {len(runs) - len(failed)} of {len(runs)} runs "
          f"passed; comparison page: {page}")
     if runner.signal is not None:
