@@ -31,7 +31,7 @@ RESULTS = Path(__file__).resolve().parent / "results.json"
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 TABLE_BEGIN = "<!-- bench-table:begin (python -m bench writes this table) -->"
 TABLE_END = "<!-- bench-table:end -->"
-BENCHMARKS = ("start", "api", "replication", "lambda", "failover", "soak", "consistency", "runbook")
+BENCHMARKS = ("start", "api", "replication", "lambda", "failover", "soak", "consistency", "runbook", "sweep")
 SCHEMA = 1
 
 # What each figure is held to (docs/benchmarks.md), on a 2-core machine.
@@ -40,6 +40,7 @@ API_GOAL_RATIO = 0.5
 REPLICATION_MARGIN_MS = 100.0
 MRSC_ROUND_TRIP_TOLERANCE = 0.3  # MRSC's extra write latency against the modelled round trip
 START_GOAL_S = 2.0
+SWEEP_GOAL_S = 600.0  # make sweep's default grid, 16 configurations x 3 runs
 
 
 def _log(message: str) -> None:
@@ -62,7 +63,7 @@ def _timed(name: str, run: Callable[[], dict[str, Any]], errors: dict[str, str])
 
 def measure(only: tuple[str, ...] = BENCHMARKS) -> dict[str, Any]:
     """Run the selected benchmarks and return the results document (flat figures, details, goals)."""
-    from bench import consistency, lambda_invoke, localcloud_start, replication, runbook
+    from bench import consistency, lambda_invoke, localcloud_start, replication, runbook, sweep
 
     common.quiet_progress_bars()
     began = time.perf_counter()
@@ -88,6 +89,8 @@ def measure(only: tuple[str, ...] = BENCHMARKS) -> dict[str, Any]:
         details["consistency"] = _timed("consistency", consistency_run, errors)
     if "runbook" in only:
         details["runbook"] = _timed("runbook", runbook.run, errors)
+    if "sweep" in only:
+        details["sweep"] = _timed("sweep", sweep.run, errors)
     document = {
         "schema": SCHEMA,
         "timestamp": common.machine_facts()["timestamp"],
@@ -192,6 +195,18 @@ def goals(doc: dict[str, Any]) -> list[dict[str, Any]]:
                      lambda v, r: r is not None and abs(r - 1) <= MRSC_ROUND_TRIP_TOLERANCE))
     rows.append(_row("MRSC write p50, time scale 1 (ms)", doc.get("mrsc_write_p50_ms"), "ms",
                      doc.get("mrec_write_p50_ms"), "MREC write p50, same run", "(none)", None))
+    swept = doc.get("details", {}).get("sweep") or {}
+    rows.append(_row(f"make sweep: {swept.get('configurations', 16)} configurations x 3 runs on "
+                     f"{swept.get('lanes', '-')} lanes, local cloud (s)", swept.get("sweep_s"), "s", SWEEP_GOAL_S,
+                     "the goal", f"<= {SWEEP_GOAL_S:.0f} s", lambda v, r: v <= SWEEP_GOAL_S))
+    worst = swept.get("worst") or {}
+    rows.append(_row("sweep: configurations whose median recovery time lies in the model's p5-p95 band",
+                     swept.get("within_band"), "", swept.get("failover_configurations"), "configurations with a failover",
+                     "all of them", lambda v, r: r == 1))
+    rows.append(_row(f"sweep: the configuration furthest from the model ({worst.get('configuration', '-')}), "
+                     "median recovery time (AWS s)", worst.get("recovery_median_s"), "s", worst.get("model_median_s"),
+                     f"the model's median; band {_fmt(worst.get('model_p5_s'))} to {_fmt(worst.get('model_p95_s'))}",
+                     "in the band", lambda v, r: bool(worst.get("within_band"))))
     rows.append(_row("consistency lab run time, in the runbook (s)", doc.get("consistency_lab_s"), "s", None, "",
                      "(none)", None, ratio=False))
     rows.append(_row("local cloud start to ready, median (s)", doc.get("localcloud_start_s"), "s", START_GOAL_S,

@@ -310,7 +310,7 @@ def execute_notebook(path: Path, output: Path, parameters: dict[str, Any], *, cw
         finally:
             done.set()
 
-    with _environment(TQDM_DISABLE="1"), _kernel_stderr_to(kernel_log):
+    with environment(TQDM_DISABLE="1"), _kernel_stderr_to(kernel_log):
         worker = threading.Thread(target=execute, name=f"papermill {path.stem}", daemon=True)
         try:
             worker.start()
@@ -362,7 +362,7 @@ def _signal_kernel(manager: Any, signum: int) -> bool:
 
 
 @contextlib.contextmanager
-def _environment(**variables: str):
+def environment(**variables: str):
     """Set environment variables (inherited by the processes started meanwhile), then put them back."""
     saved = {name: os.environ.get(name) for name in variables}
     os.environ.update(variables)

@@ -39,18 +39,22 @@ from typing import Any, Callable
 import yaml
 
 from helpers.config import PROJECT_ROOT, ConfigError, validate, with_backend_settings
+from helpers.fault_kinds import fault_kind
 from helpers.parameters import load_parameters
-from helpers.runner import point_latest
+from helpers.runner import environment, point_latest
 from helpers.sweep_grid import DEFAULT_GRID, RECONFIGURE, Cell, cells, check_grid, parse_grid
-from helpers.sweep_plan import estimate, lane_params, run_params
+from helpers.sweep_plan import Estimate, estimate, lane_params, run_params
 
 SWEEP_FILE = "sweep.json"
 BUILD_NOTEBOOKS = "00,01,02,03,04,05"
 CHAOS_NOTEBOOK = "06"
 TEARDOWN_NOTEBOOK = "08"
-DEFAULT_LANES = {"local": 3, "aws": 1}
+DEFAULT_LANES = {"local": 4, "aws": 1}
 SWEEPS_DIR = PROJECT_ROOT / "reports" / "sweeps"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# What papermill reports when a kernel exits before it answers (on a busy machine, kernels started side by side can
+# race for the same ports): worth one more try, unlike a failing cell.
+KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
 
 
 # ------------------------------------------------------------------ the plan, kept in sweep.json
@@ -137,21 +141,31 @@ def plan(files: list[str], overrides: list[tuple[str, str]], grid_specs: list[st
     if lanes < 1:
         raise ConfigError(f"--lanes {lanes}: at least one")
     sweep = Sweep(str(out_dir.resolve()), base, {k: list(v) for k, v in grid.items()}, repeat, lanes, phases, target_rto_s)
+    region_wide = sorted({c.params.get("fault", base["fault"]) for c in sweep.cells()
+                          if fault_kind(c.params.get("fault", base["fault"])).region_wide})
+    if region_wide and lanes > 1:
+        raise ConfigError(f"fault {', '.join(region_wide)} breaks the whole region, for every lane's stack at once, so "
+                          f"lanes would break each other's runs: use --lanes 1 (lambda_throttle also breaks the API, "
+                          "for one stack only)")
     for lane in range(lanes):
         validate(sweep.lane_params(lane))
     sweep.runs()  # every cell's run parameters, validated
     return sweep
 
 
-def describe(sweep: Sweep) -> str:
-    """What the sweep will do, how long it takes and what it costs: printed before anything is built."""
+def _estimate(sweep: Sweep) -> Estimate:
     runs = sweep.runs()
     groups = [run.cell.reconfigured() for run in runs]
     changes = sum(1 for a, b in zip(groups, groups[1:]) if a != b)
     interval_changes = sum(1 for a, b in zip(groups, groups[1:]) if a.get("health_check_interval") != b.get("health_check_interval"))
+    return estimate([r.params for r in runs], sweep.lanes, changes, interval_changes)
+
+
+def describe(sweep: Sweep) -> str:
+    """What the sweep will do, how long it takes and what it costs: printed before anything is built."""
     grid = "; ".join(f"{k} = {', '.join(map(str, v))}" for k, v in sweep.grid.items())
     lines = [f"sweep of {len(sweep.cells())} configurations x {sweep.repeat} repetitions ({grid})",
-             estimate([r.params for r in runs], sweep.lanes, changes, interval_changes).describe(sweep.base["backend"])]
+             _estimate(sweep).describe(sweep.base["backend"])]
     if sweep.phases == "auto":
         lines.append("each cell holds the fault past Route 53's worst case and the recovery model's p95 "
                      "(--phases given keeps steady_s, hold_s and recovery_s as set)")
@@ -170,7 +184,17 @@ class _Runner:
         self._lock = threading.Lock()
 
     def runbook(self, params: dict[str, Any], notebooks: str, out_dir: Path) -> str:
-        """Run notebooks with ``params`` into ``out_dir``; the run's status (passed, failed, interrupted)."""
+        """Run notebooks with ``params`` into ``out_dir``; the run's status (passed, failed, interrupted).
+
+        A run whose kernel died while starting is run again, once (``KERNEL_START_FAILURE``).
+        """
+        status = self._runbook(params, notebooks, out_dir)
+        if status == "failed" and KERNEL_START_FAILURE in (out_dir / "run.json").read_text() and not self.stopping.is_set():
+            self.echo(f"{out_dir.name}: a kernel died while starting; running it again")
+            status = self._runbook(params, notebooks, out_dir)
+        return status
+
+    def _runbook(self, params: dict[str, Any], notebooks: str, out_dir: Path) -> str:
         out_dir.mkdir(parents=True, exist_ok=True)
         params_file = out_dir / "parameters.yaml"
         params_file.write_text(yaml.safe_dump(params, sort_keys=False))
@@ -213,6 +237,7 @@ class _Progress:
     runs: list[PlannedRun]
     lanes: int
     echo: Callable[..., None]
+    usd: float = 0.0  # the plan's cost estimate (AWS), spread evenly over the runs
     started: float = field(default_factory=time.monotonic)
     finished_runs: list[PlannedRun] = field(default_factory=list)
     overheads: list[float] = field(default_factory=list)  # wall seconds a run took beyond its own timeline
@@ -225,8 +250,11 @@ class _Progress:
             overhead = sum(self.overheads) / len(self.overheads)
             left_runs = [r for r in self.runs if r not in self.finished_runs]
             left = sum(_timeline_wall_s(r.params) + overhead for r in left_runs) / self.lanes
+            cost = (f", about ${self.usd * len(self.finished_runs) / len(self.runs):.2f} of ${self.usd:.2f} spent"
+                    if self.usd else "")
             self.echo(f"[{len(self.finished_runs)}/{len(self.runs)}] {run.name}: {status}{_headline(run.dir)} "
-                      f"({wall_s:.0f} s; {_clock(time.monotonic() - self.started)} elapsed, about {_clock(left)} left)")
+                      f"({wall_s:.0f} s; {_clock(time.monotonic() - self.started)} elapsed, about {_clock(left)} left"
+                      f"{cost})")
 
 
 def _timeline_wall_s(params: dict[str, Any]) -> float:
@@ -282,11 +310,13 @@ def reconfigure(params: dict[str, Any]) -> None:
     apply_routing(cfg, clients, routing_targets(custom_domain_targets(cfg, clients), health_check_ids(cfg, clients)))
 
 
-def _lane(sweep: Sweep, lane: int, queue: _Queue, runner: _Runner, progress: _Progress, failures: list[str]) -> None:
+def _lane(sweep: Sweep, lane: int, queue: _Queue, runner: _Runner, progress: _Progress, failures: list[str],
+          building: threading.Lock) -> None:
     """Build lane ``lane``'s stack, then run what the queue gives it until it is empty or the sweep stops."""
     params = sweep.lane_params(lane)
     build_dir = sweep.path / "lanes" / f"lane{lane + 1}" / "build"
-    status = runner.runbook(params, BUILD_NOTEBOOKS, build_dir)
+    with building:  # one build at a time: the first lane starts its runs while the next builds
+        status = runner.runbook(params, BUILD_NOTEBOOKS, build_dir)
     if status != "passed":
         if not runner.stopping.is_set():
             failures.append(f"lane {lane + 1}: building its stack {status} (see {build_dir / 'index.html'})")
@@ -334,18 +364,20 @@ def run(sweep: Sweep, *, resume: bool = False, echo: Callable[..., None] = print
         if threading.current_thread() is threading.main_thread() else {}
     failures: list[str] = []
     try:
-        lanes = min(sweep.lanes, max(1, len(left)))
-        progress = _Progress(left, lanes, echo)
+        lanes = min(sweep.lanes, len(left))
+        progress = _Progress(left, lanes, echo, usd=_estimate(sweep).usd * len(left) / len(runs))
         queue = _Queue(left)
-        threads = [threading.Thread(target=_lane, args=(sweep, lane, queue, runner, progress, failures),
+        building = threading.Lock()
+        threads = [threading.Thread(target=_lane, args=(sweep, lane, queue, runner, progress, failures, building),
                                     name=f"sweep lane {lane + 1}", daemon=True) for lane in range(lanes)]
-        for thread in threads:
-            thread.start()
-        while any(t.is_alive() for t in threads):
+        with environment(TQDM_DISABLE="1"):  # the sweep prints one line per run; no helper progress bars
             for thread in threads:
-                thread.join(0.2)
-        if runner.signal is None and not failures:
-            _teardown_lanes(sweep, runner, echo, range(lanes))
+                thread.start()
+            while any(t.is_alive() for t in threads):
+                for thread in threads:
+                    thread.join(0.2)
+        if runner.signal is None and not failures:  # a resumed sweep's earlier attempt may have built every lane
+            _teardown_lanes(sweep, runner, echo, range(sweep.lanes if resume else lanes))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -354,13 +386,14 @@ def run(sweep: Sweep, *, resume: bool = False, echo: Callable[..., None] = print
             from localcloud import daemon
 
             daemon.stop(sweep.base["localcloud_state_dir"])
-            echo("local cloud stopped" + (" (the stacks went with it: --resume rebuilds them)"
-                                          if runner.signal is not None or failures else ""))
+            echo("local cloud stopped" + (", and the stacks with it" if runner.signal is not None or failures else ""))
     for failure in failures:
         echo(failure)
-    if runner.signal is not None or failures:
+    if (runner.signal is not None or failures) and not cloud_started:
         echo(f"the stacks are kept: resume with `runbook sweep --resume {sweep.path}`, or remove them with "
              f"`runbook sweep --teardown {sweep.path}`")
+    elif runner.signal is not None or failures:
+        echo(f"resume with `runbook sweep --resume {sweep.path}` (it builds the stacks again)")
     failed = [r for r in runs if not r.passed]
     if sweep.path.parent == SWEEPS_DIR:
         point_latest(sweep.path)
@@ -436,7 +469,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a parameter and the values to try (repeat for more); default: "
                              + "; ".join(f"{k}={','.join(map(str, v))}" for k, v in DEFAULT_GRID.items()))
     parser.add_argument("--repeat", type=int, default=3, help="runs of each configuration (default 3)")
-    parser.add_argument("--lanes", type=int, help="stacks run side by side (default: 3 on the local cloud, 1 on AWS)")
+    parser.add_argument("--lanes", type=int, help="stacks run side by side (default: 4 on the local cloud, 1 on AWS)")
     parser.add_argument("--phases", default="auto", choices=("auto", "given"),
                         help="auto: hold each fault as long as the cell needs; given: steady_s, hold_s, recovery_s as set")
     parser.add_argument("--target-rto", type=float, metavar="AWS_SECONDS",

@@ -346,11 +346,12 @@ def cost_plot(configs: list[Configuration], target_rto_s: float | None):
                     yerr=[[config.recovery_median - min(times)], [max(times) - config.recovery_median]],
                     fmt=markers[str(config.values.get("fault", ""))], color="#ff7f0e" if on_front else "#7f7f7f",
                     mec="black", ms=7, capsize=3, lw=1)
-        ax.annotate(config.label, (config.monthly_usd, config.recovery_median), fontsize=6.5,
-                    xytext=(5, 3), textcoords="offset points")
+        if on_front:  # the table names every configuration; the plot names the ones worth choosing
+            ax.annotate(config.label, (config.monthly_usd, config.recovery_median), fontsize=7,
+                        xytext=(6, -10), textcoords="offset points")
     if front:
         ax.step([c.monthly_usd for c in front], [c.recovery_median for c in front], where="post", color="#ff7f0e",
-                lw=1.5, label="Pareto front (nothing both cheaper and faster)")
+                lw=1.5, label="Pareto front (nothing both cheaper and faster), named")
     if target_rto_s is not None:
         ax.axhline(target_rto_s, color="#d62728", ls="--", lw=1.2, label=f"target {target_rto_s:g} AWS s")
     for fault, marker in markers.items():

@@ -83,6 +83,12 @@ def test_sweep_options_are_checked(tmp_path, options, reason):
     assert reason in str(refused.value)
 
 
+def test_a_fault_that_breaks_the_whole_region_needs_one_lane(tmp_path):
+    with pytest.raises(ConfigError, match="region_outage breaks the whole region, for every lane's stack"):
+        plan([], [], ["fault=health_status,region_outage"], lanes=2, out=tmp_path / "s")
+    assert plan([], [], ["fault=health_status,region_outage"], lanes=1, out=tmp_path / "s").lanes == 1
+
+
 def test_each_lane_has_its_own_stack_names_and_is_a_valid_run():
     base = check(dict(DEFAULTS))
     second = lane_params(base, 1)
@@ -130,3 +136,23 @@ def test_a_second_sweep_into_the_same_directory_is_refused(tmp_path):
     sweep.save()
     with pytest.raises(ConfigError, match="--resume"):
         run(sweep, echo=lambda *a, **k: None)
+
+
+AWS = [("backend", "aws"), ("time_scale", "1.0"), ("create_hosted_zone", "false"), ("hosted_zone", "example.com"),
+       ("domain_name", "api.example.com"), ("consistency_lab", "false")]
+
+
+def test_on_aws_a_sweep_needs_consent_and_states_its_hours_and_cost_first(tmp_path):
+    from helpers.sweep import describe
+
+    with pytest.raises(ConfigError, match="acknowledge_costs"):
+        plan([], AWS, [], out=tmp_path / "refused")
+    sweep = plan([], [*AWS, ("acknowledge_costs", "true")], [], out=tmp_path / "s")
+    assert sweep.lanes == 1, "every lane on AWS is a stack to pay for"
+    assert sweep.grid["fault"] == ["health_status", "lambda_throttle"], "the default grid runs on AWS too"
+    text = describe(sweep)
+    assert "48 chaos runs on 1 lane(s): about " in text and " h on AWS" in text
+    dollars = float(text.split("about $")[1].split(" ")[0])
+    assert dollars > 0
+    dry = plan([], [*AWS, ("dry_run", "true")], [], out=tmp_path / "dry")
+    assert dry.base["dry_run"], "a dry run needs no consent"
