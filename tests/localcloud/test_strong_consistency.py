@@ -291,6 +291,9 @@ def test_partitioned_region_refuses_mrsc_writes_and_accepts_mrec_writes(localclo
         code, status = _error(lambda: minority.put_item(TableName=strong, Item={"item_id": {"S": "k"},
                                                                                 "v": {"S": "minority"}}))
         assert (code, status) == ("InternalServerError", 500), "the cut-off Region cannot take MRSC writes"
+        with pytest.raises(ClientError) as refused:
+            minority.delete_item(TableName=strong, Key={"item_id": {"S": "k"}})
+        assert refused.value.response["Error"]["Message"] == "Internal server error", "DynamoDB's message for it"
         code, _ = _error(lambda: minority.get_item(TableName=strong, Key={"item_id": {"S": "k"}}, ConsistentRead=True))
         assert code == "InternalServerError", "nor strongly consistent reads"
         assert minority.get_item(TableName=strong, Key={"item_id": {"S": "k"}})["Item"]["v"]["S"] == "before", \
