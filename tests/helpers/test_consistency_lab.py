@@ -8,6 +8,7 @@ import boto3
 
 from awsfacts.latency import round_trip_ms
 from conftest import eventually, in_process_cloud, make_config
+from helpers import consistency_report
 from helpers.clients import Clients
 from helpers.config import ConfigError
 from helpers.consistency_lab import (
@@ -47,7 +48,7 @@ def test_on_aws_the_mrsc_region_sets_are_checked_before_anything_is_created(loca
                 regions=["eu-west-1", "us-east-1"], consistency_lab=False)
 
 
-def test_the_lab_counts_exactly_and_shows_what_each_mode_costs(localcloud_status, unique):
+def test_the_lab_counts_exactly_and_shows_what_each_mode_costs(localcloud_status, unique, tmp_path):
     cfg = make_config(localcloud_status, stack_name=f"t{unique}", table_name=f"lab-{unique}",
                       consistency_updates=4, partition_s=5.0)
     clients = Clients(cfg)
@@ -69,6 +70,13 @@ def test_the_lab_counts_exactly_and_shows_what_each_mode_costs(localcloud_status
     latency = result.write_latency
     assert (latency.region, latency.peer) == ("eu-west-1", "eu-west-2"), "the primary's nearest MRSC peer: the witness"
     assert latency.model_extra_ms == round_trip_ms("eu-west-1", "eu-west-2")
+    shown = consistency_report.latency_table(result)
+    assert shown.loc["MRSC minus MREC, pair by pair (median)", "AWS ms"] == round(
+        latency.extra_wall_ms / cfg.time_scale, 1), "AWS ms = wall ms / time scale"
+    assert shown.loc["MRSC minus MREC, pair by pair (median)", "model, AWS ms"] == round(latency.model_extra_ms, 1)
+    metrics = consistency_report.write_artifacts(result, tmp_path)
+    assert metrics["write_latency"]["extra_aws_ms"] == latency.extra_aws_ms
+    assert f"where the model says {latency.model_extra_ms:.1f} ms" in consistency_report.what_just_happened(result)
 
     assert LAB_TABLES.inventory(cfg, clients, "global")
     delete_lab_tables(cfg, clients)
