@@ -7,7 +7,8 @@ in us-east-2), interleaved so both see the same machine load
 (``helpers.consistency_lab.measure_write_latency``, the lab's own definition).
 An MRSC write is acknowledged after the round trip to the nearest other Region
 of its table (here the witness, ``awsfacts.latency``), so the median pairwise
-difference, ``mrsc_extra_write_ms``, should follow that round trip (the ratio is
+difference, ``mrsc_extra_write_ms`` (± its standard error,
+``mrsc_extra_write_error_ms``), should follow that round trip (the ratio is
 reported beside it), whatever moto's own cost per request.
 
 **Lab run time**, on a second local cloud at the runbook's default time scale:
@@ -70,6 +71,7 @@ def run(status: dict[str, Any]) -> dict[str, Any]:
         "mrec_write_p50_ms": common.rounded(latency.mrec_wall_ms, 2),
         "mrsc_write_p50_ms": common.rounded(latency.mrsc_wall_ms, 2),
         "mrsc_extra_write_ms": common.rounded(latency.extra_aws_ms, 2),
+        "mrsc_extra_write_error_ms": common.rounded(latency.extra_error_aws_ms, 2),
         "round_trip_ms": common.rounded(latency.model_extra_ms, 2),
         "mrsc_vs_mrec_write": common.rounded(latency.mrsc_wall_ms / latency.mrec_wall_ms, 2),
     }

@@ -62,7 +62,7 @@ ITEMS = ("counter", "profile")
 # same action on AWS and on the local cloud (helpers.fault_kinds' row of that name).
 ISOLATION_FAULT = "replication_pause"
 PROBE = "isolation-probe"  # the partition key of the write that tells when the isolation holds (no scenario's)
-LATENCY_WRITES = 20  # interleaved MREC/MRSC write pairs of the latency measurement
+LATENCY_WRITES = 50  # interleaved MREC/MRSC write pairs of the latency measurement
 MAX_ATTEMPTS = 5  # per update, for conflicts and failed conditions
 
 
@@ -384,12 +384,18 @@ class WriteLatency:
     mrec_wall_ms: float  # median MREC write: the local cloud's own cost of a write (on AWS: DynamoDB's)
     mrsc_wall_ms: float  # median MRSC write
     extra_wall_ms: float  # median of the differences MRSC - MREC, pair by pair
+    extra_error_wall_ms: float  # the standard error of that median (from the differences' spread)
     model_extra_ms: float  # the modelled round trip to ``peer`` (AWS ms)
 
     @property
     def extra_aws_ms(self) -> float:
         """What MRSC adds to a write, in AWS milliseconds (wall / time scale)."""
         return self.extra_wall_ms / self.time_scale
+
+    @property
+    def extra_error_aws_ms(self) -> float:
+        """The resolution of ``extra_aws_ms``: its standard error, which the time scale magnifies too."""
+        return self.extra_error_wall_ms / self.time_scale
 
     @property
     def local_extra_wall_ms(self) -> float:
@@ -400,7 +406,7 @@ class WriteLatency:
 
     def as_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "extra_aws_ms": self.extra_aws_ms,
-                "local_extra_wall_ms": self.local_extra_wall_ms}
+                "extra_error_aws_ms": self.extra_error_aws_ms, "local_extra_wall_ms": self.local_extra_wall_ms}
 
 
 def measure_write_latency(ddb: Any, region: str, mrec_table: str, mrsc_table: str, mrsc_regions: list[str],
@@ -417,8 +423,19 @@ def measure_write_latency(ddb: Any, region: str, mrec_table: str, mrsc_table: st
             ddb.put_item(TableName=table, Item=item(i))
             times.append((time.perf_counter() - began) * 1000.0)
     peer = min((r for r in mrsc_regions if r != region), key=lambda r: round_trip_ms(region, r))
+    differences = [b - a for a, b in zip(mrec, mrsc)]
     return WriteLatency(region, peer, writes, time_scale, statistics.median(mrec), statistics.median(mrsc),
-                        statistics.median(b - a for a, b in zip(mrec, mrsc)), round_trip_ms(region, peer))
+                        statistics.median(differences), median_standard_error(differences),
+                        round_trip_ms(region, peer))
+
+
+def median_standard_error(values: list[float]) -> float:
+    """The standard error of the median of ``values``: 1.2533 sigma / sqrt(n), sigma estimated robustly as
+    the interquartile range / 1.349 (both for a normal distribution; outliers do not inflate it)."""
+    if len(values) < 4:
+        return float("nan")
+    low, _, high = statistics.quantiles(values, n=4)
+    return 1.2533 * (high - low) / 1.349 / len(values) ** 0.5
 
 
 def lab_write_latency(cfg: Config, clients: Clients) -> WriteLatency:

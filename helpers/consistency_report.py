@@ -43,7 +43,8 @@ def headline(result: LabResult) -> dict[str, Any]:
         "mrsc_lost_updates": mrsc.lost_updates, "mrsc_stale_reads": mrsc.stale_reads,
         "mrsc_refused_writes": mrsc.refused_writes_by_region.get(result.partitioned_region, 0),
         "mrsc_conflict_exceptions": mrsc.conflict_exceptions,
-        "mrsc_extra_write_ms": (f"{result.write_latency.extra_aws_ms:.1f} "
+        "mrsc_extra_write_ms": (f"{result.write_latency.extra_aws_ms:.1f} ± "
+                                f"{result.write_latency.extra_error_aws_ms:.1f} "
                                 f"({result.write_latency.model_extra_ms:.1f})"),
         "run_s": round(result.run_s, 1),
     }
@@ -85,7 +86,7 @@ def latency_table(result: LabResult) -> pd.DataFrame:
         {"figure": "MRSC minus MREC, pair by pair (median)", "wall ms (this machine)": round(w.extra_wall_ms, 2),
          "AWS ms": round(w.extra_aws_ms, 1), "model, AWS ms": round(w.model_extra_ms, 1),
          "what it is": f"the round trip to {w.peer}, the nearest other Region of the MRSC table (wall / time "
-                       f"scale {w.time_scale:g})"},
+                       f"scale {w.time_scale:g}; standard error ± {w.extra_error_aws_ms:.1f} AWS ms)"},
         {"figure": "of which the local cloud's own work", "wall ms (this machine)": round(w.local_extra_wall_ms, 2),
          "AWS ms": None, "model, AWS ms": None,
          "what it is": "the extra beyond the scaled round trip: applying the write to the other replicas at once "
@@ -158,10 +159,12 @@ def what_just_happened(result: LabResult) -> str:
         f"({mrsc.stale_reads}); the price: {region} refused "
         f"{mrsc.refused_writes_by_region.get(region, 0)} writes while cut off, {mrsc.conflict_exceptions} "
         f"concurrent writes got ReplicatedWriteConflictException ({mrsc.retries} retries), and a write took "
-        f"{latency.extra_aws_ms:.1f} AWS ms longer than under MREC (one client alone, {latency.writes} writes each), "
+        f"{latency.extra_aws_ms:.1f} ± {latency.extra_error_aws_ms:.1f} AWS ms longer than under MREC (one client "
+        f"alone, {latency.writes} writes each), "
         f"where the model says {latency.model_extra_ms:.1f} ms: the round trip from {latency.region} to "
-        f"{latency.peer}; {latency.local_extra_wall_ms:.2f} wall ms of the difference is the local cloud's own "
-        "work for a synchronous write, which the time scale magnifies. A write itself costs the local cloud "
+        f"{latency.peer}. The time scale magnifies this machine's noise and the local cloud's own work for a "
+        f"synchronous write ({latency.local_extra_wall_ms:.2f} wall ms beyond the scaled round trip). A write "
+        "itself costs the local cloud "
         f"{latency.mrec_wall_ms:.1f} wall ms here, this machine's cost, not AWS's; under the lab's load "
         f"(every client at once) queueing adds more (write p50 {mrec.write_p50_ms:.1f} ms MREC, "
         f"{mrsc.write_p50_ms:.1f} ms MRSC, wall).",

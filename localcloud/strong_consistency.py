@@ -14,9 +14,11 @@ MRSC table; this module adds what MRSC does on the data path:
   other two carry on. The error is ``ISOLATED_REGION_ERROR`` (see there why).
 * **Synchronous replication.** A write is applied to every reachable replica
   before it is acknowledged (``Replication`` applies it at once instead of
-  queueing it), and the answer waits for the round trip to the nearest other
-  Region of the table (``awsfacts.latency``, scaled by the time scale): a
-  write is acknowledged once durable in a second Region. A strongly
+  queueing it), and the answer waits until the round trip to the nearest other
+  Region of the table (``awsfacts.latency``, scaled by the time scale) has
+  passed since the write left its Region: a write is acknowledged once durable
+  in a second Region, the other replica's applying it being part of that
+  round trip, as on AWS. A strongly
   consistent read also pays that round trip, and returns the latest
   acknowledged write in every replica Region.
 * **Conflicts.** A write to an item that a request from another Region is
@@ -89,6 +91,7 @@ class StrongConsistency:
         self._replication = replication
         self._lock = threading.Lock()
         self._in_flight: dict[tuple[str, str], tuple[str, int]] = {}  # (table, key) -> (writing region, count)
+        self._steps = threading.local()  # per request thread: when the write's replication began
         self.conflicts = 0  # ReplicatedWriteConflictException answers so far
         self.refused = 0  # writes and strongly consistent reads refused for want of a quorum
         _install_handler_hooks()
@@ -159,9 +162,13 @@ class StrongConsistency:
             for mark in marks:
                 holder = self._in_flight.get(mark)
                 self._in_flight[mark] = (region, (holder[1] if holder else 0) + 1)
+        self._steps.replication_began = None
         try:
             yield  # moto writes; Replication applies the write to every reachable replica at once
-            time.sleep(self.round_trip_s(gt, region))  # durable in a second Region before the answer
+            # Durable in a second Region before the answer: the round trip began when the write left this
+            # Region, and the other replicas' applying it (done here, in this thread) is part of it.
+            began = self._steps.replication_began or time.monotonic()
+            time.sleep(max(0.0, self.round_trip_s(gt, region) - (time.monotonic() - began)))
         finally:
             with self._lock:
                 for mark in marks:
@@ -170,6 +177,11 @@ class StrongConsistency:
                         del self._in_flight[mark]
                     else:
                         self._in_flight[mark] = (holder_region, count - 1)
+
+    def replication_began(self) -> None:
+        """Called by ``Replication`` as it starts sending a write to the other replicas (the round trip's start)."""
+        if getattr(self._steps, "replication_began", None) is None:
+            self._steps.replication_began = time.monotonic()
 
     def strong_read(self, table: str, region: str) -> None:
         """Before a strongly consistent read: quorum, and the round trip that confirms the latest write."""
