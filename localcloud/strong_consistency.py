@@ -135,13 +135,12 @@ class StrongConsistency:
         peers = self.peers(gt, region)
         return self.cloud.scaled(min(round_trip_ms(region, p) for p in peers) / 1000.0) if peers else 0.0
 
-    def _require_quorum(self, gt: GlobalTable, region: str) -> list[str]:
-        peers = self.peers(gt, region)
-        if not peers:
+    def _require_quorum(self, gt: GlobalTable, region: str) -> None:
+        """``region`` reaches another Region of ``gt`` (two of three: a majority), else IsolatedRegionError."""
+        if not self.peers(gt, region):
             with self._lock:
                 self.refused += 1
             raise IsolatedRegionError()
-        return peers
 
     # ------------------------------------------------------------ steps
     @contextlib.contextmanager
