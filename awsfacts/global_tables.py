@@ -12,7 +12,13 @@ and the API reference of ``UpdateTable`` and ``CreateGlobalTableWitnessGroupMemb
   chosen when the global table is created (``UpdateTable`` with ``Create``
   replica updates and ``MultiRegionConsistency``) and never changed;
 * an MRSC table lives in exactly three Regions: three replicas, or two replicas
-  and one witness (``GlobalTableWitnessUpdates``), all within one Region set;
+  and one witness (``GlobalTableWitnessUpdates``), all within one Region set,
+  the witness in a Region other than the replicas' (the Region sets below are
+  the API reference's); one witness per table; a witness is deleted only
+  together with a replica, which leaves a single-Region table
+  (``DeleteGlobalTableWitnessGroupMemberAction``); ``MultiRegionConsistency``
+  is valid only in the ``UpdateTable`` that creates the global table with
+  ``Create`` replica updates (``UpdateTable``'s parameter documentation);
 * the table must be empty when it becomes MRSC (the guide's MRSC tutorial,
   https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/V2globaltables.tutorial.html#create-gt-mrsc);
 * MRSC does not support Time to Live, local secondary indexes, or the
