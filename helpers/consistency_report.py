@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from helpers.colours import region_colours  # noqa: E402
-from helpers.consistency_lab import SCENARIOS, LabResult  # noqa: E402
+from helpers.consistency_lab import SCENARIOS, LabResult, WriteLatency  # noqa: E402
 from helpers.consistency_metrics import PHASES, ops_frame, summary_table  # noqa: E402
 
 METRICS_FILE = "consistency_metrics.json"
@@ -139,6 +139,15 @@ def availability_and_latency_plot(result: LabResult) -> plt.Figure:
     return fig
 
 
+def _local_part(latency: WriteLatency) -> str:
+    """What of the measured MRSC extra is not the scaled round trip, in words (within resolution, or not)."""
+    if abs(latency.local_extra_wall_ms) <= 2 * latency.extra_error_wall_ms:
+        return ("Scaled back to AWS time the difference matches the round trip within twice its standard error, "
+                "which the time scale magnifies as it does this machine's noise.")
+    return (f"{latency.local_extra_wall_ms:.2f} wall ms of it is beyond the scaled round trip: the local cloud's own "
+            "work for a synchronous write and this machine's noise, both magnified by the time scale.")
+
+
 def what_just_happened(result: LabResult) -> str:
     """Three to five sentences, generated from the counts."""
     mrec, mrsc = result.counts_of("MREC"), result.counts_of("MRSC")
@@ -157,14 +166,13 @@ def what_just_happened(result: LabResult) -> str:
         f"accepting writes (at least {min(availability.values(), default=1.0):.0%} of attempts).",
         f"Under MRSC nothing acknowledged was lost ({mrsc.lost_updates}) and no strongly consistent read was stale "
         f"({mrsc.stale_reads}); the price: {region} refused "
-        f"{mrsc.refused_writes_by_region.get(region, 0)} writes while cut off, {mrsc.conflict_exceptions} "
+        f"{mrsc.refused_writes_by_region.get(region, 0)} writes while isolated (FIS pause replication), "
+        f"{mrsc.conflict_exceptions} "
         f"concurrent writes got ReplicatedWriteConflictException ({mrsc.retries} retries), and a write took "
         f"{latency.extra_aws_ms:.1f} ± {latency.extra_error_aws_ms:.1f} AWS ms longer than under MREC (one client "
         f"alone, {latency.writes} writes each), "
         f"where the model says {latency.model_extra_ms:.1f} ms: the round trip from {latency.region} to "
-        f"{latency.peer}. The time scale magnifies this machine's noise and the local cloud's own work for a "
-        f"synchronous write ({latency.local_extra_wall_ms:.2f} wall ms beyond the scaled round trip). A write "
-        "itself costs the local cloud "
+        f"{latency.peer}. {_local_part(latency)} A write itself costs the local cloud "
         f"{latency.mrec_wall_ms:.1f} wall ms here, this machine's cost, not AWS's; under the lab's load "
         f"(every client at once) queueing adds more (write p50 {mrec.write_p50_ms:.1f} ms MREC, "
         f"{mrsc.write_p50_ms:.1f} ms MRSC, wall).",
