@@ -399,9 +399,10 @@ class WriteLatency:
 
     @property
     def local_extra_wall_ms(self) -> float:
-        """The part of the MRSC extra that is not the scaled round trip: the local cloud's own work for a
-        synchronous write (applying it to the other replicas at once), in wall ms. Divided by the time
-        scale it inflates ``extra_aws_ms``: at time scale 0.1, tenfold."""
+        """The part of the MRSC extra that is not the scaled round trip, in wall ms: the local cloud's own
+        work for a synchronous write beyond the round trip (the quorum and conflict bookkeeping; applying
+        the write to the other replica overlaps the round trip) and this machine's noise. Divided by the
+        time scale it shifts ``extra_aws_ms``: at time scale 0.1, tenfold."""
         return self.extra_wall_ms - self.model_extra_ms * self.time_scale
 
     def as_dict(self) -> dict[str, Any]:
