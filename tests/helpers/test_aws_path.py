@@ -380,7 +380,8 @@ def test_the_labs_isolation_is_awss_pause_replication_action_on_both_lab_tables(
     import json
 
     cfg = aws_config(plain_moto)
-    clients = Clients(cfg)
+    clients = RecordingClients(cfg)
+    clients.calls = set()
     tables = consistency_lab.lab_tables(cfg)
     region = cfg.regions[-1]
     for name in tables.values():
@@ -404,4 +405,8 @@ def test_the_labs_isolation_is_awss_pause_replication_action_on_both_lab_tables(
     assert any(arn.endswith(f":table/{cfg.table_name}-lab-*") and f":{region}:" in arn for arn in allowed), \
         "FIS may pause (and, when it ends, un-pause) the lab tables"
     assert faults.read_fault_record(isolation) is None, "undone when the block is left"
+    needed = {iam_action(service, operation, method) for service, operation, method in clients.calls}
+    needed -= {"dynamodb:CreateTable", "iam:GetRolePolicy"}  # this test's own arrangement and check
+    allowed = policy_actions(required_policy(cfg))
+    assert needed <= allowed, f"the printed IAM policy misses {sorted(needed - allowed)}"
     lambdas.delete_iam_role(clients, faults.fis_role_name(cfg))
