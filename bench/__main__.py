@@ -82,11 +82,7 @@ def measure(only: tuple[str, ...] = BENCHMARKS) -> dict[str, Any]:
     if "soak" in only:
         details["soak"] = _timed("soak", soak.run_own, errors)
     if "consistency" in only:
-        def consistency_run() -> dict[str, Any]:
-            with common.local_cloud(consistency.TIME_SCALE, prefix="bench-consistency-") as status:
-                return consistency.run(status)
-
-        details["consistency"] = _timed("consistency", consistency_run, errors)
+        details["consistency"] = _timed("consistency", consistency.run_own, errors)
     if "runbook" in only:
         details["runbook"] = _timed("runbook", runbook.run, errors)
     if "sweep" in only:
@@ -119,7 +115,7 @@ def headline(details: dict[str, Any]) -> dict[str, Any]:
         "mrsc_write_p50_ms": mrsc.get("mrsc_write_p50_ms"),
         "mrsc_extra_write_ms": mrsc.get("mrsc_extra_write_ms"),
         "mrsc_round_trip_ms": mrsc.get("round_trip_ms"),
-        "consistency_lab_s": (book.get("consistency") or {}).get("run_s"),
+        "consistency_lab_s": (mrsc.get("lab") or {}).get("lab_s"),
         "runbook_s": book.get("runbook_s"),
         "notebook_s": book.get("notebook_s"),
         "localcloud_peak_rss_mb": book.get("localcloud_peak_rss_mb"),
@@ -189,7 +185,7 @@ def goals(doc: dict[str, Any]) -> list[dict[str, Any]]:
                              fo.get(f"model_{key}_s"), f"the recovery model's median; p95 {_fmt(fo.get(f'model_{key}_p95_s'))}, "
                              f"worst case {_fmt(fo.get('worst_case_s'))}", f"within ±{tolerance:.0%}",
                              lambda v, r, t=tolerance: r is not None and abs(r - 1) <= t))
-    rows.append(_row("MRSC write p50 minus MREC's, time scale 1 (ms)", doc.get("mrsc_extra_write_ms"), "ms",
+    rows.append(_row("MRSC write minus MREC's, one client, pair by pair, median, time scale 1 (ms)", doc.get("mrsc_extra_write_ms"), "ms",
                      doc.get("mrsc_round_trip_ms"), "modelled round trip to the nearest other Region",
                      f"within ±{MRSC_ROUND_TRIP_TOLERANCE:.0%}",
                      lambda v, r: r is not None and abs(r - 1) <= MRSC_ROUND_TRIP_TOLERANCE))
@@ -207,7 +203,7 @@ def goals(doc: dict[str, Any]) -> list[dict[str, Any]]:
                      "median recovery time (AWS s)", worst.get("recovery_median_s"), "s", worst.get("model_median_s"),
                      f"the model's median; band {_fmt(worst.get('model_p5_s'))} to {_fmt(worst.get('model_p95_s'))}",
                      "in the band", lambda v, r: bool(worst.get("within_band"))))
-    rows.append(_row("consistency lab run time, in the runbook (s)", doc.get("consistency_lab_s"), "s", None, "",
+    rows.append(_row("consistency lab run time, default parameters (s)", doc.get("consistency_lab_s"), "s", None, "",
                      "(none)", None, ratio=False))
     rows.append(_row("local cloud start to ready, median (s)", doc.get("localcloud_start_s"), "s", START_GOAL_S,
                      "the goal", f"< {START_GOAL_S:.0f} s", lambda v, r: v < START_GOAL_S))
