@@ -140,10 +140,12 @@ def plan(files: list[str], overrides: list[tuple[str, str]], grid_specs: list[st
     lanes = DEFAULT_LANES[base["backend"]] if lanes is None else lanes
     if lanes < 1:
         raise ConfigError(f"--lanes {lanes}: at least one")
-    sweep = Sweep(str(out_dir.resolve()), base, {k: list(v) for k, v in grid.items()}, repeat, lanes, phases, target_rto_s)
+    runs = len(cells(base, grid)) * repeat
+    sweep = Sweep(str(out_dir.resolve()), base, {k: list(v) for k, v in grid.items()}, repeat, min(lanes, runs), phases,
+                  target_rto_s)
     region_wide = sorted({c.params.get("fault", base["fault"]) for c in sweep.cells()
                           if fault_kind(c.params.get("fault", base["fault"])).region_wide})
-    if region_wide and lanes > 1:
+    if region_wide and sweep.lanes > 1:
         raise ConfigError(f"fault {', '.join(region_wide)} breaks the whole region, for every lane's stack at once, so "
                           f"lanes would break each other's runs: use --lanes 1 (lambda_throttle also breaks the API, "
                           "for one stack only)")
