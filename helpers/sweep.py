@@ -24,6 +24,7 @@ finished, and the stacks stay for ``--resume`` or ``--teardown``.
 from __future__ import annotations
 
 import argparse
+import functools
 import datetime as dt
 import json
 import os
@@ -78,8 +79,10 @@ class Sweep:
     def cells(self) -> list[Cell]:
         return cells(self.base, {k: tuple(v) for k, v in self.grid.items()})
 
+    @functools.cached_property
     def runs(self) -> list[PlannedRun]:
-        """Every run, repetitions of a cell together (consecutive runs share the stack's configuration)."""
+        """Every run, repetitions of a cell together (consecutive runs share the stack's configuration); computed
+        once (each cell's phases come from the model)."""
         found = []
         for cell in self.cells():
             params = run_params(self.base, cell.params, self.phases)
@@ -151,12 +154,12 @@ def plan(files: list[str], overrides: list[tuple[str, str]], grid_specs: list[st
                           "for one stack only)")
     for lane in range(lanes):
         validate(sweep.lane_params(lane))
-    sweep.runs()  # every cell's run parameters, validated
+    sweep.runs  # every cell's run parameters, validated
     return sweep
 
 
 def _estimate(sweep: Sweep) -> Estimate:
-    runs = sweep.runs()
+    runs = sweep.runs
     groups = [run.cell.reconfigured() for run in runs]
     changes = sum(1 for a, b in zip(groups, groups[1:]) if a != b)
     interval_changes = sum(1 for a, b in zip(groups, groups[1:]) if a.get("health_check_interval") != b.get("health_check_interval"))
@@ -353,7 +356,7 @@ def run(sweep: Sweep, *, resume: bool = False, echo: Callable[..., None] = print
         raise ConfigError(f"{sweep.path} holds a sweep already: resume it with --resume {sweep.path}, or choose "
                           "another --out")
     sweep.save()
-    runs = sweep.runs()
+    runs = sweep.runs
     left = [r for r in runs if not r.passed]
     echo(describe(sweep))
     if resume:
@@ -455,7 +458,7 @@ def teardown(out_dir: str | Path, echo: Callable[..., None] = print) -> int:
 def _dry_run(sweep: Sweep, echo: Callable[..., None]) -> int:
     """A dry run lists the build's calls (lane 1's notebooks 00-05, nothing made) and the runs it would make."""
     status = _Runner(echo).runbook(sweep.lane_params(0), BUILD_NOTEBOOKS, sweep.path / "lanes" / "lane1" / "dry-run")
-    for run_ in sweep.runs():
+    for run_ in sweep.runs:
         echo(f"would run: {run_.name} (hold {run_.params['hold_s']:g} s, recovery {run_.params['recovery_s']:g} s)")
     echo(f"dry run of the build {status}: {sweep.path / 'lanes' / 'lane1' / 'dry-run' / 'index.html'}")
     return 0 if status == "passed" else 1

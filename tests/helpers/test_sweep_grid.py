@@ -116,7 +116,7 @@ def test_the_ttl_clients_receive_on_the_local_cloud_is_whole_wall_seconds():
 
 def test_resume_runs_only_what_has_not_passed(tmp_path):
     sweep = plan([], [], ["record_ttl=10,60"], repeat=2, out=tmp_path / "s")
-    runs = sweep.runs()
+    runs = sweep.runs
     done, failed = runs[0], runs[1]
     for run, status in ((done, "passed"), (failed, "failed")):
         run.dir.mkdir(parents=True)
@@ -125,7 +125,7 @@ def test_resume_runs_only_what_has_not_passed(tmp_path):
     sweep.save()
     again = Sweep.load(sweep.path)
     assert again == sweep
-    left = [r for r in again.runs() if not r.passed]
+    left = [r for r in again.runs if not r.passed]
     assert [r.dir for r in left] == [r.dir for r in runs[1:]], "the passed run is skipped, the failed one runs again"
 
 
