@@ -19,8 +19,9 @@ carry out the experiment's actions:
   both sides. One difference from AWS: the FIS actions reference says
   replication may go on for up to 5 minutes after the action starts
   (https://docs.aws.amazon.com/fis/latest/userguide/fis-actions-reference.html#dynamodb-actions-reference),
-  here it stops at once. Targets are resolved from ``resourceArns`` only
-  (a target by ``resourceTags`` or ``filters`` is refused at StartExperiment).
+  here it stops at once. Targets are resolved from ``resourceArns`` with
+  ``selectionMode`` ``ALL`` only (a target by tags, filters or sampling is
+  refused at StartExperiment, ``_replica_targets``).
 * ``localcloud:region:outage`` (local cloud only, there is no AWS equivalent):
   the ``region`` parameter's gateway refuses connections and every replica
   there stops replicating, as if the whole region were unreachable.
@@ -138,7 +139,8 @@ class Faults(Component):
 
     Each action ends on its own (its ``duration``) or with its experiment
     (StopExperiment), as on FIS. Actions of overlapping experiments may hold the
-    same region: the region is paused, or down, while any of them holds it.
+    same region, or the same replica table: it is paused, or down, while any of
+    them holds it.
     """
 
     name = "faults"

@@ -64,9 +64,9 @@ makes them real, the way the current version of DynamoDB global tables works:
 * **Partition** (the local cloud's network-partition fault): a partitioned
   region's replicas, every table's (a network cut is a Region's), are cut off
   from replication in both directions, like a pause, while the region keeps
-  serving its clients. Under MREC both sides
-  keep accepting writes (and last writer wins once healed); under MRSC the
-  cut-off side cannot reach a quorum (``localcloud.strong_consistency``).
+  serving its clients. Under MREC both sides keep accepting writes (and last
+  writer wins once healed); under MRSC the cut-off side cannot reach a quorum
+  (``localcloud.strong_consistency``).
 
 * **Consistency modes.** ``UpdateTable`` with ``MultiRegionConsistency`` ``STRONG``
   and ``GlobalTableWitnessUpdates`` creates an MRSC global table (three
