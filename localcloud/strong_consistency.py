@@ -128,7 +128,7 @@ class StrongConsistency:
 
     def peers(self, gt: GlobalTable, region: str) -> list[str]:
         """The other Regions of ``gt`` (replicas and witnesses) that ``region`` reaches now."""
-        return [r for r in gt.regions if r != region and self._replication.reachable(region, r)]
+        return [r for r in gt.regions if r != region and self._replication.reachable(region, r, gt.name)]
 
     def round_trip_s(self, gt: GlobalTable, region: str) -> float:
         """Real seconds of the round trip to the nearest reachable peer (AWS time times the time scale)."""
