@@ -9,7 +9,8 @@
 3. Each lane takes the next run, reconfigures its stack in place when the cell
    needs other health checks or records (the helpers notebooks 04 and 05 use,
    waiting until Route 53 reports the change), and runs notebook 06 with
-   papermill into ``DIR/runs/<cell>/r<k>/``, a report of its own.
+   papermill into ``DIR/runs/<cell>/r<k>/``, a report of its own. A lane is a
+   process of its own (``helpers.sweep_lane``) that does this on command.
 4. Each lane tears its stack down with notebook 08, and ``DIR/index.html``
    compares every configuration (``helpers.sweep_report``).
 
@@ -178,48 +179,88 @@ def describe(sweep: Sweep) -> str:
 
 
 # ------------------------------------------------------------------ running
+class _LaneProcess:
+    """A lane's process (``helpers.sweep_lane``): runs notebooks and reconfigures the stack, one command at a time."""
+
+    def __init__(self, log: Path) -> None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a") as stderr:
+            self.process = subprocess.Popen([sys.executable, "-m", "helpers.sweep_lane"], cwd=PROJECT_ROOT,
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                                            start_new_session=True, env={**os.environ, "TQDM_DISABLE": "1"})
+
+    def ask(self, command: dict[str, Any]) -> dict[str, Any]:
+        """Send one command and wait for its answer; a lane that died answers ``failed``."""
+        try:
+            self.process.stdin.write(json.dumps(command) + "\n")
+            self.process.stdin.flush()
+            line = self.process.stdout.readline()
+        except (BrokenPipeError, OSError):
+            line = ""
+        if not line:
+            return {"status": "failed", "error": f"the lane's process ended (exit {self.process.poll()})"}
+        return json.loads(line)
+
+    def signal(self, signum: int) -> None:
+        try:
+            os.killpg(self.process.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    def close(self) -> None:
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
 class _Runner:
-    """Runs ``runbook run`` as child processes (each in its own session) and passes stop signals on to them."""
+    """Runs notebooks in the lanes' processes (each in its own session) and passes stop signals on to them."""
 
     def __init__(self, echo: Callable[..., None]) -> None:
         self.echo = echo
         self.stopping = threading.Event()
         self.signal: int | None = None
-        self._children: set[subprocess.Popen] = set()
+        self._lanes: set[_LaneProcess] = set()
         self._lock = threading.Lock()
 
-    def runbook(self, params: dict[str, Any], notebooks: str, out_dir: Path) -> str:
-        """Run notebooks with ``params`` into ``out_dir``; the run's status (passed, failed, interrupted).
+    def lane(self, log: Path) -> _LaneProcess | None:
+        """A new lane process (None once the sweep is stopping)."""
+        with self._lock:
+            if self.stopping.is_set():
+                return None
+            process = _LaneProcess(log)
+            self._lanes.add(process)
+            return process
+
+    def retire(self, process: _LaneProcess) -> None:
+        with self._lock:
+            self._lanes.discard(process)
+        process.close()
+
+    def runbook(self, lane: _LaneProcess, params: dict[str, Any], notebooks: str, out_dir: Path) -> str:
+        """Run notebooks with ``params`` into ``out_dir`` in ``lane``; the run's status (passed, failed, interrupted).
 
         A run whose kernel died while starting is run again, once (``KERNEL_START_FAILURE``).
         """
-        status = self._runbook(params, notebooks, out_dir)
-        if status == "failed" and KERNEL_START_FAILURE in (out_dir / "run.json").read_text() and not self.stopping.is_set():
+        status = self._runbook(lane, params, notebooks, out_dir)
+        if status == "failed" and KERNEL_START_FAILURE in _text(out_dir / "run.json") and not self.stopping.is_set():
             self.echo(f"{out_dir.name}: a kernel died while starting; running it again")
-            status = self._runbook(params, notebooks, out_dir)
+            status = self._runbook(lane, params, notebooks, out_dir)
         return status
 
-    def _runbook(self, params: dict[str, Any], notebooks: str, out_dir: Path) -> str:
+    def _runbook(self, lane: _LaneProcess, params: dict[str, Any], notebooks: str, out_dir: Path) -> str:
+        if self.stopping.is_set():
+            return "not run"
         out_dir.mkdir(parents=True, exist_ok=True)
         params_file = out_dir / "parameters.yaml"
         params_file.write_text(yaml.safe_dump(params, sort_keys=False))
-        command = [sys.executable, "-m", "helpers.runner", "run", "-f", str(params_file), "--notebooks", notebooks,
-                   "--out", str(out_dir)]
-        with open(out_dir / "runner.log", "w") as log, self._lock:
-            if self.stopping.is_set():
-                return "not run"
-            child = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True, env={**os.environ, "TQDM_DISABLE": "1"})
-            self._children.add(child)
-        try:
-            child.wait()
-        finally:
-            with self._lock:
-                self._children.discard(child)
-        try:
-            return json.loads((out_dir / "run.json").read_text())["status"]
-        except (FileNotFoundError, json.JSONDecodeError, KeyError):
-            return "failed"
+        return lane.ask({"runbook": {"parameters_file": str(params_file), "notebooks": notebooks,
+                                     "out": str(out_dir)}})["status"]
 
     def stop(self, signum: int, _frame: Any = None) -> None:
         if self.signal is None:
@@ -228,11 +269,15 @@ class _Runner:
                       "no new run starts")
         self.stopping.set()
         with self._lock:
-            for child in self._children:
-                try:
-                    os.killpg(child.pid, signum)
-                except ProcessLookupError:
-                    pass
+            for lane in self._lanes:
+                lane.signal(signum)
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return ""
 
 
 @dataclass
@@ -299,47 +344,43 @@ class _Queue:
             self._runs.remove(run)
             return run
 
-
-def reconfigure(params: dict[str, Any]) -> None:
-    """Bring a built stack's health checks and routing records to ``params``, as notebooks 04 and 05 do,
-    and wait until Route 53 reports them (health checks healthy, the record change INSYNC)."""
-    from helpers.clients import Clients
-    from helpers.domains import custom_domain_targets
-    from helpers.healthchecks import create_health_checks, health_check_ids, wait_until_healthy
-    from helpers.route53 import apply_routing, routing_targets
-
-    cfg = with_backend_settings(validate(params))
-    clients = Clients(cfg)
-    create_health_checks(cfg, clients)
-    wait_until_healthy(cfg, clients)
-    apply_routing(cfg, clients, routing_targets(custom_domain_targets(cfg, clients), health_check_ids(cfg, clients)))
+    def put_back(self, run: PlannedRun) -> None:
+        """A run a lane could not start goes back for another lane."""
+        with self._lock:
+            self._runs.insert(0, run)
 
 
 def _lane(sweep: Sweep, lane: int, queue: _Queue, runner: _Runner, progress: _Progress, failures: list[str],
           building: threading.Lock) -> None:
     """Build lane ``lane``'s stack, then run what the queue gives it until it is empty or the sweep stops."""
     params = sweep.lane_params(lane)
-    build_dir = sweep.path / "lanes" / f"lane{lane + 1}" / "build"
-    with building:  # one build at a time: the first lane starts its runs while the next builds
-        status = runner.runbook(params, BUILD_NOTEBOOKS, build_dir)
-    if status != "passed":
-        if not runner.stopping.is_set():
-            failures.append(f"lane {lane + 1}: building its stack {status} (see {build_dir / 'index.html'})")
+    lane_dir = sweep.path / "lanes" / f"lane{lane + 1}"
+    process = runner.lane(lane_dir / "lane.log")
+    if process is None:
         return
-    current = {name: params[name] for name in sweep.grid if _reconfigured(name)}
-    while not runner.stopping.is_set() and (run := queue.take(current)) is not None:
-        run_params_ = {**run.params, **{k: params[k] for k in ("stack_name", "table_name", "hosted_zone", "domain_name")},
-                       "run_dir": str(run.dir)}
-        t0 = time.monotonic()
-        if run.cell.reconfigured() != current:
-            try:
-                reconfigure(run_params_)
-            except Exception as error:  # the lane's stack is in an unknown state: leave the rest to the others
-                failures.append(f"lane {lane + 1}: reconfiguring for {run.name} failed: {type(error).__name__}: {error}")
-                return
-            current = run.cell.reconfigured()
-        status = runner.runbook(run_params_, CHAOS_NOTEBOOK, run.dir)
-        progress.finished(run, status, time.monotonic() - t0)
+    try:
+        with building:  # one build at a time: the first lane starts its runs while the next builds
+            status = runner.runbook(process, params, BUILD_NOTEBOOKS, lane_dir / "build")
+        if status != "passed":
+            if not runner.stopping.is_set():
+                failures.append(f"lane {lane + 1}: building its stack {status} (see {lane_dir / 'build' / 'index.html'})")
+            return
+        current = {name: params[name] for name in sweep.grid if _reconfigured(name)}
+        while not runner.stopping.is_set() and (run := queue.take(current)) is not None:
+            names = {k: params[k] for k in ("stack_name", "table_name", "hosted_zone", "domain_name")}
+            run_params_ = {**run.params, **names, "run_dir": str(run.dir)}
+            t0 = time.monotonic()
+            if run.cell.reconfigured() != current:
+                answer = process.ask({"reconfigure": run_params_})
+                if answer["status"] != "ok":  # the lane's stack is in an unknown state: leave the rest to the others
+                    failures.append(f"lane {lane + 1}: reconfiguring for {run.name} failed: {answer.get('error')}")
+                    queue.put_back(run)
+                    return
+                current = run.cell.reconfigured()
+            status = runner.runbook(process, run_params_, CHAOS_NOTEBOOK, run.dir)
+            progress.finished(run, status, time.monotonic() - t0)
+    finally:
+        runner.retire(process)
 
 
 def _reconfigured(name: str) -> bool:
@@ -428,8 +469,15 @@ def _teardown_lanes(sweep: Sweep, runner: _Runner, echo: Callable[..., None], la
     results: dict[int, str] = {}
 
     def one(lane: int) -> None:
-        results[lane] = runner.runbook(sweep.lane_params(lane), TEARDOWN_NOTEBOOK,
-                                       sweep.path / "lanes" / f"lane{lane + 1}" / "teardown")
+        lane_dir = sweep.path / "lanes" / f"lane{lane + 1}"
+        process = runner.lane(lane_dir / "lane.log")
+        if process is None:
+            results[lane] = "not run"
+            return
+        try:
+            results[lane] = runner.runbook(process, sweep.lane_params(lane), TEARDOWN_NOTEBOOK, lane_dir / "teardown")
+        finally:
+            runner.retire(process)
 
     threads = [threading.Thread(target=one, args=(lane,), daemon=True) for lane in lanes]
     for thread in threads:
@@ -457,10 +505,16 @@ def teardown(out_dir: str | Path, echo: Callable[..., None] = print) -> int:
 
 def _dry_run(sweep: Sweep, echo: Callable[..., None]) -> int:
     """A dry run lists the build's calls (lane 1's notebooks 00-05, nothing made) and the runs it would make."""
-    status = _Runner(echo).runbook(sweep.lane_params(0), BUILD_NOTEBOOKS, sweep.path / "lanes" / "lane1" / "dry-run")
+    runner = _Runner(echo)
+    lane_dir = sweep.path / "lanes" / "lane1"
+    process = runner.lane(lane_dir / "lane.log")
+    try:
+        status = runner.runbook(process, sweep.lane_params(0), BUILD_NOTEBOOKS, lane_dir / "dry-run")
+    finally:
+        runner.retire(process)
     for run_ in sweep.runs:
         echo(f"would run: {run_.name} (hold {run_.params['hold_s']:g} s, recovery {run_.params['recovery_s']:g} s)")
-    echo(f"dry run of the build {status}: {sweep.path / 'lanes' / 'lane1' / 'dry-run' / 'index.html'}")
+    echo(f"dry run of the build {status}: {lane_dir / 'dry-run' / 'index.html'}")
     return 0 if status == "passed" else 1
 
 
