@@ -44,6 +44,31 @@ def gap_sentence(run: ChaosRun) -> str:
             f"{m['faulty_region']} left {max(wait, 0):.1f} s after DNS changed, {why} (model {model_wait:.1f} s).")
 
 
+def dns_sentence(run: ChaosRun) -> str | None:
+    """One sentence on measured against predicted DNS convergence when they differ by more than 10%,
+    saying whether the DNS sampler's resolution covers the gap (None when they agree or nothing was measured)."""
+    m, p = run.metrics, run.prediction
+    dns, bounds = m.get("dns_convergence_s"), m.get("bounds_s", {}).get("dns_convergence_s")
+    if p is None or dns is None:
+        return None
+    model = p.dns_convergence.median
+    if abs(dns - model) <= 0.1 * max(model, 1e-9):
+        return None
+    head = (f"DNS convergence was {failover_events.with_resolution(dns, bounds)} s against the model's median of "
+            f"{model:.1f} s")
+    if not bounds:
+        return f"{head}."
+    low, high = bounds
+    sampled = (f"the sampler asks DNS once per period, so the change is known only to lie between {low:.1f} and "
+               f"{high:.1f} s")
+    if low <= model <= high:
+        return f"{head}: {sampled}, and the model's median lies inside that interval."
+    det = m.get("detection_s")
+    after = "" if det is None else f" (the health check turned at {det:.1f} s)"
+    side = "later" if model < low else "earlier"
+    return f"{head}: {sampled}, so DNS changed {side} than the model expects{after}."
+
+
 def _causes(run: ChaosRun) -> str:
     causes = failover_events.error_causes(run.timeline())
     if causes.empty:
@@ -61,15 +86,16 @@ def what_happened(run: ChaosRun) -> str:
     req = run.requests
     ok = req["status"].between(200, 299)
     if kind.failover_expected:
+        dns = failover_events.with_resolution(m["dns_convergence_s"], m.get("bounds_s", {}).get("dns_convergence_s"))
         parts.append(
-            f"The health check turned unhealthy {m['detection_s']} s after the fault and DNS stopped naming {region} "
-            f"at {m['dns_convergence_s']} s; the last request that reached {region} was sent {m['rto_s']} s after the "
-            f"fault (the recovery time). The worst case Route 53 documents, threshold x interval + TTL, is "
-            f"{m['expected_rto_s']:.0f} s.")
+            f"The health check turned unhealthy {m['detection_s']} s after the fault (the CheckedTime of the probe "
+            f"that turned it) and DNS stopped naming {region} at {dns} s (sampled); the last request that reached "
+            f"{region} was sent {m['rto_s']} s after the fault (the recovery time). The worst case Route 53 "
+            f"documents, threshold x interval + TTL, is {m['expected_rto_s']:.0f} s.")
         parts.append(gap_sentence(run))
-        note = failover_events.routing_note(failover_events.events(run.timeline()))
-        if note:
-            parts.append(note)
+        dns_gap = dns_sentence(run)
+        if dns_gap:
+            parts.append(dns_gap)
     if kind.requests_fail:
         failed = req[~ok]
         refused = int(failed["error"].fillna("").str.contains("Connection|Refused|Timeout|MaxRetry", case=False).sum())

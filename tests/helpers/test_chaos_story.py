@@ -53,3 +53,23 @@ def test_a_replication_pause_tells_its_backlog_and_no_recovery_time():
     assert "No failover expected: the region kept serving" in story
     assert "16 lag probes queued, the largest lag was 74.1 s, and the backlog drained 0.7 s" in story
     assert "Recovery took" not in story
+
+
+def test_a_dns_gap_inside_the_sampling_interval_is_explained_by_the_sampler():
+    run = _run("health_status", {"rto_s": 15.0, "detection_s": 8.0, "dns_convergence_s": 9.6,
+                                 "bounds_s": {"dns_convergence_s": [7.8, 11.4]}, "expected_rto_s": 20.0}, PREDICTION)
+    sentence = chaos_story.dns_sentence(run)
+    assert sentence.startswith("DNS convergence was 9.6 ± 1.8 s against the model's median of 8.1 s")
+    assert "lie between 7.8 and 11.4 s, and the model's median lies inside that interval" in sentence
+    assert sentence in chaos_story.what_happened(run)
+    assert "DNS stopped naming eu-west-1 at 9.6 ± 1.8 s (sampled)" in chaos_story.what_happened(run)
+
+
+def test_a_dns_gap_beyond_the_sampling_interval_is_named_and_an_agreement_needs_no_sentence():
+    late = _run("health_status", {"rto_s": 15.0, "detection_s": 8.0, "dns_convergence_s": 12.5,
+                                  "bounds_s": {"dns_convergence_s": [11.2, 13.8]}}, PREDICTION)
+    assert "so DNS changed later than the model expects (the health check turned at 8.0 s)" in \
+        chaos_story.dns_sentence(late)
+    close = _run("health_status", {"rto_s": 15.0, "detection_s": 8.0, "dns_convergence_s": 8.4,
+                                   "bounds_s": {"dns_convergence_s": [7.0, 9.8]}}, PREDICTION)
+    assert chaos_story.dns_sentence(close) is None

@@ -66,6 +66,10 @@ def test_events_come_in_causal_order_each_inside_its_interval():
         assert e.earliest <= e.t <= e.latest, e
     dns = found[names.index("DNS answer changed")]
     assert (dns.earliest, dns.latest) == (3.75, 4.0), "between the last sample with the region and the first without"
+    assert dns.t == pytest.approx(3.875), "the best estimate is the middle of the sampling interval"
+    down = found[names.index("health check unhealthy")]
+    assert (down.earliest, down.t, down.latest) == (3.75, 3.75, 3.75), "the verdict turned at the probe's CheckedTime"
+    assert down.seen == pytest.approx(3.8), "the sampler's poll only showed it later"
     assert fe.order_findings(found) == ([], [])
 
 
@@ -84,7 +88,9 @@ def test_an_order_that_sampling_cannot_resolve_is_reported_as_uncertain_and_an_i
 def test_the_headline_numbers_follow_their_definitions():
     tl = _timeline(_probes(3.0, 8.0) + _dns((4.0, 8.5)))
     assert fe.recovery_time_s(tl) == pytest.approx((4.2 - 3.0) / SCALE), "the last request to a, sent at 4.2 s, before the repair began"
-    assert fe.dns_convergence_s(tl) == pytest.approx(10.0)
+    assert fe.dns_convergence_s(tl) == pytest.approx(8.75), "the middle of 3.75-4.0 s, 3 s after the fault"
+    assert fe.headline_bounds(tl) == {"dns_convergence_s": [pytest.approx(7.5), pytest.approx(10.0)]}, \
+        "detection is exact (every probe seen), DNS known to its sampling interval"
     assert fe.error_window_s(tl) == pytest.approx(0.01 / SCALE)
     assert set(fe.headline(tl)) == {"detection_s", "dns_convergence_s", "rto_s", "error_window_s"}
     causes = fe.error_causes(tl)
@@ -125,3 +131,42 @@ def test_a_late_poll_that_may_have_missed_probes_widens_the_verdict_interval():
 def test_checker_phases_come_from_the_probes_before_the_fault():
     tl = _timeline(_probes(3.0, 8.0))
     assert fe.checker_phases(tl, interval_s=10) == pytest.approx(tuple(k / 8 for k in range(8)))
+
+
+def test_a_dns_change_lies_between_the_start_of_the_last_queries_that_named_the_region_and_the_first_that_did_not():
+    # each sample's 16 queries run from asked_t to t; the last that named "a" began at 3.7 s
+    samples = [{"t": t / 4, "asked_t": t / 4 - 0.05, "kind": "dns", "region": "a",
+                "value": int(not 4.0 <= t / 4 < 8.5)} for t in range(48)]
+    tl = _timeline(_probes(3.0, 8.0) + samples)
+    dns = next(e for e in fe.events(tl) if e.name == "DNS answer changed")
+    assert (dns.earliest, dns.latest, dns.t) == (pytest.approx(3.7), 4.0, pytest.approx(3.85))
+    assert fe.headline_bounds(tl)["dns_convergence_s"] == [pytest.approx(7.0), pytest.approx(10.0)]
+
+
+@pytest.mark.parametrize("period", [0.25, 0.4])
+def test_the_sampled_dns_convergence_is_unbiased_and_its_bounds_hold_the_true_change(period):
+    """DNS changes with the verdict (as Route 53's name servers do once it turns); sampled every
+    ``period`` at any phase, the middle of the interval is right on average, where the first sample
+    that shows the change would be late by half a period."""
+    true_change = 3.75  # the seventh checker's failed probe
+    measured, late_ends = [], []
+    for phase in [k / 20 * period for k in range(20)]:
+        times = [phase + k * period for k in range(int(12 / period))]
+        samples = [{"t": t, "asked_t": t, "kind": "dns", "region": "a", "value": int(not true_change <= t < 8.5)}
+                   for t in times]
+        tl = _timeline(_probes(3.0, 8.0) + samples)
+        low, high = fe.headline_bounds(tl)["dns_convergence_s"]
+        truth = (true_change - tl.fault_at) / SCALE
+        assert low <= truth <= high
+        assert high - low == pytest.approx(period / SCALE)
+        measured.append(fe.dns_convergence_s(tl) - truth)
+        late_ends.append(high - truth)
+    assert abs(sum(measured) / len(measured)) < 0.1 * period / SCALE
+    assert sum(late_ends) / len(late_ends) == pytest.approx(period / SCALE / 2, rel=0.1), "the late end's bias"
+
+
+def test_a_headline_number_is_printed_with_the_interval_it_is_known_to_lie_in():
+    assert fe.with_resolution(8.75, [7.5, 10.0]) == "8.8 ± 1.2"
+    assert fe.with_resolution(7.4, [5.1, 7.4]) == "7.4 (between 5.1 and 7.4)"
+    assert fe.with_resolution(12.0, None) == "12.0"
+    assert fe.with_resolution(None, None) == "-"
