@@ -14,6 +14,11 @@ from helpers.fault_kinds import fault_kind
 from helpers.virtual_clients import client_model
 
 
+def _s(value: float | None) -> str:
+    """A duration as the story quotes it: AWS seconds to a tenth, as every table shows them."""
+    return "-" if value is None else f"{value:.1f}"
+
+
 def gap_sentence(run: ChaosRun) -> str:
     """One sentence on why the measured recovery time differs from the model's median (or matches it)."""
     m, p = run.metrics, run.prediction
@@ -34,14 +39,20 @@ def gap_sentence(run: ChaosRun) -> str:
     if abs(rto - band.median) <= 0.15 * max(band.median, 1e-9):
         what = "as predicted"
     else:
-        what = "shorter than typical" if rto < band.median else "longer than typical"
+        side = "shorter" if rto < band.median else "longer"
+        inside = band.p5 <= rto <= band.p95
+        what = (f"{side} than the median but inside the model's 5th to 95th percentile ({band.p5:.1f} to "
+                f"{band.p95:.1f} s)" if inside else f"{side} than the model's {'5th' if side == 'shorter' else '95th'} "
+                f"percentile ({band.p5 if side == 'shorter' else band.p95:.1f} s)")
     if wait is None:
         return f"{head}: {what}."
+    bounds = m.get("bounds_s", {}).get("dns_convergence_s")
+    give = f" ± {(bounds[1] - bounds[0]) / 2:.1f}" if bounds else ""  # DNS is sampled: the wait inherits its resolution
     retrying = fault_kind(run.cfg.fault).requests_fail and client_model(run.cfg).on_failure == "retry"
     why = "when a failed request made it resolve again" if retrying else "when its cached answer expired"
     return (f"{head}, {what}: the health check turned {det:.1f} s after the fault (model {p.detection.median:.1f} s, "
             f"from where the fault fell in the checkers' schedule), and the last client still using "
-            f"{m['faulty_region']} left {max(wait, 0):.1f} s after DNS changed, {why} (model {model_wait:.1f} s).")
+            f"{m['faulty_region']} left {max(wait, 0):.1f}{give} s after DNS changed, {why} (model {model_wait:.1f} s).")
 
 
 def dns_sentence(run: ChaosRun) -> str | None:
@@ -88,9 +99,9 @@ def what_happened(run: ChaosRun) -> str:
     if kind.failover_expected:
         dns = failover_events.with_resolution(m["dns_convergence_s"], m.get("bounds_s", {}).get("dns_convergence_s"))
         parts.append(
-            f"The health check turned unhealthy {m['detection_s']} s after the fault (the CheckedTime of the probe "
-            f"that turned it) and DNS stopped naming {region} at {dns} s (sampled); the last request that reached "
-            f"{region} was sent {m['rto_s']} s after the fault (the recovery time). The worst case Route 53 "
+            f"The health check turned unhealthy {_s(m['detection_s'])} s after the fault (the CheckedTime of the "
+            f"probe that turned it) and DNS stopped naming {region} at {dns} s (sampled); the last request that "
+            f"reached {region} was sent {_s(m['rto_s'])} s after the fault (the recovery time). The worst case Route 53 "
             f"documents, threshold x interval + TTL, is {m['expected_rto_s']:.0f} s.")
         parts.append(gap_sentence(run))
         dns_gap = dns_sentence(run)
@@ -99,7 +110,7 @@ def what_happened(run: ChaosRun) -> str:
     if kind.requests_fail:
         failed = req[~ok]
         refused = int(failed["error"].fillna("").str.contains("Connection|Refused|Timeout|MaxRetry", case=False).sum())
-        parts.append(f"{m['errors']} of {m['requests']} requests failed over an error window of {m['error_window_s']} s "
+        parts.append(f"{m['errors']} of {m['requests']} requests failed over an error window of {_s(m['error_window_s'])} s "
                      f"(causes: {_causes(run)}).")
         if refused:
             parts.append(f"{refused} of them were connection errors: the region's endpoint refused connections.")
@@ -118,8 +129,8 @@ def what_happened(run: ChaosRun) -> str:
         parts.append(
             f"{failover_events.NO_FAILOVER.capitalize()} ({served} writes were served in {region} during the pause, "
             f"with {m['errors']} errors). Replication from {region} stopped for {cfg.hold_s:g} s: "
-            f"{backlog['queued']} lag probes queued, the largest lag was {backlog['max_lag_s']} s, and the backlog "
-            f"drained {backlog['drain_s']} s after the repair began.")
+            f"{backlog['queued']} lag probes queued, the largest lag was {_s(backlog['max_lag_s'])} s, and the backlog "
+            f"drained {_s(backlog['drain_s'])} s after the repair began.")
     parts.append(f"{m['lost_writes']} acknowledged writes were lost; the replicas are "
                  f"{'identical' if m['replicas_identical'] else 'NOT identical'}. Times are AWS seconds: on the local "
                  f"cloud (time scale {cfg.time_scale:g}) each took {cfg.time_scale:g} of that in wall-clock time.")

@@ -282,12 +282,18 @@ CAUSAL_ORDER = (
 )
 
 
-def order_findings(evs: list[Event]) -> tuple[list[str], list[str]]:
-    """(impossible orders, orders within the measurement's resolution) for the causal pairs.
+def order_findings(evs: list[Event], time_scale: float) -> tuple[list[str], list[str]]:
+    """(impossible orders, orders within the measurement's resolution) for the causal pairs; times in the
+    messages are AWS seconds (``evs`` in wall seconds at ``time_scale``).
 
     An order is impossible when the first event's earliest time is after the second's latest;
-    when their intervals overlap, the sampling cannot tell them apart and the report says so.
+    when their intervals overlap and the best times are in the wrong order, the sampling cannot
+    tell them apart and the report says so.
     """
+    def span(e: Event) -> str:
+        low, high = e.earliest / time_scale, e.latest / time_scale
+        return f"{low:.1f} AWS s" if high - low < 0.05 else f"{low:.1f} to {high:.1f} AWS s"
+
     by = {e.name: e for e in evs}
     impossible, uncertain = [], []
     for a, b in CAUSAL_ORDER:
@@ -296,9 +302,8 @@ def order_findings(evs: list[Event]) -> tuple[list[str], list[str]]:
             if first.earliest > second.latest + 1e-6:
                 impossible.append(f"{a} after {b}")
             elif first.t > second.t:
-                uncertain.append(f"{a} and {b} lie within one sampling period of each other "
-                                 f"({first.earliest:.2f}-{first.latest:.2f} s and {second.earliest:.2f}-{second.latest:.2f} s "
-                                 "of wall time): the order is within the resolution")
+                uncertain.append(f"{a} ({span(first)}) and {b} ({span(second)}) overlap within their resolution, "
+                                 f"so their order cannot be told: the best times put {b} first")
     return impossible, uncertain
 
 

@@ -197,8 +197,10 @@ def _results_html(out_dir: Path) -> str:
         for e in events if isinstance(e, dict))
     event_table = ("<h3>Events</h3>\n<table id=\"events\"><tr><th>event</th><th>AWS time (s)</th><th>wall time (s)</th>"
                    f"<th>interval (AWS s)</th><th>source</th><th>resolution</th></tr>{event_rows}</table>") if event_rows else ""
-    return (f'<h2>Chaos results</h2>\n<p>Durations in AWS seconds (what the experiment takes on AWS); the wall clock '
-            f'of this run ran {scale:g} times as long.</p>\n<table id="results">{head}{rows}</table>\n{event_table}')
+    return (f'<h2>Chaos results</h2>\n<p>Durations in AWS seconds (what the experiment takes on AWS); this run '
+            f'took {scale:g} of each in wall-clock time (time scale {scale:g}). A sampled duration shows the interval '
+            f'it is known to lie in: ± half of it around its middle.</p>\n'
+            f'<table id="results">{head}{rows}</table>\n{event_table}')
 
 
 def _consistency_html(out_dir: Path) -> str:

@@ -73,3 +73,13 @@ def test_a_dns_gap_beyond_the_sampling_interval_is_named_and_an_agreement_needs_
     close = _run("health_status", {"rto_s": 15.0, "detection_s": 8.0, "dns_convergence_s": 8.4,
                                    "bounds_s": {"dns_convergence_s": [7.0, 9.8]}}, PREDICTION)
     assert chaos_story.dns_sentence(close) is None
+
+
+def test_a_recovery_off_the_median_says_whether_it_lies_inside_the_models_band_and_the_wait_carries_dns_resolution():
+    inside = _run("health_status", {"rto_s": 12.1, "detection_s": 7.4, "dns_convergence_s": 7.7,
+                                    "bounds_s": {"dns_convergence_s": [6.4, 9.0]}}, PREDICTION)
+    sentence = chaos_story.gap_sentence(inside)
+    assert "shorter than the median but inside the model's 5th to 95th percentile (9.0 to 17.8 s)" in sentence
+    assert "left 4.4 ± 1.3 s after DNS changed" in sentence, sentence
+    beyond = _run("health_status", {"rto_s": 21.0, "detection_s": 8.0, "dns_convergence_s": 8.1}, PREDICTION)
+    assert "longer than the model's 95th percentile (17.8 s)" in chaos_story.gap_sentence(beyond)

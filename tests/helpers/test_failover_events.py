@@ -70,18 +70,20 @@ def test_events_come_in_causal_order_each_inside_its_interval():
     down = found[names.index("health check unhealthy")]
     assert (down.earliest, down.t, down.latest) == (3.75, 3.75, 3.75), "the verdict turned at the probe's CheckedTime"
     assert down.seen == pytest.approx(3.8), "the sampler's poll only showed it later"
-    assert fe.order_findings(found) == ([], [])
+    assert fe.order_findings(found, SCALE) == ([], [])
 
 
 def test_an_order_that_sampling_cannot_resolve_is_reported_as_uncertain_and_an_impossible_one_as_such():
     # The injection call ran from 2.8 s to 3.0 s and a probe at 2.875 s already failed: fault and
     # first failure lie within the call's duration of each other.
     tl = _timeline(_probes(2.85, 8.0) + _dns((4.0, 8.5)), fault_started_at=2.8)
-    impossible, uncertain = fe.order_findings(fe.events(tl))
+    impossible, uncertain = fe.order_findings(fe.events(tl), SCALE)
     assert not impossible and len(uncertain) == 1
-    assert uncertain[0].startswith("fault injected and first failed health probe lie within one sampling period")
+    assert uncertain[0] == ("fault injected (28.0 to 30.0 AWS s) and first failed health probe (28.8 AWS s) overlap "
+                            "within their resolution, so their order cannot be told: the best times put first "
+                            "failed health probe first")
     early = _timeline(_probes(3.0, 8.0) + _dns((3.0, 8.5)))
-    impossible, _ = fe.order_findings(fe.events(early))
+    impossible, _ = fe.order_findings(fe.events(early), SCALE)
     assert impossible == ["health check unhealthy after DNS answer changed"]
 
 
@@ -124,7 +126,7 @@ def test_a_late_poll_that_may_have_missed_probes_widens_the_verdict_interval():
     down = next(c for c in fe.verdict_changes(tl) if not c.healthy)
     assert down.checked == 5.75, "checker-6's first failure seen was its probe at 5.75 s"
     assert down.earliest == pytest.approx(3.75), "its probe at 3.75 s was missed: the check may have turned then"
-    impossible, _ = fe.order_findings(fe.events(tl))
+    impossible, _ = fe.order_findings(fe.events(tl), SCALE)
     assert not impossible, "DNS changing at 4 s is within the widened interval"
 
 

@@ -68,7 +68,7 @@ def _assert_chaos_run_directory(out: Path, metrics: dict):
         ok[ok["resolved_region"] != ok["served_region"]][["sent_at", "address", "resolved_region", "served_region"]]
     tl = failover_events.Timeline.from_dir(out)
     found = failover_events.events(tl)
-    impossible, _ = failover_events.order_findings(found)
+    impossible, _ = failover_events.order_findings(found, tl.time_scale)
     assert not impossible, [(e.name, e.earliest, e.latest) for e in found]
     for event in found:
         assert event.earliest <= event.t <= event.latest + 1e-9, event
@@ -78,8 +78,10 @@ def _assert_chaos_run_directory(out: Path, metrics: dict):
     assert "AWS seconds" in page
     if metrics["failover_expected"]:
         assert "health check unhealthy" in names and "DNS answer changed" in names, names
-        assert f"sent {metrics['rto_s']} s after the fault" in page, "the story quotes this run's recovery time"
-        assert f"unhealthy {metrics['detection_s']} s after the fault" in page
+        assert f"sent {metrics['rto_s']:.1f} s after the fault" in page, "the story quotes this run's recovery time"
+        assert f"unhealthy {metrics['detection_s']:.1f} s after the fault" in page
+        low, high = metrics["bounds_s"]["dns_convergence_s"]
+        assert low <= metrics["dns_convergence_s"] <= high, "DNS convergence is the middle of its sampling interval"
         assert metrics["predicted"]["recovery_time_s"]["median"] > 0
     else:
         assert metrics["rto_s"] is None and metrics["expected_rto_s"] is None
