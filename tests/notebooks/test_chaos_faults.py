@@ -99,7 +99,7 @@ def test_the_live_view_redraws_from_the_growing_records_while_the_load_runs(buil
     experiment replaces again and again during the load, each time with more requests drawn."""
     state, _ = built_stack
     monkeypatch.delenv("TQDM_DISABLE", raising=False)  # what a report run sets; JupyterLab does not
-    cfg = _cfg(state, routing_policy="failover", steady_s=20.0, hold_s=40.0, recovery_s=20.0, run_dir=str(tmp_path))
+    cfg = _cfg(state, routing_policy="failover", steady_s=40.0, hold_s=60.0, recovery_s=40.0, run_dir=str(tmp_path))
     nb = parameterize_notebook(nbformat.read(ROOT / "notebooks" / "06_chaos.ipynb", as_version=4), cfg.public_params())
     experiment = next(i for i, cell in enumerate(nb.cells) if "chaos.run_experiment" in cell.source)
     nb.cells = nb.cells[:experiment + 1]  # up to the experiment: the rest is the report's, tested above
