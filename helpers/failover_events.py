@@ -12,9 +12,9 @@ every number returned to a reader is in AWS seconds (wall / time_scale).
 Each event carries the interval it is known to lie in, and its best time:
 a health verdict turns at the CheckedTime of the probe that turned it (Route
 53's own clock, exact unless a late poll may have missed probes); a DNS change
-happened after the last sample that did not show it and no later than the
-first that did, so its best time is the middle of that interval, known to
-within half of it. A headline number built on an event carries that interval
+happened after the last sample that did not show it (and not before the
+verdict it follows) and no later than the first that did, so its best time is
+the middle of that interval, known to within half of it. A headline number built on an event carries that interval
 (``headline_bounds``), and the report prints it beside the number.
 """
 
@@ -34,8 +34,9 @@ DEFINITIONS = {
     "detection_s": "fault injected to the health check turning unhealthy (Route 53's verdict, replayed from the "
                    "checkers' probes with FailureThreshold and the 18% rule)",
     "dns_convergence_s": "fault injected to the first DNS answer without the region (asked of the zone's own name "
-                         "server, no cache in between, every sampler period): the middle of the interval between the "
-                         "last sample that still named the region and the first that did not, ± half of it",
+                         "server, no cache in between, every sampler period): the middle of the interval from the last "
+                         "sample that still named the region (or the verdict DNS follows, if later) to the first that "
+                         "did not, ± half of it",
     "rto_s": "fault injected to the last request that failed on, or was served by, the broken region "
              "(the recovery time the clients saw)",
     "error_window_s": "first failed request sent to the last failed request answered",
@@ -219,6 +220,20 @@ def touched_broken(tl: Timeline) -> pd.Series:
     return (r["resolved_region"] == tl.faulty_region) | (retried == tl.faulty_region)
 
 
+def _after_verdict(interval: tuple[float, float], verdict: VerdictChange | None) -> tuple[float, float]:
+    """A DNS change's sampling interval, starting no earlier than the verdict it follows.
+
+    Route 53 answers a health-checked record from its check's status, so the answer cannot change
+    before the verdict does (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover.html).
+    A verdict later than the whole interval leaves it as sampled: ``order_findings`` reports that order
+    as impossible rather than have it hidden here.
+    """
+    low, high = interval
+    if verdict is None or verdict.earliest > high:
+        return interval
+    return max(low, verdict.earliest), high
+
+
 def _dns_event(name: str, interval: tuple[float, float], resolution: str) -> Event:
     earliest, first_seen = interval
     return Event(name, (earliest + first_seen) / 2, earliest, first_seen, "DNS queries to the zone's name server",
@@ -230,7 +245,8 @@ def events(tl: Timeline) -> list[Event]:
     r, region = tl.requests, tl.faulty_region
     poll = ("CheckedTime of the probe (Route 53's clock), seen at the sampler's next GetHealthCheckStatus poll; "
             "exact unless a late poll may have missed a probe (then the interval starts earlier)")
-    dns_sampled = "the middle of the sampling interval, ± half of it (DNS is asked every sampler period)"
+    dns_sampled = ("the middle of the sampling interval, ± half of it (DNS is asked every sampler period; the "
+                   "interval starts no earlier than the verdict DNS follows)")
     out = [Event("fault injected", tl.fault_at, tl.fault_started_at or tl.fault_at, tl.fault_at,
                  "the fault's API call (start to return)", "the call's duration")]
     p = probes(tl)
@@ -247,7 +263,7 @@ def events(tl: Timeline) -> list[Event]:
                          "the checkers' probes replayed with FailureThreshold and the 18% rule", poll, down.seen))
     dns_out = _dns_turn(tl, 0, tl.fault_at, tl.restore_at, stays=tl.failover_expected)
     if dns_out:
-        out.append(_dns_event("DNS answer changed", dns_out, dns_sampled))
+        out.append(_dns_event("DNS answer changed", _after_verdict(dns_out, down), dns_sampled))
     during = r[(r["sent_at"] >= tl.fault_at) & (r["sent_at"] < tl.repair_begins) & touched_broken(tl)]
     if tl.failover_expected and not during.empty:
         last = float(during["sent_at"].max())
@@ -261,7 +277,7 @@ def events(tl: Timeline) -> list[Event]:
     if dns_out:
         back = _dns_turn(tl, 1, tl.restore_at, None, stays=False)
         if back:
-            out.append(_dns_event("DNS back", back, dns_sampled))
+            out.append(_dns_event("DNS back", _after_verdict(back, up), dns_sampled))
     served = r[(r["sent_at"] >= tl.restore_at) & _ok(r) & (r["served_region"] == region)]
     if dns_out and not served.empty:
         first = float(served["sent_at"].min())

@@ -186,7 +186,9 @@ def test_the_health_step_falls_on_the_unhealthy_line_and_dns_shows_its_sampling_
     dns_line = run.events["DNS answer changed"] * aws
     bands = [patch for patch in ax_d.patches if patch.get_label() != "fault window" and patch.get_alpha() == 0.18]
     spans = [(p.get_x(), p.get_x() + p.get_width()) for p in bands]
-    assert any(low <= dns_line <= high and high - low == pytest.approx(0.5 * aws) for low, high in spans), spans
+    assert (pytest.approx(unhealthy), pytest.approx(3.5 * aws)) in spans, \
+        "DNS changed between the verdict it follows and the first sample without eu-west-1"
+    assert any(low < dns_line < high for low, high in spans), "the DNS line is the middle of its band"
     dns_step = next(line for line in ax_d.get_lines() if line.get_label() == "eu-west-1 (sampled)")
     first_without = dns_step.get_xdata()[np.flatnonzero(np.diff(dns_step.get_ydata()))[0] + 1]
     assert dns_line < first_without, "the sampled DNS step lags the event line by the sampling, shaded"
