@@ -114,10 +114,11 @@ def what_happened(run: ChaosRun) -> str:
                      f"(causes: {_causes(run)}).")
         if refused:
             parts.append(f"{refused} of them were connection errors: the region's endpoint refused connections.")
-        retried = int((req.get("retried_from", pd.Series("", index=req.index)).fillna("") != "").sum())
+        was_retried = req.get("retried_from", pd.Series("", index=req.index)).fillna("") != ""
+        retried = int(was_retried.sum())
         model = client_model(cfg)
         parts.append(model.describe() + (f" {retried} requests were retried after a failure, "
-                                         f"{int((ok & (req.get('retried_from', '') != '')).sum())} of them successfully."
+                                         f"{int((ok & was_retried).sum())} of them successfully."
                                          if model.on_failure == "retry" else
                                          " None retried: each failed until its cached answer expired."))
     elif kind.failover_expected:

@@ -83,3 +83,21 @@ def test_a_recovery_off_the_median_says_whether_it_lies_inside_the_models_band_a
     assert "left 4.4 ± 1.3 s after DNS changed" in sentence, sentence
     beyond = _run("health_status", {"rto_s": 21.0, "detection_s": 8.0, "dns_convergence_s": 8.1}, PREDICTION)
     assert "longer than the model's 95th percentile (17.8 s)" in chaos_story.gap_sentence(beyond)
+
+
+def test_the_retry_count_and_its_successes_come_from_the_retried_requests_only():
+    requests = pd.DataFrame([
+        {"client": 0, "sent_at": 0.1, "finished_at": 0.11, "status": 201, "resolved_region": "eu-west-1",
+         "served_region": "eu-west-1", "error": None, "retried_from": None},
+        {"client": 0, "sent_at": 1.0, "finished_at": 1.2, "status": 201, "resolved_region": "eu-central-1",
+         "served_region": "eu-central-1", "error": None, "retried_from": "eu-west-1"},
+        {"client": 1, "sent_at": 1.1, "finished_at": 1.3, "status": 0, "resolved_region": "eu-west-1",
+         "served_region": None, "error": "ConnectionRefusedError", "retried_from": "eu-west-1"},
+        {"client": 1, "sent_at": 2.0, "finished_at": 2.01, "status": 201, "resolved_region": "eu-central-1",
+         "served_region": "eu-central-1", "error": None, "retried_from": None},
+    ])
+    run = _run("region_outage", {"rto_s": 0.6, "detection_s": 8.0, "dns_convergence_s": 8.2, "errors": 1,
+                                 "requests": 4, "error_window_s": 6.0, "expected_rto_s": 20.0}, PREDICTION,
+               client_on_failure="retry")
+    run.requests = requests
+    assert "2 requests were retried after a failure, 1 of them successfully." in chaos_story.what_happened(run)
