@@ -395,8 +395,9 @@ def definitions(cfg: Config) -> dict[str, str]:
     poll_ms = LAG_POLL_S / cfg.time_scale * 1000
     return {**failover_events.DEFINITIONS,
             "failback_s": "the repair call returned to the first successful request served by the repaired region",
-            "replication_lag_ms": f"a probe item written in one region until a read in another finds it (looked for "
-                                  f"every {poll_ms:g} AWS ms plus one BatchGetItem, so known to about that)"}
+            "replication_lag_ms": f"a probe item written in one region until a read in another finds it, over the "
+                                  f"whole run, so a fault that stops replication raises the top percentiles (looked "
+                                  f"for every {poll_ms:g} AWS ms plus one BatchGetItem, so known to about that)"}
 
 
 def analyse(run: ChaosRun, clients: Clients) -> dict[str, Any]:

@@ -80,6 +80,31 @@ def dns_sentence(run: ChaosRun) -> str | None:
     return f"{head}: {sampled}, so DNS changed {side} than the model expects{after}."
 
 
+def failback_sentence(run: ChaosRun) -> str | None:
+    """How traffic came back after the repair: healthy again, DNS back and the first request the region
+    served, each counted from the repair call's return (AWS seconds); None when the check never turned."""
+    m, tl, region = run.metrics, run.timeline(), run.cfg.faulty_region
+    by = {e.name: e for e in failover_events.events(tl)}
+    up, back = by.get("healthy again"), by.get("DNS back")
+    if up is None or m.get("failback_s") is None:
+        return None
+
+    def since(t: float) -> float:
+        return tl.aws(t - tl.restore_at)
+
+    dns = ""
+    if back is not None:
+        bounds = [since(back.earliest), since(back.latest)] if back.latest > back.earliest else None
+        dns = f" and DNS named {region} again at {failover_events.with_resolution(since(back.t), bounds)} s"
+    why = ""
+    if m.get("dns_ttl_s") is not None:
+        cache = client_model(run.cfg).cache_s(m["dns_ttl_s"])
+        why = (f", once the clients' cached answers (kept {cache:g} s) had expired" if cache else
+               ", at the clients' next request (they do not cache DNS)")
+    return (f"After the repair the check was healthy again {_s(since(up.t))} s later{dns}; the first request "
+            f"{region} served again came {_s(m['failback_s'])} s after the repair{why}.")
+
+
 def _causes(run: ChaosRun) -> str:
     causes = failover_events.error_causes(run.timeline())
     if causes.empty:
@@ -124,6 +149,8 @@ def what_happened(run: ChaosRun) -> str:
     elif kind.failover_expected:
         parts.append(f"No request failed ({m['errors']} errors): {region} kept serving while its health check said "
                      "otherwise, so the clients that still had its address were served there until they resolved again.")
+    if kind.failover_expected and (back := failback_sentence(run)):
+        parts.append(back)
     if not kind.failover_expected:
         backlog = m["replication_backlog"]
         served = int((ok & (req["served_region"] == region) & req["sent_at"].between(run.fault_at, run.restore_at)).sum())

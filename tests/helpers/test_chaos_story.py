@@ -101,3 +101,20 @@ def test_the_retry_count_and_its_successes_come_from_the_retried_requests_only()
                client_on_failure="retry")
     run.requests = requests
     assert "2 requests were retried after a failure, 1 of them successfully." in chaos_story.what_happened(run)
+
+
+def test_the_failback_is_told_from_the_repair_healthy_again_dns_back_and_the_first_request_served():
+    probes = [{"t": second + k / 8 + 0.02, "kind": "probe", "region": "eu-west-1", "checker": f"checker-{k}",
+               "checked_t": second + k / 8, "value": int(not 3.0 <= second + k / 8 < 7.0)}
+              for second in range(12) for k in range(8)]
+    dns = [{"t": t / 2, "asked_t": t / 2, "kind": "dns", "region": "eu-west-1", "value": int(not 4.0 <= t / 2 < 8.0)}
+           for t in range(24)]
+    run = _run("health_status", {"rto_s": 9.0, "detection_s": 7.5, "dns_convergence_s": 7.5, "failback_s": 9.0,
+                                 "dns_ttl_s": 10.0, "expected_rto_s": 20.0}, PREDICTION)
+    run.samples, run.fault_at, run.restore_at, run.ended_at = pd.DataFrame(probes + dns), 3.0, 7.0, 12.0
+    sentence = chaos_story.failback_sentence(run)
+    assert sentence == ("After the repair the check was healthy again 1.2 s later and DNS named eu-west-1 again at "
+                        "7.5 ± 2.5 s; the first request eu-west-1 served again came 9.0 s after the repair, once the "
+                        "clients' cached answers (kept 10 s) had expired.")
+    assert sentence in chaos_story.what_happened(run)
+    assert chaos_story.failback_sentence(_run("replication_pause", {"failback_s": 1.0})) is None, "never unhealthy"
