@@ -6,10 +6,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PARAMS ?= parameters/local.yaml
 
-.PHONY: help venv runbook test test-fast lab bench strip params clean
+.PHONY: help venv runbook sweep test test-fast lab bench strip params clean
 
 help:
 	@echo "make runbook  run every notebook on the local cloud, report in reports/latest/"
+	@echo "make sweep    the chaos step over 16 configurations x 3 runs, compared in reports/sweeps/latest/index.html"
 	@echo "make test     run the whole test suite (four workers)"
 	@echo "make test-fast  the fast subset, under a minute (no notebooks, browser or conformance suite)"
 	@echo "make lab      start the local cloud and JupyterLab on notebooks/"
@@ -27,6 +28,10 @@ $(STAMP): pyproject.toml
 
 runbook: $(STAMP)
 	$(BIN)/runbook run -f $(PARAMS)
+
+# The default grid (helpers/sweep_grid.py) on the local cloud; SWEEP_ARGS adds options, e.g. --target-rto 30.
+sweep: $(STAMP)
+	$(BIN)/runbook sweep -f $(PARAMS) $(SWEEP_ARGS)
 
 # Tests run on four workers (most of a test's time is spent waiting on scaled AWS durations, so two cores
 # serve four); each test file stays on one worker (its module-scoped stacks are built once).

@@ -1,28 +1,32 @@
-"""Benchmark: MRSC against MREC write latency in one run, next to the modelled inter-Region round trip.
+"""Benchmark: MRSC against MREC write latency in one run, and the consistency lab's run time.
 
-On a local cloud at time scale 1 (AWS time), one client in us-east-1 puts
-``WRITES`` items, one after the other, into an MREC global table (replicas in
+**Latency**, on a local cloud at time scale 1 (AWS time): one client in
+us-east-1 writes ``WRITES`` items into an MREC global table (replicas in
 us-east-1 and us-west-2) and into an MRSC one (the same replicas and a witness
-in us-east-2), interleaved so both see the same machine load. An MRSC write
-is acknowledged after the round trip to the nearest other Region of its table
-(here the witness, ``round_trip_ms`` from ``awsfacts.latency``), so the
-difference of the medians, ``mrsc_extra_write_ms``, should follow that round
-trip (the ratio is reported beside it), whatever moto's own cost per request.
+in us-east-2), interleaved so both see the same machine load
+(``helpers.consistency_lab.measure_write_latency``, the lab's own definition).
+An MRSC write is acknowledged after the round trip to the nearest other Region
+of its table (here the witness, ``awsfacts.latency``), so the median pairwise
+difference, ``mrsc_extra_write_ms`` (± its standard error,
+``mrsc_extra_write_error_ms``), should follow that round trip (the ratio is
+reported beside it), whatever moto's own cost per request.
 
-``python -m bench.consistency`` starts its own local cloud, prints the JSON
-and stops it. Takes about 10 s. The lab's run time comes from the runbook
-benchmark (``consistency_metrics.json``'s ``run_s``).
+**Lab run time**, on a second local cloud at the runbook's default time scale:
+``create_lab_tables`` and then ``run_lab`` with the default parameters (the
+lab's tables only, no API stack: the lab does not use it), ``lab_s`` timing
+``run_lab`` alone, as the lab's notebook step does.
+
+``python -m bench.consistency`` starts its own local clouds, prints the JSON
+and stops them. Takes about half a minute.
 """
 
 from __future__ import annotations
 
-import statistics
 import sys
 import time
 import uuid
 from typing import Any
 
-from awsfacts.latency import round_trip_ms
 from bench import common
 
 WRITES = 40
@@ -52,29 +56,54 @@ def _table(ddb: Any, name: str, **update: Any) -> None:
 
 def run(status: dict[str, Any]) -> dict[str, Any]:
     """Median MRSC and MREC put latency (ms) from one client, interleaved, and the modelled round trip."""
+    from helpers.consistency_lab import measure_write_latency
+
     ddb = _client(status, WRITER)
     suffix = uuid.uuid4().hex[:6]
     mrec, mrsc = f"bench-mrec-{suffix}", f"bench-mrsc-{suffix}"
     _table(ddb, mrec)
     _table(ddb, mrsc, MultiRegionConsistency="STRONG", GlobalTableWitnessUpdates=[{"Create": {"RegionName": WITNESS}}])
-    times: dict[str, list[float]] = {mrec: [], mrsc: []}
-    for i in range(WRITES):
-        for table in (mrec, mrsc):
-            began = time.perf_counter()
-            ddb.put_item(TableName=table, Item={"item_id": {"S": f"i{i}"}})
-            times[table].append((time.perf_counter() - began) * 1000.0)
-    rtt = round_trip_ms(WRITER, WITNESS) * status["time_scale"]
-    mrec_p50, mrsc_p50 = statistics.median(times[mrec]), statistics.median(times[mrsc])
+    latency = measure_write_latency(ddb, WRITER, mrec, mrsc, [WRITER, OTHER, WITNESS], status["time_scale"],
+                                    WRITES, item=lambda i: {"item_id": {"S": f"i{i}"}})
     return {
-        "time_scale": status["time_scale"],
-        "writes": WRITES,
-        "mrec_write_p50_ms": common.rounded(mrec_p50, 2),
-        "mrsc_write_p50_ms": common.rounded(mrsc_p50, 2),
-        "mrsc_extra_write_ms": common.rounded(mrsc_p50 - mrec_p50, 2),
-        "round_trip_ms": common.rounded(rtt, 2),
-        "mrsc_vs_mrec_write": common.rounded(mrsc_p50 / mrec_p50, 2),
+        "time_scale": latency.time_scale,
+        "writes": latency.writes,
+        "mrec_write_p50_ms": common.rounded(latency.mrec_wall_ms, 2),
+        "mrsc_write_p50_ms": common.rounded(latency.mrsc_wall_ms, 2),
+        "mrsc_extra_write_ms": common.rounded(latency.extra_aws_ms, 2),
+        "mrsc_extra_write_error_ms": common.rounded(latency.extra_error_aws_ms, 2),
+        "round_trip_ms": common.rounded(latency.model_extra_ms, 2),
+        "mrsc_vs_mrec_write": common.rounded(latency.mrsc_wall_ms / latency.mrec_wall_ms, 2),
     }
 
 
+def run_lab(status: dict[str, Any]) -> dict[str, Any]:
+    """The lab's run time with the default parameters on the local cloud ``status``, and its headline."""
+    from helpers.consistency_lab import create_lab_tables, delete_lab_tables, run_lab as lab
+    from helpers.consistency_report import headline
+
+    cfg, clients = common.bench_config(status)
+    create_lab_tables(cfg, clients)
+    began = time.perf_counter()
+    result = lab(cfg, clients)
+    lab_s = time.perf_counter() - began
+    delete_lab_tables(cfg, clients)
+    return {"time_scale": status["time_scale"], "consistency_updates": cfg.consistency_updates,
+            "partition_s": cfg.partition_s, "lab_s": common.rounded(lab_s, 1), "headline": headline(result)}
+
+
+def run_own() -> dict[str, Any]:
+    """Both measurements, each on a local cloud of its own (latency at time scale 1, the lab at the default)."""
+    with common.local_cloud(TIME_SCALE, prefix="bench-consistency-") as status:
+        result = run(status)
+    with common.local_cloud(prefix="bench-consistency-lab-") as status:
+        result["lab"] = run_lab(status)
+    return result
+
+
 if __name__ == "__main__":
-    sys.exit(common.main(run, prefix="bench-consistency-", time_scale=TIME_SCALE))
+    common.quiet_progress_bars()
+    import json
+
+    print(json.dumps(run_own(), indent=2))
+    sys.exit(0)

@@ -14,6 +14,7 @@ are computed from those records only.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import threading
 import time
@@ -37,6 +38,7 @@ from helpers.virtual_clients import CLIENT_TIMEOUT_S, VirtualClient, client_mode
 from helpers.waiting import wait_until
 
 LAG_PROBE_PREFIX = "lag-probe-"
+CLOCK_MARGIN_S = 5.0  # items written this long before the experiment began are checked too (clocks differ a little)
 LAG_POLL_S = 0.02  # wall seconds between the lag prober's looks for its probes (the lag's resolution)
 
 
@@ -307,23 +309,34 @@ def run_experiment(cfg: Config, clients: Clients, progress: bool = True, live: A
 
 
 # --------------------------------------------------------------- analysis
-def _scan_ids(clients: Clients, cfg: Config, region: str) -> dict[str, dict[str, Any]]:
+def _scan_ids(clients: Clients, cfg: Config, region: str, since: float | None = None) -> dict[str, dict[str, Any]]:
+    """The region's items by id (strongly consistent); with ``since`` (epoch seconds) only those written after it."""
     paginator = clients.client("dynamodb", region).get_paginator("scan")
+    written_since = {} if since is None else {
+        "FilterExpression": "written_at >= :since",
+        "ExpressionAttributeValues": {":since": {"S": dt.datetime.fromtimestamp(since, dt.timezone.utc).strftime(
+            "%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"}}}  # the post function's written_at: UTC, milliseconds, a Z
     items = {}
-    for page in paginator.paginate(TableName=cfg.table_name, ConsistentRead=True):
+    for page in paginator.paginate(TableName=cfg.table_name, ConsistentRead=True, **written_since):
         for item in page["Items"]:
             items[item["item_id"]["S"]] = item
     return items
 
 
-def verify_replicas(cfg: Config, clients: Clients, acknowledged: list[str], timeout: float | None = None) -> dict[str, Any]:
-    """Wait until replication converges, then check every acknowledged write is in every replica."""
+def verify_replicas(cfg: Config, clients: Clients, acknowledged: list[str], timeout: float | None = None,
+                    since: float | None = None) -> dict[str, Any]:
+    """Wait until replication converges, then check every acknowledged write is in every replica.
+
+    With ``since`` (epoch seconds) only the items written after it are compared: a stack that ran
+    many experiments (a sweep) keeps every earlier run's items, and scanning them all again would
+    make each run slower than the last.
+    """
     timeout = timeout if timeout is not None else max(10.0, cfg.scaled(60))
     wanted = set(acknowledged)
     last: dict[str, Any] = {}
 
     def check() -> tuple[bool, dict[str, Any]]:
-        scans = {region: _scan_ids(clients, cfg, region) for region in cfg.regions}
+        scans = {region: _scan_ids(clients, cfg, region, since) for region in cfg.regions}
         missing = {region: sorted(wanted - set(items)) for region, items in scans.items()}
         identical = all(items == scans[cfg.regions[0]] for items in scans.values())
         last.update(scans=scans, missing=missing, identical=identical)
@@ -408,7 +421,7 @@ def analyse(run: ChaosRun, clients: Clients) -> dict[str, Any]:
     cfg, req = run.cfg, run.requests
     ok = req["status"].between(200, 299)
     acknowledged = req.loc[ok, "item_id"].tolist()
-    replicas = verify_replicas(cfg, clients, acknowledged)
+    replicas = verify_replicas(cfg, clients, acknowledged, since=run.started_at - CLOCK_MARGIN_S)
     run.replicas = {k: v for k, v in replicas.items() if k != "items"}
     run.items = _items_frame(replicas["items"], run.started_at)
     tl = run.timeline()

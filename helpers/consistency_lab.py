@@ -29,6 +29,7 @@ tables", write modes (https://docs.aws.amazon.com/prescriptive-guidance/latest/d
 from __future__ import annotations
 
 import dataclasses
+import statistics
 import threading
 import time
 import uuid
@@ -38,8 +39,14 @@ from typing import Any, Callable
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from awsfacts.global_tables import MRSC_REGION_SETS, mrsc_layout_error, region_set_of
-from awsfacts.latency import latency_matrix
+from awsfacts.global_tables import (
+    ISOLATED_REGION_ERROR,
+    MRSC_REGION_SETS,
+    PAUSE_REPLICATION_LAG_S,
+    mrsc_layout_error,
+    region_set_of,
+)
+from awsfacts.latency import latency_matrix, round_trip_ms
 from helpers import dynamodb, faults
 from helpers.clients import Clients, error_code, tolerating
 from helpers.config import Config
@@ -50,7 +57,12 @@ from helpers.waiting import wait_until
 PK, SK = "pk", "sk"
 STATE = "state"  # the sort key of an item's one row (the unique-inserts scenario adds a row per update)
 ITEMS = ("counter", "profile")
-PARTITION_FAULT = "partition"  # helpers.fault_kinds
+# The partition: AWS FIS's pause-replication action on both lab tables' replicas in one Region, which the
+# DynamoDB guide documents as Region isolation for MREC and MRSC tables alike (awsfacts.global_tables); the
+# same action on AWS and on the local cloud (helpers.fault_kinds' row of that name).
+ISOLATION_FAULT = "replication_pause"
+PROBE = "isolation-probe"  # the partition key of the write that tells when the isolation holds (no scenario's)
+LATENCY_WRITES = 50  # interleaved MREC/MRSC write pairs of the latency measurement
 MAX_ATTEMPTS = 5  # per update, for conflicts and failed conditions
 
 
@@ -180,6 +192,8 @@ def _plan(cfg: Config) -> list[Planned]:
     rows += [Planned("07", r, "DynamoDB replica table, MRSC (on-demand)", names["mrsc"]) for r in replicas]
     if witness:
         rows.append(Planned("07", witness, "DynamoDB MRSC witness (replicated writes billed)", names["mrsc"]))
+    rows.append(Planned("07", cfg.regions[-1], "FIS experiment template (pause replication of both lab tables: "
+                        "Region isolation) and the FIS role", f"{cfg.stack_name}: {ISOLATION_FAULT}"))
     return rows
 
 
@@ -211,6 +225,7 @@ def billed_units(cfg: Config) -> tuple[int, int]:
     writes = sum(updates * (len(cfg.regions) if s.table == "mrec" else 3) for s in SCENARIOS)
     reads = updates * len(SCENARIOS) + updates * sum(s.write_mode == "one_region" for s in SCENARIOS)
     reads += len(SCENARIOS) * len(ITEMS) * len(cfg.regions) * 2
+    writes += LATENCY_WRITES * (len(cfg.regions) + 3)  # the latency measurement's pairs
     return writes, reads
 
 
@@ -349,6 +364,90 @@ def _converged(run: _Run) -> dict[str, dict[str, frozenset[str]]]:
     return finals
 
 
+@dataclass(frozen=True)
+class WriteLatency:
+    """MRSC against MREC write latency, from one client writing to both tables in turn, in one Region.
+
+    One definition for the lab, its report and the benchmark. The workload's latencies include queueing
+    behind every other lab client on a shared machine; this one client alone, its writes interleaved so
+    both tables see the same load, isolates what MRSC adds. On the local cloud a write costs the local
+    cloud's own overhead (moto, HTTP, the machine: not scaled, not AWS's) plus, under MRSC, the modelled
+    round trip to the nearest other Region of the table times the time scale. So the MRSC write minus the
+    MREC write just before it, divided by the time scale, is the extra in AWS milliseconds, and the model
+    predicts it (``awsfacts.latency``). On AWS (time scale 1) the same subtraction measures AWS itself.
+    """
+
+    region: str
+    peer: str  # the nearest other Region of the MRSC table (replica or witness)
+    writes: int
+    time_scale: float
+    mrec_wall_ms: float  # median MREC write: the local cloud's own cost of a write (on AWS: DynamoDB's)
+    mrsc_wall_ms: float  # median MRSC write
+    extra_wall_ms: float  # median of the differences MRSC - MREC, pair by pair
+    extra_error_wall_ms: float  # the standard error of that median (from the differences' spread)
+    model_extra_ms: float  # the modelled round trip to ``peer`` (AWS ms)
+
+    @property
+    def extra_aws_ms(self) -> float:
+        """What MRSC adds to a write, in AWS milliseconds (wall / time scale)."""
+        return self.extra_wall_ms / self.time_scale
+
+    @property
+    def extra_error_aws_ms(self) -> float:
+        """The resolution of ``extra_aws_ms``: its standard error, which the time scale magnifies too."""
+        return self.extra_error_wall_ms / self.time_scale
+
+    @property
+    def local_extra_wall_ms(self) -> float:
+        """The part of the MRSC extra that is not the scaled round trip, in wall ms: the local cloud's own
+        work for a synchronous write beyond the round trip (the quorum and conflict bookkeeping; applying
+        the write to the other replica overlaps the round trip) and this machine's noise. Divided by the
+        time scale it shifts ``extra_aws_ms``: at time scale 0.1, tenfold."""
+        return self.extra_wall_ms - self.model_extra_ms * self.time_scale
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "extra_aws_ms": self.extra_aws_ms,
+                "extra_error_aws_ms": self.extra_error_aws_ms, "local_extra_wall_ms": self.local_extra_wall_ms}
+
+
+def measure_write_latency(ddb: Any, region: str, mrec_table: str, mrsc_table: str, mrsc_regions: list[str],
+                          time_scale: float, writes: int = LATENCY_WRITES,
+                          item: Callable[[int], dict[str, Any]] | None = None) -> WriteLatency:
+    """``writes`` puts into each table from ``ddb`` (a client in ``region``), MREC then MRSC, pair by pair.
+
+    ``item(i)``: the i-th item written (default: partition key ``latency-probe``, sort key ``i``)."""
+    item = item or (lambda i: {PK: {"S": "latency-probe"}, SK: {"S": str(i)}})
+    mrec, mrsc = [], []
+    for i in range(writes):
+        for table, times in ((mrec_table, mrec), (mrsc_table, mrsc)):
+            began = time.perf_counter()
+            ddb.put_item(TableName=table, Item=item(i))
+            times.append((time.perf_counter() - began) * 1000.0)
+    peer = min((r for r in mrsc_regions if r != region), key=lambda r: round_trip_ms(region, r))
+    differences = [b - a for a, b in zip(mrec, mrsc)]
+    return WriteLatency(region, peer, writes, time_scale, statistics.median(mrec), statistics.median(mrsc),
+                        statistics.median(differences), median_standard_error(differences),
+                        round_trip_ms(region, peer))
+
+
+def median_standard_error(values: list[float]) -> float:
+    """The standard error of the median of ``values``: 1.2533 sigma / sqrt(n), sigma estimated robustly as
+    the interquartile range / 1.349 (both for a normal distribution; outliers do not inflate it)."""
+    if len(values) < 4:
+        return float("nan")
+    low, _, high = statistics.quantiles(values, n=4)
+    return 1.2533 * (high - low) / 1.349 / len(values) ** 0.5
+
+
+def lab_write_latency(cfg: Config, clients: Clients) -> WriteLatency:
+    """``measure_write_latency`` on the lab's tables from the primary Region (items outside every scenario)."""
+    tables = lab_tables(cfg)
+    replicas, witness = mrsc_layout(cfg.regions)
+    return measure_write_latency(clients.client_without_retries("dynamodb", cfg.primary_region), cfg.primary_region,
+                                 tables["mrec"], tables["mrsc"], replicas + ([witness] if witness else []),
+                                 cfg.time_scale)
+
+
 @dataclass
 class LabResult:
     """What the lab measured: the log, the converged states, the counts, and the run's facts."""
@@ -360,28 +459,55 @@ class LabResult:
     partition_s: float  # AWS seconds the partition lasted at least
     run_s: float  # wall-clock seconds of the whole lab
     round_trips_ms: dict[str, dict[str, float]]
+    write_latency: WriteLatency
 
     def counts_of(self, scenario: str) -> ScenarioCounts:
         return next(c for c in self.counts if c.scenario == scenario)
 
 
-def run_lab(cfg: Config, clients: Clients) -> LabResult:
-    """The workload in three phases (normal, one Region partitioned, healed) on every scenario at once.
+def wait_isolated(cfg: Config, clients: Clients, region: str) -> float:
+    """Wait until ``region``'s MRSC replica refuses writes (the isolation is in effect); the wait's wall seconds.
 
-    The partition is the local cloud's ``partition`` fault (``helpers.fault_kinds``); AWS FIS has no such
-    action, so on AWS the partition step fails with FIS's own error after the normal phase."""
+    AWS may go on replicating for up to 5 minutes after the pause-replication action starts (FIS actions
+    reference), so the partition phase starts only once a write to the MRSC table there is refused with
+    the isolated Region's error; the local cloud applies the action at once. The probe item belongs to no
+    scenario, so no count sees it."""
+    table, began = lab_tables(cfg)["mrsc"], time.monotonic()
+    ddb = clients.client_without_retries("dynamodb", region)
+
+    def refused() -> tuple[bool, str]:
+        try:
+            ddb.put_item(TableName=table, Item={PK: {"S": PROBE}, SK: {"S": STATE}})
+        except ClientError as failure:
+            return error_code(failure) == ISOLATED_REGION_ERROR, error_code(failure)
+        return False, "the write was acknowledged: replication still reaches the other Regions"
+
+    wait_until(f"{region}'s replica of {table} to be isolated (a write there refused with {ISOLATED_REGION_ERROR})",
+               refused, cfg.scaled(PAUSE_REPLICATION_LAG_S + 60.0))
+    return time.monotonic() - began
+
+
+def run_lab(cfg: Config, clients: Clients) -> LabResult:
+    """The workload in three phases (normal, one Region isolated, healed) on every scenario at once.
+
+    The isolation is ``ISOLATION_FAULT`` on both lab tables: one FIS experiment with AWS's
+    pause-replication action, on AWS as on the local cloud."""
     began = time.monotonic()
     run = _Run(cfg, clients)
     region = cfg.regions[-1]  # the primary keeps the majority (with the witness) under MRSC
     updates = cfg.consistency_updates
     _phase(run, "normal", updates)
     # Held like the chaos step's faults: undone however the block is left, and recorded for the teardown.
-    with faults.injected_fault(dataclasses.replace(cfg, fault=PARTITION_FAULT, faulty_region=region), clients):
+    isolation = dataclasses.replace(cfg, fault=ISOLATION_FAULT, faulty_region=region)
+    with faults.injected_fault(isolation, clients, tables=tuple(run.tables.values())):
+        wait_isolated(cfg, clients, region)
         partition_began = time.monotonic()
         _phase(run, "partition", updates)
         time.sleep(max(0.0, cfg.scaled(cfg.partition_s) - (time.monotonic() - partition_began)))
     _phase(run, "healed", updates)
     finals = _converged(run)
     counts = count_all(run.log, finals)
+    latency = lab_write_latency(cfg, clients)  # alone, after the workload: no queueing behind other clients
     return LabResult(run.log, finals, counts, region, cfg.partition_s, time.monotonic() - began,
-                     latency_matrix(sorted({*cfg.regions, *(w for w in [mrsc_layout(cfg.regions)[1]] if w)})))
+                     latency_matrix(sorted({*cfg.regions, *(w for w in [mrsc_layout(cfg.regions)[1]] if w)})),
+                     latency)

@@ -79,6 +79,12 @@ class FaultKind:
     local_only: bool  # only the local cloud can do it (no AWS equivalent)
     explanation: str
 
+    @property
+    def region_wide(self) -> bool:
+        """It breaks the region for every stack in it, not only this one (an action that takes the region as its
+        parameter); the others target this stack's own functions or table."""
+        return isinstance(self.operation, FisExperiment) and self.operation.region_parameter
+
 
 FAULT_KINDS: tuple[FaultKind, ...] = (
     FaultKind("health_status", LambdaEnvironment("health", {"STATUS": "404"}), failover_expected=True,

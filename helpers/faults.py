@@ -32,6 +32,7 @@ from typing import Any, Iterator
 from awsfacts.regions import partition_of
 from helpers.clients import Clients, tolerating
 from helpers.config import PROJECT_ROOT, Config
+from helpers.dynamodb import LAB_TABLE_INFIX
 from helpers.fault_kinds import MAX_FAULT_HOURS, FisExperiment, LambdaEnvironment, ReservedConcurrency, fault_kind
 from helpers.lambdas import (
     FUNCTIONS,
@@ -59,6 +60,7 @@ class InjectedFault:
     experiment_id: str | None = None
     template_id: str | None = None
     calls: list[str] = field(default_factory=list)
+    tables: list[str] = field(default_factory=list)  # a FIS replica action's tables (empty: the stack's table)
 
 
 # The runbook's own record of a fault it holds, one file per stack: the same on AWS as on the local
@@ -93,7 +95,7 @@ def read_fault_record(cfg: Config) -> InjectedFault | None:
     except FileNotFoundError:
         return None
     return InjectedFault(data["fault"], data["region"], data.get("experiment_id"), data.get("template_id"),
-                         list(data.get("calls", [])))
+                         list(data.get("calls", [])), list(data.get("tables", [])))
 
 
 @contextlib.contextmanager
@@ -146,13 +148,15 @@ def undo(cfg: Config, clients: Clients, fault: InjectedFault) -> None:
 
 
 @contextlib.contextmanager
-def injected_fault(cfg: Config, clients: Clients) -> Iterator[InjectedFault]:
+def injected_fault(cfg: Config, clients: Clients, tables: tuple[str, ...] = ()) -> Iterator[InjectedFault]:
     """``cfg.fault`` injected in ``cfg.faulty_region`` for the block, undone when it is left, however it is left.
+
+    ``tables``: the global tables a FIS action on replicas targets (default: the stack's table).
 
     The record is written before the first injecting call, so a process killed
     at any point leaves a record the next run's ``undo_leftover_fault`` acts on.
     """
-    fault = InjectedFault(cfg.fault, cfg.faulty_region)
+    fault = InjectedFault(cfg.fault, cfg.faulty_region, tables=list(tables))
     with _signals_interrupt():
         _write_record(cfg, fault)
         try:
@@ -189,8 +193,9 @@ def ensure_fis_role(cfg: Config, clients: Clients) -> str:
                               Tags=[{"Key": k, "Value": v} for k, v in cfg.tags.items()],
                               Description="FIS pauses replication of the runbook's global table")["Role"]["Arn"]
     account = arn.split(":")[4]  # the role's own account: the table is in it
-    table_arns = [f"arn:{partition_of(region)}:dynamodb:{region}:{account}:table/{cfg.table_name}"
-                  for region in cfg.regions]
+    names = [cfg.table_name] + ([f"{cfg.table_name}{LAB_TABLE_INFIX}*"] if cfg.consistency_lab else [])
+    table_arns = [f"arn:{partition_of(region)}:dynamodb:{region}:{account}:table/{name}"
+                  for name in names for region in cfg.regions]
     policy = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["dynamodb:PutResourcePolicy", "dynamodb:DeleteResourcePolicy",
                                        "dynamodb:GetResourcePolicy", "dynamodb:DescribeTable"],
@@ -200,8 +205,8 @@ def ensure_fis_role(cfg: Config, clients: Clients) -> str:
     return arn
 
 
-def _table_arn(cfg: Config, clients: Clients, region: str) -> str:
-    return clients.client("dynamodb", region).describe_table(TableName=cfg.table_name)["Table"]["TableArn"]
+def _table_arn(clients: Clients, region: str, table: str) -> str:
+    return clients.client("dynamodb", region).describe_table(TableName=table)["Table"]["TableArn"]
 
 
 def _start_experiment(cfg: Config, clients: Clients, region: str, action: dict[str, Any],
@@ -278,7 +283,8 @@ def _(operation: FisExperiment, cfg: Config, clients: Clients, done: InjectedFau
     if operation.targets_replica:
         action["targets"] = {"Tables": "Tables"}
         targets = {"Tables": {"resourceType": "aws:dynamodb:global-table", "selectionMode": "ALL",
-                              "resourceArns": [_table_arn(cfg, clients, done.region)]}}
+                              "resourceArns": [_table_arn(clients, done.region, table)
+                                               for table in done.tables or [cfg.table_name]]}}
     done.template_id, done.experiment_id = _start_experiment(cfg, clients, done.region, action, targets)
     done.calls.append(f"fis:StartExperiment {operation.action_id}")
 

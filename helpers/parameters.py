@@ -176,6 +176,13 @@ HEALTH_CHECK_INTERVALS = (10, 30)
 MAX_PHASE_S = MAX_FAULT_HOURS * 3600.0
 
 
+# How a sweep (``runbook sweep``, helpers/sweep.py) may vary a parameter between its chaos runs.
+PER_RUN = "per run"  # each chaos run reads it: nothing to change on the stack
+RECONFIGURE = "reconfigure"  # changed in place between runs, by the helpers of 04 (health checks) and 05 (routing)
+FIXED = "fixed"  # fixed when the stack is built or the local cloud starts: one value per sweep
+SWEEP_KINDS = (PER_RUN, RECONFIGURE, FIXED)
+
+
 @dataclass(frozen=True)
 class Parameter:
     """One runbook parameter."""
@@ -186,6 +193,7 @@ class Parameter:
     help: str  # one line: the comment in the parameters cell and the README's meaning
     choices: tuple[Any, ...] = ()  # the allowed values, when they are a list
     check: Callable[[Any], Any] | None = None  # converted value -> value to use; raises Invalid(what is allowed)
+    sweep: str = FIXED  # how a sweep may vary it (SWEEP_KINDS)
 
     def parse(self, value: Any) -> Any:
         """The value to use, or ConfigError naming this parameter, the value and what is allowed."""
@@ -228,36 +236,36 @@ GROUPS: tuple[tuple[str, tuple[Parameter, ...]], ...] = (
                   "multiplies every AWS duration on the local cloud (0.1: a 10 s interval takes 1 s); 1.0 on AWS",
                   check=_time_scale),
         Parameter("routing_policy", str, "weighted", "how Route 53 spreads clients over the regions",
-                  choices=("weighted", "latency", "failover")),
+                  choices=("weighted", "latency", "failover"), sweep=RECONFIGURE),
         Parameter("use_traffic_policy", bool, False, "the blog's traffic policy instead of plain records "
-                  "(about $50/month on AWS)"),
+                  "(about $50/month on AWS)", sweep=RECONFIGURE),
         Parameter("record_ttl", int, 10, "TTL of the API's DNS records in seconds (60 or less with health checks)",
                   check=_within(lambda v: 0 <= v <= 86400, "a DNS TTL between 0 and 86400 seconds (60 or less is recommended "
-                                           "with health checks)")),
+                                           "with health checks)"), sweep=RECONFIGURE),
         Parameter("health_check_interval", int, 10, "Route 53 RequestInterval in seconds",
-                  choices=HEALTH_CHECK_INTERVALS),
+                  choices=HEALTH_CHECK_INTERVALS, sweep=RECONFIGURE),
         Parameter("health_check_failure_threshold", int, 1, "consecutive observations to change state (1-10)",
-                  check=_within(lambda v: 1 <= v <= 10, "Route 53 allows 1 to 10")),
+                  check=_within(lambda v: 1 <= v <= 10, "Route 53 allows 1 to 10"), sweep=RECONFIGURE),
     )),
     ("the chaos experiment (06)", (
         Parameter("fault", str, "health_status", "what the chaos step breaks; notebook 06 explains each",
-                  choices=tuple(kind.name for kind in FAULT_KINDS)),
-        Parameter("faulty_region", str, "", 'the region it breaks; "" means the first of regions'),
+                  choices=tuple(kind.name for kind in FAULT_KINDS), sweep=PER_RUN),
+        Parameter("faulty_region", str, "", 'the region it breaks; "" means the first of regions', sweep=PER_RUN),
         Parameter("steady_s", float, 60.0, "AWS seconds of steady load before the fault",
-                  check=_within(lambda v: 0 < v <= MAX_PHASE_S, f"a duration in seconds, greater than 0 and at most {MAX_PHASE_S:g}")),
+                  check=_within(lambda v: 0 < v <= MAX_PHASE_S, f"a duration in seconds, greater than 0 and at most {MAX_PHASE_S:g}"), sweep=PER_RUN),
         Parameter("hold_s", float, 90.0, "AWS seconds the fault lasts",
                   check=_within(lambda v: 0 < v <= MAX_PHASE_S, f"a duration in seconds, greater than 0 and at most {MAX_PHASE_S:g} "
-                                                    f"(FIS ends the runbook's faults after {MAX_FAULT_HOURS} h)")),
+                                                    f"(FIS ends the runbook's faults after {MAX_FAULT_HOURS} h)"), sweep=PER_RUN),
         Parameter("recovery_s", float, 90.0, "AWS seconds of load after the repair",
-                  check=_within(lambda v: 0 < v <= MAX_PHASE_S, f"a duration in seconds, greater than 0 and at most {MAX_PHASE_S:g}")),
+                  check=_within(lambda v: 0 < v <= MAX_PHASE_S, f"a duration in seconds, greater than 0 and at most {MAX_PHASE_S:g}"), sweep=PER_RUN),
         Parameter("load_clients", int, 6, "virtual clients, each with its own DNS cache",
-                  check=_within(lambda v: 1 <= v <= 64, "between 1 and 64 virtual clients")),
+                  check=_within(lambda v: 1 <= v <= 64, "between 1 and 64 virtual clients"), sweep=PER_RUN),
         Parameter("request_rate", float, 4.0, "requests per second per client",
-                  check=_within(lambda v: 0 < v <= 50, "requests per second per client, greater than 0 and at most 50")),
+                  check=_within(lambda v: 0 < v <= 50, "requests per second per client, greater than 0 and at most 50"), sweep=PER_RUN),
         Parameter("client_dns_cache", str, "ttl", "how the virtual clients cache DNS answers (helpers/client_model.py)",
-                  choices=DNS_CACHE_MODES),
+                  choices=DNS_CACHE_MODES, sweep=PER_RUN),
         Parameter("client_on_failure", str, "none", "what a virtual client does when a request fails",
-                  choices=ON_FAILURE_MODES),
+                  choices=ON_FAILURE_MODES, sweep=PER_RUN),
     )),
     ("the consistency lab (07)", (
         Parameter("consistency_lab", bool, True, "run the MREC vs MRSC lab (two more tables, one with a witness)"),

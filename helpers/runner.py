@@ -228,7 +228,7 @@ def run(files: list[str | Path], overrides: list[tuple[str, str]] = (), *, noteb
             (out_dir / "run.json").write_text(json.dumps(asdict(result), indent=2) + "\n")
             write_index(result, out_dir)
             if out is None:
-                _point_latest(out_dir)
+                point_latest(out_dir)
     echo(f"runbook {result.status} in {result.duration_s:.1f} s: {out_dir / 'index.html'}")
     return result
 
@@ -310,7 +310,7 @@ def execute_notebook(path: Path, output: Path, parameters: dict[str, Any], *, cw
         finally:
             done.set()
 
-    with _environment(TQDM_DISABLE="1"), _kernel_stderr_to(kernel_log):
+    with environment(TQDM_DISABLE="1"), _kernel_stderr_to(kernel_log):
         worker = threading.Thread(target=execute, name=f"papermill {path.stem}", daemon=True)
         try:
             worker.start()
@@ -362,7 +362,7 @@ def _signal_kernel(manager: Any, signum: int) -> bool:
 
 
 @contextlib.contextmanager
-def _environment(**variables: str):
+def environment(**variables: str):
     """Set environment variables (inherited by the processes started meanwhile), then put them back."""
     saved = {name: os.environ.get(name) for name in variables}
     os.environ.update(variables)
@@ -423,7 +423,8 @@ def _kernel_stderr_to(path: Path):
             os.close(saved)
 
 
-def _point_latest(out_dir: Path) -> None:
+def point_latest(out_dir: Path) -> None:
+    """Point ``latest`` beside ``out_dir`` at it (atomically: a reader never finds it missing)."""
     latest = out_dir.parent / "latest"
     tmp = out_dir.parent / ".latest.tmp"
     tmp.unlink(missing_ok=True)
@@ -446,8 +447,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--notebooks", help="comma-separated notebook numbers, e.g. 00,01")
     p.add_argument("--out", help="report directory (default reports/<run-id>, and reports/latest points at it)")
     p.add_argument("--hide-code", action="store_true", help="leave code cells out of the HTML pages")
+    from helpers import sweep, sweep_report
+
+    sweep.add_arguments(sub.add_parser("sweep", help="run the chaos step over a grid of settings on one built stack, "
+                                       "and compare them on one page"))
+    c = sub.add_parser("compare", help="the comparison page of existing runs (run or sweep directories)")
+    c.add_argument("dirs", nargs="+", metavar="DIR", help="a run's report directory, or a directory of runs (a sweep)")
+    c.add_argument("--out", required=True, help="where to write index.html")
+    c.add_argument("--target-rto", type=float, metavar="AWS_SECONDS", help="recommend for this recovery-time target")
     args = parser.parse_args(argv)
     try:
+        if args.command == "sweep":
+            return sweep.main(args)
+        if args.command == "compare":
+            print(f"comparison page: {sweep_report.compare(args.dirs, args.out, args.target_rto)}")
+            return 0
         result = run(args.parameters_file, [tuple(x) for x in args.parameter],
                      notebooks=args.notebooks.split(",") if args.notebooks else None,
                      out=args.out, hide_code=args.hide_code)

@@ -7,21 +7,27 @@ carry out the experiment's actions:
 * ``aws:dynamodb:global-table-pause-replication`` (AWS's action): replication
   to and from the target replica tables' regions is paused, for the action's
   ``duration`` (ISO 8601, AWS time, multiplied by the time scale) or until the
-  experiment is stopped; queued changes then arrive, nothing is lost. Two
-  differences from AWS, both on purpose (the runbook isolates the region):
-  AWS documents the action as pausing replication *to* the target replica and
-  says replication may go on for up to 5 minutes after the action starts;
-  here both directions stop at once.
+  experiment is stopped; queued changes then arrive, nothing is lost. The
+  DynamoDB guide documents this action as Region isolation for MREC and MRSC
+  tables alike ("pausing replication to and from a selected replica",
+  https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/globaltables-CoreConcepts.html,
+  "Fault injection testing"), so an MRSC replica there loses its quorum
+  (writes and strongly consistent reads fail, eventually consistent reads
+  answer: ``localcloud.strong_consistency``) while MREC keeps taking writes on
+  both sides. Two differences from AWS: the FIS actions reference says
+  replication may go on for up to 5 minutes after the action starts
+  (https://docs.aws.amazon.com/fis/latest/userguide/fis-actions-reference.html#dynamodb-actions-reference),
+  here it stops at once; and the pause holds the target's whole Region (every
+  global table's replica there), not only the target tables.
 * ``localcloud:region:outage`` (local cloud only, there is no AWS equivalent):
   the ``region`` parameter's gateway refuses connections and its replica stops
   replicating, as if the whole region were unreachable.
 * ``localcloud:network:partition`` (local cloud only): the ``region``
   parameter's replicas are cut off from replication in both directions while
-  the region keeps serving its own clients, as if the network between it and
-  the other regions were cut. Unlike a pause, a multi-Region strongly
-  consistent table's replica there loses its quorum (writes and strongly
-  consistent reads fail, ``localcloud.strong_consistency``); MREC tables keep
-  taking writes on both sides.
+  the region keeps serving its own clients. On the replicas this is what the
+  pause-replication action does (the same cut, ``Replication.cut_off``), held
+  on a Region instead of on table targets; the chaos step's ``partition``
+  fault uses it. The consistency lab uses AWS's action, which runs on AWS too.
 
 Each action ends after its own ``duration``, or when its experiment is
 stopped (an action without a duration runs until then), as on FIS. A region

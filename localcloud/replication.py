@@ -420,6 +420,7 @@ class Replication(Component):
 
     def _replicate_synchronously(self, gt: _GlobalTable, write: Write) -> None:
         """MRSC: apply ``write`` to every reachable replica now (WRITE_LOCK held); queue it for the others."""
+        self.strong.replication_began()
         now = time.monotonic()
         held: list[Delivery] = []
         for target in gt.members:

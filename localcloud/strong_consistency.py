@@ -1,9 +1,6 @@
 """Multi-Region strong consistency (MRSC): the creation rules and the protocol of an MRSC global table.
 
-The facts come from the DynamoDB Developer Guide (see ``awsfacts.global_tables``):
-"Consistency modes" (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/V2globaltables_HowItWorks.html)
-and "Multi-Region strong consistency"
-(https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/multi-region-strong-consistency-gt.html).
+The facts, and the pages they come from, are in ``awsfacts.global_tables``.
 ``localcloud.replication`` keeps the membership of every global table (replicas,
 witnesses, mode) and calls ``check_create`` when ``UpdateTable`` asks for an
 MRSC table; this module adds what MRSC does on the data path:
@@ -11,30 +8,34 @@ MRSC table; this module adds what MRSC does on the data path:
 * **Quorum.** An MRSC table lives in three Regions (replicas and witness). A
   Region can take a write or a strongly consistent read only while it reaches
   at least one other of them (two of three: a majority). A Region cut off from
-  the others (a partition, or paused replication) answers both with
-  ``InternalServerError`` (HTTP 500); its eventually consistent reads still
-  answer from its own replica, which may be stale. The other two carry on.
+  the others (FIS pause-replication, which the DynamoDB guide calls Region
+  isolation, or the local cloud's partition) fails both; its eventually
+  consistent reads still answer from its own replica, which may be stale. The
+  other two carry on. The error is ``ISOLATED_REGION_ERROR`` (see there why).
 * **Synchronous replication.** A write is applied to every reachable replica
   before it is acknowledged (``Replication`` applies it at once instead of
-  queueing it), and the answer waits for the round trip to the nearest other
-  Region of the table (``awsfacts.latency``, scaled by the time scale): a
-  write is acknowledged once durable in a second Region. A strongly
+  queueing it), and the answer waits until the round trip to the nearest other
+  Region of the table (``awsfacts.latency``, scaled by the time scale) has
+  passed since the write left its Region: a write is acknowledged once durable
+  in a second Region, the other replica's applying it being part of that
+  round trip, as on AWS. A strongly
   consistent read also pays that round trip, and returns the latest
   acknowledged write in every replica Region.
 * **Conflicts.** A write to an item that a request from another Region is
   still writing fails with ``ReplicatedWriteConflictException`` (HTTP 400,
   retryable: botocore's model marks it so); a retry after that write is
   acknowledged succeeds. Writes from the same Region are ordered by the Region.
-* **Unsupported.** ``TransactWriteItems`` and ``TransactGetItems`` on an MRSC
-  table and ``UpdateTimeToLive`` on one answer ``ValidationException``.
+* **Unsupported.** ``TransactWriteItems``, ``TransactGetItems`` and
+  ``UpdateTimeToLive`` on an MRSC table answer ``ValidationException``.
 
-How it hooks in: moto's DynamoDB request handler (``DynamoHandler``) methods of
-the data-plane operations are wrapped once per process; the wrapper looks the
-table up (one dict lookup; a table that is not MRSC costs nothing more) and
-either raises the AWS error (moto serialises it) or runs moto's method inside
-the protocol's write or read step. This is a data-plane hook like
-``Replication``'s write observer, not an answer override: the operation's
-answer is moto's own. PartiQL (``ExecuteStatement``) is not guarded.
+How it hooks in: each data-plane method of moto's DynamoDB request handler
+(``DynamoHandler``) is wrapped once per process by ``_guarded`` with its guard
+from ``GUARDS``. A guard looks the table up (one dict lookup; a table that is
+not MRSC costs nothing more) and either raises the AWS error (moto serialises
+it) or enters the protocol's write step around moto's method. This is a
+data-plane hook like ``Replication``'s write observer, not an answer override:
+the operation's answer is moto's own. PartiQL (``ExecuteStatement``) is not
+guarded.
 """
 
 from __future__ import annotations
@@ -52,7 +53,10 @@ from moto.dynamodb.responses import DynamoHandler
 
 from awsfacts.global_tables import (
     ISOLATED_REGION_ERROR,
+    ISOLATED_REGION_MESSAGE,
+    ISOLATED_REGION_STATUS,
     REPLICATED_WRITE_CONFLICT,
+    REPLICATED_WRITE_CONFLICT_MESSAGE,
     STRONG,
     mrsc_layout_error,
 )
@@ -70,13 +74,13 @@ _hooks_lock = threading.Lock()
 
 
 class IsolatedRegionError(DynamodbException):
-    """``InternalServerError`` with HTTP 500, as DynamoDB sends it (moto's serialiser would answer 400:
+    """DynamoDB's ``InternalServerError`` with its HTTP status (moto's serialiser would answer 400:
     botocore's model gives the shape no status)."""
 
-    code = 500
+    code = ISOLATED_REGION_STATUS
 
-    def __init__(self, message: str):
-        super().__init__(ERROR_TYPE_PREFIX + ISOLATED_REGION_ERROR, message)
+    def __init__(self) -> None:
+        super().__init__(ERROR_TYPE_PREFIX + ISOLATED_REGION_ERROR, ISOLATED_REGION_MESSAGE)
 
 
 class StrongConsistency:
@@ -87,6 +91,7 @@ class StrongConsistency:
         self._replication = replication
         self._lock = threading.Lock()
         self._in_flight: dict[tuple[str, str], tuple[str, int]] = {}  # (table, key) -> (writing region, count)
+        self._steps = threading.local()  # per request thread: when the write's replication began
         self.conflicts = 0  # ReplicatedWriteConflictException answers so far
         self.refused = 0  # writes and strongly consistent reads refused for want of a quorum
         _install_handler_hooks()
@@ -114,7 +119,8 @@ class StrongConsistency:
                            "multi-Region strong consistency; disable it first")
 
     # ----------------------------------------------------------- quorum
-    def _strong(self, table: str, region: str) -> "GlobalTable | None":
+    def strong(self, table: str, region: str) -> "GlobalTable | None":
+        """The global table ``table`` when it is MRSC and has a replica in ``region`` (else None: no MRSC rule applies)."""
         gt = self._replication.group(table)
         if gt is None or gt.mode != STRONG or region not in gt.replicas:
             return None
@@ -129,41 +135,39 @@ class StrongConsistency:
         peers = self.peers(gt, region)
         return self.cloud.scaled(min(round_trip_ms(region, p) for p in peers) / 1000.0) if peers else 0.0
 
-    def _require_quorum(self, gt: GlobalTable, region: str, what: str) -> list[str]:
-        peers = self.peers(gt, region)
-        if not peers:
+    def _require_quorum(self, gt: GlobalTable, region: str) -> None:
+        """``region`` reaches another Region of ``gt`` (two of three: a majority), else IsolatedRegionError."""
+        if not self.peers(gt, region):
             with self._lock:
                 self.refused += 1
-            raise IsolatedRegionError(
-                f"Internal server error: the replica of {gt.name} in {region} cannot reach the other Regions of "
-                f"its multi-Region strongly consistent global table, so it cannot serve {what}; retry, or use "
-                "another Region")
-        return peers
+            raise IsolatedRegionError()
 
     # ------------------------------------------------------------ steps
     @contextlib.contextmanager
     def write(self, table: str, region: str, keys: list[str]) -> Iterator[None]:
         """Around one write of ``keys``: quorum, conflict check, then the replication round trip before the answer."""
-        gt = self._strong(table, region)
+        gt = self.strong(table, region)
         if gt is None:
             yield
             return
-        self._require_quorum(gt, region, "writes")
+        self._require_quorum(gt, region)
         marks = [(table, key) for key in keys]
         with self._lock:
             for mark in marks:
                 holder = self._in_flight.get(mark)
                 if holder is not None and holder[0] != region:
                     self.conflicts += 1
-                    raise AwsError(REPLICATED_WRITE_CONFLICT,
-                                   "One or more items in this request are being modified by a request in "
-                                   f"another Region ({holder[0]}); retry the request", 400)
+                    raise AwsError(REPLICATED_WRITE_CONFLICT, REPLICATED_WRITE_CONFLICT_MESSAGE, 400)
             for mark in marks:
                 holder = self._in_flight.get(mark)
                 self._in_flight[mark] = (region, (holder[1] if holder else 0) + 1)
+        self._steps.replication_began = None
         try:
             yield  # moto writes; Replication applies the write to every reachable replica at once
-            time.sleep(self.round_trip_s(gt, region))  # durable in a second Region before the answer
+            # Durable in a second Region before the answer: the round trip began when the write left this
+            # Region, and the other replicas' applying it (done here, in this thread) is part of it.
+            began = self._steps.replication_began or time.monotonic()
+            time.sleep(max(0.0, self.round_trip_s(gt, region) - (time.monotonic() - began)))
         finally:
             with self._lock:
                 for mark in marks:
@@ -173,17 +177,22 @@ class StrongConsistency:
                     else:
                         self._in_flight[mark] = (holder_region, count - 1)
 
+    def replication_began(self) -> None:
+        """Called by ``Replication`` as it starts sending a write to the other replicas (the round trip's start)."""
+        if getattr(self._steps, "replication_began", None) is None:
+            self._steps.replication_began = time.monotonic()
+
     def strong_read(self, table: str, region: str) -> None:
         """Before a strongly consistent read: quorum, and the round trip that confirms the latest write."""
-        gt = self._strong(table, region)
+        gt = self.strong(table, region)
         if gt is None:
             return
-        self._require_quorum(gt, region, "strongly consistent reads")
+        self._require_quorum(gt, region)
         time.sleep(self.round_trip_s(gt, region))
 
     def refuse_unsupported(self, table: str, region: str, operation: str) -> None:
         """``operation`` is one MRSC does not support: ValidationException on an MRSC table."""
-        if self._strong(table, region) is not None:
+        if self.strong(table, region) is not None:
             raise AwsError("ValidationException",
                            f"{operation} is not supported for table {table}: it is a multi-Region strongly "
                            "consistent (MRSC) global table")
@@ -194,6 +203,11 @@ class StrongConsistency:
 
 
 # ------------------------------------------------------------- moto hooks
+# A guard runs before one moto handler method: it raises the AWS error, or enters the protocol's steps on
+# ``stack`` (left once moto has answered), or does nothing for a table that is not MRSC.
+Guard = Callable[[StrongConsistency, DynamoHandler, contextlib.ExitStack], None]
+
+
 def _key(handler: DynamoHandler, table_name: str, attrs: dict[str, Any]) -> str:
     table = handler.dynamodb_backend.get_table(table_name)
     key = {table.hash_key_attr: attrs.get(table.hash_key_attr)}
@@ -202,104 +216,75 @@ def _key(handler: DynamoHandler, table_name: str, attrs: dict[str, Any]) -> str:
     return json.dumps(key, sort_keys=True, default=str)
 
 
-def _write_keys(handler: DynamoHandler, operation: str) -> list[str]:
+def _write(protocol: StrongConsistency, handler: DynamoHandler, stack: contextlib.ExitStack) -> None:
+    """PutItem (``Item``), UpdateItem and DeleteItem (``Key``): one item of one table."""
     body = handler.body
-    attrs = body["Item"] if operation == "put_item" else body["Key"]
-    return [_key(handler, body["TableName"], attrs)]
+    table = body.get("TableName", "")
+    if protocol.strong(table, handler.region) is not None:
+        keys = [_key(handler, table, body["Item"] if "Item" in body else body["Key"])]
+        stack.enter_context(protocol.write(table, handler.region, keys))
+
+
+def _batch_write(protocol: StrongConsistency, handler: DynamoHandler, stack: contextlib.ExitStack) -> None:
+    for table, requests in (handler.body.get("RequestItems") or {}).items():
+        if protocol.strong(table, handler.region) is not None:
+            keys = [_key(handler, table, (r.get("PutRequest") or {}).get("Item")
+                         or (r.get("DeleteRequest") or {}).get("Key") or {}) for r in requests]
+            stack.enter_context(protocol.write(table, handler.region, keys))
+
+
+def _read(protocol: StrongConsistency, handler: DynamoHandler, _stack: contextlib.ExitStack) -> None:
+    """GetItem, Query, Scan: only a strongly consistent read needs the quorum."""
+    if handler.body.get("ConsistentRead"):
+        protocol.strong_read(handler.body.get("TableName", ""), handler.region)
+
+
+def _batch_read(protocol: StrongConsistency, handler: DynamoHandler, _stack: contextlib.ExitStack) -> None:
+    for table, request in (handler.body.get("RequestItems") or {}).items():
+        if request.get("ConsistentRead"):
+            protocol.strong_read(table, handler.region)
+
+
+def _transact_tables(body: dict[str, Any]) -> list[str]:
+    return [part["TableName"] for entry in body.get("TransactItems") or []
+            for part in entry.values() if isinstance(part, dict) and "TableName" in part]
+
+
+def _unsupported(operation: str, tables: Callable[[dict[str, Any]], list[str]]) -> Guard:
+    """A guard that refuses ``operation`` on an MRSC table."""
+    def guard(protocol: StrongConsistency, handler: DynamoHandler, _stack: contextlib.ExitStack) -> None:
+        for table in tables(handler.body):
+            protocol.refuse_unsupported(table, handler.region, operation)
+    return guard
+
+
+GUARDS: dict[str, Guard] = {
+    "put_item": _write, "update_item": _write, "delete_item": _write, "batch_write_item": _batch_write,
+    "get_item": _read, "query": _read, "scan": _read, "batch_get_item": _batch_read,
+    "transact_write_items": _unsupported("TransactWriteItems", _transact_tables),
+    "transact_get_items": _unsupported("TransactGetItems", _transact_tables),
+    "update_time_to_live": _unsupported("UpdateTimeToLive", lambda body: [body.get("TableName", "")]),
+}
+
+
+def _guarded(original: Callable[[DynamoHandler], Any], guard: Guard) -> Callable[[DynamoHandler], Any]:
+    """moto's handler method ``original`` with ``guard`` before it (and its steps around it)."""
+    @functools.wraps(original)
+    def wrapper(self: DynamoHandler) -> Any:
+        protocol = _protocol
+        if protocol is None:
+            return original(self)
+        with contextlib.ExitStack() as stack:
+            guard(protocol, self, stack)
+            return original(self)
+    return wrapper
 
 
 def _install_handler_hooks() -> None:
-    """Wrap moto's DynamoDB data-plane handler methods with the MRSC steps (once per process)."""
+    """Wrap moto's DynamoDB data-plane handler methods with their guards (once per process)."""
     global _hooks_installed
     with _hooks_lock:
-        if _hooks_installed:
-            return
-
-        def single_write(name: str) -> None:
-            original = getattr(DynamoHandler, name)
-
-            @functools.wraps(original)
-            def wrapper(self: DynamoHandler) -> Any:
-                protocol = _protocol
-                if protocol is None:
-                    return original(self)
-                table = self.body.get("TableName", "")
-                if protocol._strong(table, self.region) is None:
-                    return original(self)
-                with protocol.write(table, self.region, _write_keys(self, name)):
-                    return original(self)
-
-            setattr(DynamoHandler, name, wrapper)
-
-        def single_read(name: str) -> None:
-            original = getattr(DynamoHandler, name)
-
-            @functools.wraps(original)
-            def wrapper(self: DynamoHandler) -> Any:
-                protocol = _protocol
-                if protocol is not None and self.body.get("ConsistentRead"):
-                    protocol.strong_read(self.body.get("TableName", ""), self.region)
-                return original(self)
-
-            setattr(DynamoHandler, name, wrapper)
-
-        def batch_write(name: str) -> None:
-            original = getattr(DynamoHandler, name)
-
-            @functools.wraps(original)
-            def wrapper(self: DynamoHandler) -> Any:
-                protocol = _protocol
-                if protocol is None:
-                    return original(self)
-                with contextlib.ExitStack() as stack:
-                    for table, requests in (self.body.get("RequestItems") or {}).items():
-                        if protocol._strong(table, self.region) is None:
-                            continue
-                        keys = [_key(self, table, (r.get("PutRequest") or {}).get("Item")
-                                     or (r.get("DeleteRequest") or {}).get("Key") or {}) for r in requests]
-                        stack.enter_context(protocol.write(table, self.region, keys))
-                    return original(self)
-
-            setattr(DynamoHandler, name, wrapper)
-
-        def batch_read(name: str) -> None:
-            original = getattr(DynamoHandler, name)
-
-            @functools.wraps(original)
-            def wrapper(self: DynamoHandler) -> Any:
-                protocol = _protocol
-                if protocol is not None:
-                    for table, request in (self.body.get("RequestItems") or {}).items():
-                        if request.get("ConsistentRead"):
-                            protocol.strong_read(table, self.region)
-                return original(self)
-
-            setattr(DynamoHandler, name, wrapper)
-
-        def unsupported(name: str, operation: str, tables: Callable[[dict[str, Any]], list[str]]) -> None:
-            original = getattr(DynamoHandler, name)
-
-            @functools.wraps(original)
-            def wrapper(self: DynamoHandler) -> Any:
-                protocol = _protocol
-                if protocol is not None:
-                    for table in tables(self.body):
-                        protocol.refuse_unsupported(table, self.region, operation)
-                return original(self)
-
-            setattr(DynamoHandler, name, wrapper)
-
-        def transact_tables(body: dict[str, Any]) -> list[str]:
-            return [part["TableName"] for entry in body.get("TransactItems") or []
-                    for part in entry.values() if isinstance(part, dict) and "TableName" in part]
-
-        for name in ("put_item", "update_item", "delete_item"):
-            single_write(name)
-        for name in ("get_item", "query", "scan"):
-            single_read(name)
-        batch_write("batch_write_item")
-        batch_read("batch_get_item")
-        unsupported("transact_write_items", "TransactWriteItems", transact_tables)
-        unsupported("transact_get_items", "TransactGetItems", transact_tables)
-        unsupported("update_time_to_live", "UpdateTimeToLive", lambda body: [body.get("TableName", "")])
-        _hooks_installed = True
+        if not _hooks_installed:
+            for name, guard in GUARDS.items():
+                setattr(DynamoHandler, name, _guarded(getattr(DynamoHandler, name), guard))
+            _hooks_installed = True

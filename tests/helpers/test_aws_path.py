@@ -287,7 +287,8 @@ def test_the_fis_role_may_pause_only_this_accounts_table(plain_moto):
     document = clients.client("iam").get_role_policy(RoleName=faults.fis_role_name(cfg), PolicyName="pause-replication")
     statement = json.loads(document["PolicyDocument"]) if isinstance(document["PolicyDocument"], str) else document["PolicyDocument"]
     assert statement["Statement"][0]["Resource"] == [
-        f"arn:aws:dynamodb:{region}:{account}:table/{cfg.table_name}" for region in cfg.regions]
+        f"arn:aws:dynamodb:{region}:{account}:table/{name}"
+        for name in (cfg.table_name, f"{cfg.table_name}-lab-*") for region in cfg.regions], "the stack's and its lab's"
     lambdas.delete_iam_role(clients, faults.fis_role_name(cfg))
 
 
@@ -371,3 +372,41 @@ def test_teardown_with_one_regions_api_failing_deletes_the_rest_and_names_what_i
     again = teardown.teardown(cfg, healthy)  # once the region answers again, a re-run finishes the job
     assert again["ok"].all(), again.to_dict("records")
     assert teardown.inventory(cfg, healthy).empty
+
+
+def test_the_labs_isolation_is_awss_pause_replication_action_on_both_lab_tables(plain_moto):
+    """On AWS the lab's partition phase is FIS's pause-replication action, which the DynamoDB guide documents as
+    Region isolation for MREC and MRSC tables; one experiment targets both lab tables' replicas in the Region."""
+    import json
+
+    cfg = aws_config(plain_moto)
+    clients = RecordingClients(cfg)
+    clients.calls = set()
+    tables = consistency_lab.lab_tables(cfg)
+    region = cfg.regions[-1]
+    for name in tables.values():
+        clients.client("dynamodb", region).create_table(
+            TableName=name, BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    isolation = dataclasses.replace(cfg, fault=consistency_lab.ISOLATION_FAULT, faulty_region=region)
+    with faults.injected_fault(isolation, clients, tables=tuple(tables.values())) as held:
+        fis = clients.client("fis", region)
+        template = fis.get_experiment_template(id=held.template_id)["experimentTemplate"]
+        (action,) = template["actions"].values()
+        assert action["actionId"] == "aws:dynamodb:global-table-pause-replication"
+        target = template["targets"][action["targets"]["Tables"]]
+        assert target["resourceType"] == "aws:dynamodb:global-table"
+        assert sorted(arn.rsplit("/", 1)[1] for arn in target["resourceArns"]) == sorted(tables.values())
+        assert all(f":dynamodb:{region}:" in arn for arn in target["resourceArns"]), "the isolated Region's replicas"
+        assert faults.read_fault_record(isolation).tables == list(tables.values()), "recorded for a leftover undo"
+    role = clients.client("iam").get_role_policy(RoleName=faults.fis_role_name(cfg), PolicyName="pause-replication")
+    document = role["PolicyDocument"] if isinstance(role["PolicyDocument"], dict) else json.loads(role["PolicyDocument"])
+    allowed = document["Statement"][0]["Resource"]
+    assert any(arn.endswith(f":table/{cfg.table_name}-lab-*") and f":{region}:" in arn for arn in allowed), \
+        "FIS may pause (and, when it ends, un-pause) the lab tables"
+    assert faults.read_fault_record(isolation) is None, "undone when the block is left"
+    needed = {iam_action(service, operation, method) for service, operation, method in clients.calls}
+    needed -= {"dynamodb:CreateTable", "iam:GetRolePolicy"}  # this test's own arrangement and check
+    allowed = policy_actions(required_policy(cfg))
+    assert needed <= allowed, f"the printed IAM policy misses {sorted(needed - allowed)}"
+    lambdas.delete_iam_role(clients, faults.fis_role_name(cfg))

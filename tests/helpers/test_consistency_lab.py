@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import make_config
+import boto3
+
+from awsfacts.latency import round_trip_ms
+from conftest import eventually, in_process_cloud, make_config
+from helpers import consistency_report
 from helpers.clients import Clients
 from helpers.config import ConfigError
-from helpers.consistency_lab import LAB_TABLES, create_lab_tables, delete_lab_tables, lab_tables, mrsc_layout, run_lab
+from helpers.consistency_lab import (
+    LAB_TABLES,
+    create_lab_tables,
+    delete_lab_tables,
+    lab_tables,
+    measure_write_latency,
+    mrsc_layout,
+    run_lab,
+)
 from helpers.consistency_metrics import count_all
+from localcloud import replication as replication_module
+from localcloud.replication import Replication
 
 pytestmark = pytest.mark.slow  # several seconds a test: left out of make test-fast
 
@@ -34,7 +48,7 @@ def test_on_aws_the_mrsc_region_sets_are_checked_before_anything_is_created(loca
                 regions=["eu-west-1", "us-east-1"], consistency_lab=False)
 
 
-def test_the_lab_counts_exactly_and_shows_what_each_mode_costs(localcloud_status, unique):
+def test_the_lab_counts_exactly_and_shows_what_each_mode_costs(localcloud_status, unique, tmp_path):
     cfg = make_config(localcloud_status, stack_name=f"t{unique}", table_name=f"lab-{unique}",
                       consistency_updates=4, partition_s=5.0)
     clients = Clients(cfg)
@@ -53,7 +67,42 @@ def test_the_lab_counts_exactly_and_shows_what_each_mode_costs(localcloud_status
     assert mrsc.write_availability["partition"][cfg.primary_region] == 1.0, "MRSC: the majority carries on"
     for remedy in ("MREC + one Region (optimistic concurrency)", "MREC + home Region", "MREC + unique inserts"):
         assert result.counts_of(remedy).lost_updates == 0, f"{remedy} loses no update"
+    latency = result.write_latency
+    assert (latency.region, latency.peer) == ("eu-west-1", "eu-west-2"), "the primary's nearest MRSC peer: the witness"
+    assert latency.model_extra_ms == round_trip_ms("eu-west-1", "eu-west-2")
+    shown = consistency_report.latency_table(result)
+    assert shown.loc["MRSC minus MREC, pair by pair (median)", "AWS ms"] == round(
+        latency.extra_wall_ms / cfg.time_scale, 1), "AWS ms = wall ms / time scale"
+    assert shown.loc["MRSC minus MREC, pair by pair (median)", "model, AWS ms"] == round(latency.model_extra_ms, 1)
+    metrics = consistency_report.write_artifacts(result, tmp_path)
+    assert metrics["write_latency"]["extra_aws_ms"] == latency.extra_aws_ms
+    assert f"where the model says {latency.model_extra_ms:.1f} ms" in consistency_report.what_just_happened(result)
 
     assert LAB_TABLES.inventory(cfg, clients, "global")
     delete_lab_tables(cfg, clients)
     assert LAB_TABLES.inventory(cfg, clients, "global") == [], "teardown leaves neither table"
+
+
+def test_mrsc_write_latency_over_mrec_follows_the_modelled_round_trip_in_aws_ms(tmp_path, monkeypatch):
+    """At time scale 1 the pairwise MRSC - MREC difference is the round trip to the nearest other Region of the
+    MRSC table, whatever the local cloud's own cost of a write (which both modes pay)."""
+    monkeypatch.setattr(replication_module, "REPLICA_CREATION_S", 0.3)
+    with in_process_cloud(tmp_path / "lc", Replication, time_scale=1.0) as cloud:
+        ddb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=cloud.controlplane.endpoint,
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+
+        def active(name: str) -> bool:
+            return ddb.describe_table(TableName=name)["Table"]["TableStatus"] == "ACTIVE"
+
+        for name, extra in (("mrec", {}), ("mrsc", {"MultiRegionConsistency": "STRONG", "GlobalTableWitnessUpdates": [
+                {"Create": {"RegionName": "us-east-2"}}]})):
+            ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                                   {"AttributeName": "sk", "AttributeType": "S"}])
+            assert eventually(lambda: active(name))  # table creation takes 5 AWS seconds
+            ddb.update_table(TableName=name, ReplicaUpdates=[{"Create": {"RegionName": "us-west-2"}}], **extra)
+            assert eventually(lambda: active(name))
+        latency = measure_write_latency(ddb, "us-east-1", "mrec", "mrsc", ["us-east-1", "us-west-2", "us-east-2"], 1.0)
+    assert latency.peer == "us-east-2" and latency.model_extra_ms == round_trip_ms("us-east-1", "us-east-2")
+    assert 0.8 * latency.model_extra_ms <= latency.extra_aws_ms <= 1.5 * latency.model_extra_ms + 3.0, latency

@@ -103,3 +103,22 @@ def test_the_chaos_run_counts_an_acknowledged_write_missing_from_a_replica_as_lo
 
     ghost = verify_replicas(cfg, clients, ["kept", "acknowledged-but-never-stored"], timeout=0.5)
     assert ghost["lost"] == ["acknowledged-but-never-stored"] and ghost["identical"]
+
+
+def test_a_chaos_run_compares_only_the_items_written_since_it_began(cfg, clients):
+    """A stack that ran many experiments keeps their items; each run checks its own, not the whole table again."""
+    import time
+
+    from helpers.chaos import verify_replicas
+
+    dynamodb.create_global_table(cfg, clients)
+    dynamodb.wait_for_replicas(cfg, clients)
+    dynamodb.put_item(cfg, clients, {"item_id": "earlier", "written_at": "2026-01-01T00:00:00.000Z"}, cfg.regions[0])
+    began = time.time()
+    dynamodb.put_item(cfg, clients, {"item_id": "this-run", "written_at": time.strftime("%Y-%m-%dT%H:%M:%S.999Z",
+                                                                                          time.gmtime(began + 1))},
+                      cfg.regions[0])
+    checked = verify_replicas(cfg, clients, ["this-run"], since=began)
+    assert checked["identical"] and checked["lost"] == []
+    assert checked["counts"] == {region: 1 for region in cfg.regions}, "the earlier run's item is not scanned"
+    assert set(verify_replicas(cfg, clients, ["this-run"])["items"]) == {"earlier", "this-run"}

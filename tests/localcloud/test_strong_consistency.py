@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from awsfacts.latency import round_trip_ms
 from conftest import eventually, in_process_cloud
-from helpers.fault_kinds import NETWORK_PARTITION
+from helpers.fault_kinds import NETWORK_PARTITION, PAUSE_REPLICATION
 from helpers.faults import ensure_fis_role
 from localcloud import replication as replication_module
 from localcloud.replication import Replication
@@ -291,6 +291,9 @@ def test_partitioned_region_refuses_mrsc_writes_and_accepts_mrec_writes(localclo
         code, status = _error(lambda: minority.put_item(TableName=strong, Item={"item_id": {"S": "k"},
                                                                                 "v": {"S": "minority"}}))
         assert (code, status) == ("InternalServerError", 500), "the cut-off Region cannot take MRSC writes"
+        with pytest.raises(ClientError) as refused:
+            minority.delete_item(TableName=strong, Key={"item_id": {"S": "k"}})
+        assert refused.value.response["Error"]["Message"] == "Internal server error", "DynamoDB's message for it"
         code, _ = _error(lambda: minority.get_item(TableName=strong, Key={"item_id": {"S": "k"}}, ConsistentRead=True))
         assert code == "InternalServerError", "nor strongly consistent reads"
         assert minority.get_item(TableName=strong, Key={"item_id": {"S": "k"}})["Item"]["v"]["S"] == "before", \
@@ -305,6 +308,37 @@ def test_partitioned_region_refuses_mrsc_writes_and_accepts_mrec_writes(localclo
     assert eventually(lambda: minority.get_item(TableName=strong, Key={"item_id": {"S": "k"}},
                                                 ConsistentRead=True)["Item"]["v"]["S"] == "majority"), \
         "after healing the minority replica catches up"
+
+
+def test_fis_pause_replication_isolates_an_mrsc_replica_as_the_dynamodb_guide_documents(endpoint, unique, clients,
+                                                                                         cfg):
+    """AWS's own action, on the replica in one Region: writes and strongly consistent reads fail there,
+    eventually consistent reads answer, and the other replica (with the witness) carries on."""
+    name = f"pause-{unique}"
+    _mrsc(endpoint, name, EU_REPLICAS, EU_WITNESS)
+    majority, isolated = (_client(endpoint, r) for r in EU_REPLICAS)
+    majority.put_item(TableName=name, Item={"item_id": {"S": "k"}, "v": {"S": "before"}})
+    arn = isolated.describe_table(TableName=name)["Table"]["TableArn"]
+    fis = clients.client("fis", EU_REPLICAS[1])
+    template = fis.create_experiment_template(
+        clientToken=str(uuid.uuid4()), description="isolation", roleArn=ensure_fis_role(cfg, clients),
+        stopConditions=[{"source": "none"}],
+        targets={"Tables": {"resourceType": "aws:dynamodb:global-table", "selectionMode": "ALL", "resourceArns": [arn]}},
+        actions={"p": {"actionId": PAUSE_REPLICATION, "parameters": {"duration": "PT1H"}, "targets": {"Tables": "Tables"}}},
+        tags=cfg.tags)["experimentTemplate"]["id"]
+    experiment = fis.start_experiment(clientToken=str(uuid.uuid4()), experimentTemplateId=template)["experiment"]["id"]
+    try:
+        assert _error(lambda: isolated.put_item(TableName=name, Item={"item_id": {"S": "k"}})) == (
+            "InternalServerError", 500)
+        assert _error(lambda: isolated.get_item(TableName=name, Key={"item_id": {"S": "k"}}, ConsistentRead=True))[0] \
+            == "InternalServerError"
+        assert isolated.get_item(TableName=name, Key={"item_id": {"S": "k"}})["Item"]["v"]["S"] == "before"
+        majority.put_item(TableName=name, Item={"item_id": {"S": "k"}, "v": {"S": "majority"}})
+    finally:
+        fis.stop_experiment(id=experiment)
+        fis.delete_experiment_template(id=template)
+    assert eventually(lambda: isolated.get_item(TableName=name, Key={"item_id": {"S": "k"}},
+                                                ConsistentRead=True)["Item"]["v"]["S"] == "majority")
 
 
 def test_mrec_last_writer_wins_loses_exactly_the_increments_the_model_says(localcloud_status, endpoint, unique,

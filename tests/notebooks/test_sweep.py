@@ -1,0 +1,92 @@
+"""A real sweep on the local cloud: interrupted, torn down, resumed where it stopped, and nothing left after."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from helpers.clients import Clients
+from helpers.teardown import inventory
+from localcloud import daemon
+from runbook_runs import CI, LOCAL, _cfg
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK = "swt"
+
+
+def _sweep(*args: str) -> list[str]:
+    return [sys.executable, "-m", "helpers.runner", "sweep", *args]
+
+
+def _status(run_dir: Path) -> str | None:
+    try:
+        return json.loads((run_dir / "run.json").read_text())["status"]
+    except (FileNotFoundError, json.JSONDecodeError, KeyError):
+        return None
+
+
+def _left(state: Path) -> list[str]:
+    cfg = _cfg(state, stack_name=STACK)
+    return inventory(cfg, Clients(cfg))["resource"].tolist()
+
+
+def test_an_interrupted_sweep_tears_down_to_nothing_and_resumes_where_it_stopped(tmp_path):
+    state, out = tmp_path / "state", tmp_path / "sweep"
+    daemon.start(state, time_scale=0.05)
+    try:
+        command = _sweep("-f", str(LOCAL), "-f", str(CI), "-p", "localcloud_state_dir", str(state),
+                         "-p", "stack_name", STACK, "-p", "steady_s", "10", "-p", "hold_s", "40", "-p", "recovery_s", "10",
+                         "--phases", "given", "--grid", "fault=health_status", "--repeat", "2", "--lanes", "1",
+                         "--out", str(out))
+        first, second = out / "runs" / "health_status" / "r1", out / "runs" / "health_status" / "r2"
+        sweep = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 240
+        while _status(first) != "passed":
+            assert sweep.poll() is None, f"the sweep ended early:\n{sweep.stdout.read()}"
+            assert time.monotonic() < deadline, "the first run did not pass in time"
+            time.sleep(0.2)
+        sweep.send_signal(signal.SIGINT)
+        output = sweep.communicate(timeout=120)[0]
+        assert sweep.returncode == 128 + signal.SIGINT, output
+        assert "resume with `runbook sweep --resume" in output and "--teardown" in output
+        assert _status(second) in (None, "interrupted"), "the second run never passed"
+        assert (out / "index.html").exists(), "the page is written with what finished"
+        assert _left(state), "an interrupted sweep keeps its stack for --resume"
+
+        teardown = subprocess.run(_sweep("--teardown", str(out)), cwd=ROOT, capture_output=True, text=True, timeout=180)
+        assert teardown.returncode == 0, teardown.stdout + teardown.stderr
+        assert _left(state) == [], "the teardown of an interrupted sweep leaves nothing"
+
+        finished = (first / "run.json").stat().st_mtime_ns
+        resumed = subprocess.run(_sweep("--resume", str(out)), cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        assert "1 of 2 runs passed before, 1 to run" in resumed.stdout
+        assert (first / "run.json").stat().st_mtime_ns == finished, "the finished run is skipped"
+        assert _status(second) == "passed"
+        assert _left(state) == [], "a finished sweep tears its stacks down"
+        page = (out / "index.html").read_text()
+        assert "2 chaos run(s) in 1 configuration(s)" in page
+    finally:
+        daemon.stop(state)
+
+
+def test_a_dry_run_sweep_lists_the_builds_calls_and_the_runs_and_creates_nothing(tmp_path):
+    state, out = tmp_path / "state", tmp_path / "sweep"
+    daemon.start(state, time_scale=0.05)
+    try:
+        done = subprocess.run(_sweep("-f", str(LOCAL), "-f", str(CI), "-p", "localcloud_state_dir", str(state),
+                                     "-p", "stack_name", STACK, "-p", "dry_run", "true", "--grid", "record_ttl=10,60",
+                                     "--repeat", "1", "--out", str(out)),
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "2 chaos runs on 2 lane(s)" in done.stdout, "no more lanes than runs"
+        assert "would run: ttl 10 #1" in done.stdout and "would run: ttl 60 #1" in done.stdout
+        calls = (out / "lanes" / "lane1" / "dry-run" / "dry_run_calls.csv").read_text()
+        assert "CreateTable" in calls and "CreateHealthCheck" in calls, "the build's mutating calls are listed"
+        assert _left(state) == [], "a dry run creates nothing"
+    finally:
+        daemon.stop(state)
