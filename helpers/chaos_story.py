@@ -56,8 +56,9 @@ def gap_sentence(run: ChaosRun) -> str:
 
 
 def dns_sentence(run: ChaosRun) -> str | None:
-    """One sentence on measured against predicted DNS convergence when they differ by more than 10%,
-    saying whether the DNS sampler's resolution covers the gap (None when they agree or nothing was measured)."""
+    """One sentence on measured against predicted DNS convergence when they differ by more than 10%: whether
+    the DNS sampler's resolution covers the gap, or DNS followed the verdict (the gap is detection's), or
+    DNS lagged the verdict (None when they agree or nothing was measured)."""
     m, p = run.metrics, run.prediction
     dns, bounds = m.get("dns_convergence_s"), m.get("bounds_s", {}).get("dns_convergence_s")
     if p is None or dns is None:
@@ -70,14 +71,20 @@ def dns_sentence(run: ChaosRun) -> str | None:
     if not bounds:
         return f"{head}."
     low, high = bounds
-    sampled = (f"the sampler asks DNS once per period, so the change is known only to lie between {low:.1f} and "
-               f"{high:.1f} s")
     if low <= model <= high:
-        return f"{head}: {sampled}, and the model's median lies inside that interval."
+        return (f"{head}: the sampler asks DNS once per period, so the change is known only to lie between "
+                f"{low:.1f} and {high:.1f} s, and the model's median lies inside that interval.")
     det = m.get("detection_s")
-    after = "" if det is None else f" (the health check turned at {det:.1f} s)"
-    side = "later" if model < low else "earlier"
-    return f"{head}: {sampled}, so DNS changed {side} than the model expects{after}."
+    if det is None:
+        return f"{head}: the change lies between {low:.1f} and {high:.1f} s."
+    if low <= det + 1e-3:
+        return (f"{head}: DNS followed the health check within the sampling's resolution (it turned at {det:.1f} s, "
+                f"DNS between {low:.1f} and {high:.1f} s), so the gap is detection's: where the fault fell in the "
+                f"checkers' schedule (model {p.detection.median:.1f} s, 5th to 95th percentile {p.detection.p5:.1f} "
+                f"to {p.detection.p95:.1f} s).")
+    return (f"{head}: DNS changed between {low:.1f} and {high:.1f} s, at least {low - det:.1f} s after the health "
+            f"check turned at {det:.1f} s: the name server kept answering from the old status that long (the model "
+            "assumes no delay).")
 
 
 def failback_sentence(run: ChaosRun) -> str | None:
@@ -99,7 +106,7 @@ def failback_sentence(run: ChaosRun) -> str | None:
     why = ""
     if m.get("dns_ttl_s") is not None:
         cache = client_model(run.cfg).cache_s(m["dns_ttl_s"])
-        why = (f", once the clients' cached answers (kept {cache:g} s) had expired" if cache else
+        why = (f", when the first client's cached answer (kept {cache:g} s) expired" if cache else
                ", at the clients' next request (they do not cache DNS)")
     return (f"After the repair the check was healthy again {_s(since(up.t))} s later{dns}; the first request "
             f"{region} served again came {_s(m['failback_s'])} s after the repair{why}.")

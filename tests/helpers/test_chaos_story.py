@@ -68,8 +68,12 @@ def test_a_dns_gap_inside_the_sampling_interval_is_explained_by_the_sampler():
 def test_a_dns_gap_beyond_the_sampling_interval_is_named_and_an_agreement_needs_no_sentence():
     late = _run("health_status", {"rto_s": 15.0, "detection_s": 8.0, "dns_convergence_s": 12.5,
                                   "bounds_s": {"dns_convergence_s": [11.2, 13.8]}}, PREDICTION)
-    assert "so DNS changed later than the model expects (the health check turned at 8.0 s)" in \
-        chaos_story.dns_sentence(late)
+    assert "at least 3.2 s after the health check turned at 8.0 s: the name server kept answering from the old " \
+           "status that long" in chaos_story.dns_sentence(late)
+    early = _run("health_status", {"rto_s": 15.0, "detection_s": 4.5, "dns_convergence_s": 4.9,
+                                   "bounds_s": {"dns_convergence_s": [4.5, 5.4]}}, PREDICTION)
+    assert ("DNS followed the health check within the sampling's resolution (it turned at 4.5 s, DNS between 4.5 "
+            "and 5.4 s), so the gap is detection's") in chaos_story.dns_sentence(early)
     close = _run("health_status", {"rto_s": 15.0, "detection_s": 8.0, "dns_convergence_s": 8.4,
                                    "bounds_s": {"dns_convergence_s": [7.0, 9.8]}}, PREDICTION)
     assert chaos_story.dns_sentence(close) is None
@@ -114,7 +118,7 @@ def test_the_failback_is_told_from_the_repair_healthy_again_dns_back_and_the_fir
     run.samples, run.fault_at, run.restore_at, run.ended_at = pd.DataFrame(probes + dns), 3.0, 7.0, 12.0
     sentence = chaos_story.failback_sentence(run)
     assert sentence == ("After the repair the check was healthy again 1.2 s later and DNS named eu-west-1 again at "
-                        "7.5 ± 2.5 s; the first request eu-west-1 served again came 9.0 s after the repair, once the "
-                        "clients' cached answers (kept 10 s) had expired.")
+                        "7.5 ± 2.5 s; the first request eu-west-1 served again came 9.0 s after the repair, when the "
+                        "first client's cached answer (kept 10 s) expired.")
     assert sentence in chaos_story.what_happened(run)
     assert chaos_story.failback_sentence(_run("replication_pause", {"failback_s": 1.0})) is None, "never unhealthy"
