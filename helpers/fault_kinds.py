@@ -97,8 +97,8 @@ FAULT_KINDS: tuple[FaultKind, ...] = (
                           "clients away"),
     FaultKind("replication_pause", FisExperiment(PAUSE_REPLICATION, targets_replica=True), failover_expected=False,
               requests_fail=False, local_only=False,
-              explanation="AWS Fault Injection Service pauses the region's replication: the region keeps serving, "
-                          "its writes queue and arrive once replication resumes"),
+              explanation="AWS Fault Injection Service pauses the replication of the stack's table to and from the "
+                          "region: the region keeps serving, its writes queue and arrive once replication resumes"),
     FaultKind("region_outage", FisExperiment(REGION_OUTAGE, region_parameter=True), failover_expected=True,
               requests_fail=True, local_only=True,
               explanation="the whole region stops answering (its API refuses connections, its replica stops "

@@ -5,37 +5,41 @@ Here ``StartExperiment`` and ``StopExperiment`` keep moto's answer and also
 carry out the experiment's actions:
 
 * ``aws:dynamodb:global-table-pause-replication`` (AWS's action): replication
-  to and from the target replica tables' regions is paused, for the action's
+  to and from each target replica table (``resourceArns``,
+  ``arn:aws:dynamodb:REGION:ACCOUNT:table/NAME``) is paused, for the action's
   ``duration`` (ISO 8601, AWS time, multiplied by the time scale) or until the
-  experiment is stopped; queued changes then arrive, nothing is lost. The
+  experiment is stopped; queued changes then arrive, nothing is lost. Other
+  tables, and the table's other replicas among themselves, keep replicating. The
   DynamoDB guide documents this action as Region isolation for MREC and MRSC
   tables alike ("pausing replication to and from a selected replica",
   https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/globaltables-CoreConcepts.html,
   "Fault injection testing"), so an MRSC replica there loses its quorum
   (writes and strongly consistent reads fail, eventually consistent reads
   answer: ``localcloud.strong_consistency``) while MREC keeps taking writes on
-  both sides. Two differences from AWS: the FIS actions reference says
+  both sides. One difference from AWS: the FIS actions reference says
   replication may go on for up to 5 minutes after the action starts
   (https://docs.aws.amazon.com/fis/latest/userguide/fis-actions-reference.html#dynamodb-actions-reference),
-  here it stops at once; and the pause holds the target's whole Region (every
-  global table's replica there), not only the target tables.
+  here it stops at once. Targets are resolved from ``resourceArns`` with
+  ``selectionMode`` ``ALL`` only (a target by tags, filters or sampling is
+  refused at StartExperiment, ``_replica_targets``).
 * ``localcloud:region:outage`` (local cloud only, there is no AWS equivalent):
-  the ``region`` parameter's gateway refuses connections and its replica stops
-  replicating, as if the whole region were unreachable.
+  the ``region`` parameter's gateway refuses connections and every replica
+  there stops replicating, as if the whole region were unreachable.
 * ``localcloud:network:partition`` (local cloud only): the ``region``
   parameter's replicas are cut off from replication in both directions while
   the region keeps serving its own clients. On the replicas this is what the
-  pause-replication action does (the same cut, ``Replication.cut_off``), held
-  on a Region instead of on table targets; the chaos step's ``partition``
-  fault uses it. The consistency lab uses AWS's action, which runs on AWS too.
+  pause-replication action does (``Replication.reachable`` is false both
+  ways), held on a Region instead of on table targets; the chaos step's
+  ``partition`` fault uses it. The consistency lab uses AWS's action, which
+  runs on AWS too.
 
 Each action ends after its own ``duration``, or when its experiment is
-stopped (an action without a duration runs until then), as on FIS. A region
-held by actions of several experiments stays paused, or down, until the last
-of them ends. The experiment's state (GetExperiment) follows its actions:
-``running`` while any is in effect, ``completed`` once the last has ended on
-its own, ``stopped`` after StopExperiment (which answers ``stopping``, as on
-AWS). moto alone would call it completed after a few reads.
+stopped (an action without a duration runs until then), as on FIS. A region,
+or a replica table, held by actions of several experiments stays paused, or
+down, until the last of them ends. The experiment's state (GetExperiment)
+follows its actions: ``running`` while any is in effect, ``completed`` once
+the last has ended on its own, ``stopped`` after StopExperiment (which answers
+``stopping``, as on AWS). moto alone would call it completed after a few reads.
 
 The other faults of the runbook (a Lambda environment change, reserved
 concurrency 0) are plain Lambda API calls and need nothing here.
@@ -50,8 +54,9 @@ import re
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
+from botocore.utils import ArnParser, InvalidArnException
 from moto.moto_api import state_manager
 
 from localcloud.component import Component
@@ -79,11 +84,53 @@ def parse_duration(text: str) -> float:
     return hours * 3600 + minutes * 60 + seconds
 
 
+def replica_of(arn: str) -> tuple[str, str]:
+    """The (Region, table name) of a replica table's ARN, ``arn:aws:dynamodb:REGION:ACCOUNT:table/NAME``."""
+    try:
+        parts = ArnParser().parse_arn(arn)
+    except InvalidArnException:
+        parts = {}
+    kind, _, name = parts.get("resource", "").partition("/")
+    if parts.get("service") != "dynamodb" or kind != "table" or not name or "/" in name or not parts.get("region"):
+        raise AwsError("ValidationException",
+                       f"target {arn!r} is not a DynamoDB table ARN (arn:aws:dynamodb:REGION:ACCOUNT:table/NAME)")
+    return parts["region"], name
+
+
+def _replica_targets(action: dict[str, Any], targets: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (Region, table) replicas a pause-replication action targets: its targets' ``resourceArns``.
+
+    The local cloud resolves a target from ``resourceArns`` with ``selectionMode`` ``ALL`` only; a target
+    by ``resourceTags`` or ``filters``, or a sampled selection, is refused rather than pausing something
+    else than FIS would (https://docs.aws.amazon.com/fis/latest/userguide/targets.html).
+    """
+    if not action.get("targets"):
+        raise AwsError("ValidationException", f"{PAUSE_REPLICATION} needs a target: the replica tables to pause")
+    replicas = []
+    for key in action["targets"].values():
+        target = targets.get(key) or {}
+        if not target.get("resourceArns") or target.get("filters") or target.get("selectionMode", "ALL") != "ALL":
+            raise AwsError("ValidationException",
+                           f"target {key!r}: the local cloud selects pause-replication targets by resourceArns "
+                           "with selectionMode ALL only (no resourceTags, filters or sampling)")
+        replicas.extend(replica_of(arn) for arn in target["resourceArns"])
+    return replicas
+
+
+class _Hold(NamedTuple):
+    """One thing an action keeps broken: an outage or partition of a Region, or paused replication of
+    one replica table (``table``) or of every table of a Region (``table`` None)."""
+
+    kind: str  # "pause" | "outage" | "partition"
+    region: str
+    table: str | None = None
+
+
 @dataclass
 class _Action:
-    """What one action of a running experiment holds: ("pause" | "outage" | "partition", region) pairs, and its timer."""
+    """What one action of a running experiment holds, and its timer."""
 
-    holds: list[tuple[str, str]] = field(default_factory=list)
+    holds: list[_Hold] = field(default_factory=list)
     timer: threading.Timer | None = None
 
 
@@ -92,7 +139,8 @@ class Faults(Component):
 
     Each action ends on its own (its ``duration``) or with its experiment
     (StopExperiment), as on FIS. Actions of overlapping experiments may hold the
-    same region: the region is paused, or down, while any of them holds it.
+    same region, or the same replica table: it is paused, or down, while any of
+    them holds it.
     """
 
     name = "faults"
@@ -105,7 +153,7 @@ class Faults(Component):
         self._running: dict[str, list[_Action]] = {}  # experiment id -> its actions still in effect
         self._regions: dict[str, str] = {}  # experiment id -> the region it was started in
         self._stopping: set[str] = set()  # experiments a StopExperiment is ending
-        self._holds: collections.Counter[tuple[str, str]] = collections.Counter()  # how many actions hold each
+        self._holds: collections.Counter[_Hold] = collections.Counter()  # how many actions hold each
         self._switching = threading.Lock()
         cloud.controlplane.register("fis", "StartExperiment", self._start_experiment)
         cloud.controlplane.register("fis", "StopExperiment", self._stop_experiment)
@@ -139,6 +187,8 @@ class Faults(Component):
                                f"(supported: {', '.join(SUPPORTED_ACTIONS)})")
             if "duration" in (action.get("parameters") or {}):
                 parse_duration(action["parameters"]["duration"])  # a bad one is refused here, not once a fault is on
+            if action.get("actionId") == PAUSE_REPLICATION:
+                _replica_targets(action, targets)
         status, headers, body = call.forward()
         if status >= 300:
             return Raw(status, headers, body)
@@ -184,20 +234,18 @@ class Faults(Component):
         action_id = action["actionId"]
         running = _Action()
         if action_id == PAUSE_REPLICATION:
-            arns = [arn for target in (action.get("targets") or {}).values()
-                    for arn in (targets.get(target, {}).get("resourceArns") or [])]
-            running.holds = [("pause", arn.split(":")[3]) for arn in arns]
+            running.holds = [_Hold("pause", region, table) for region, table in _replica_targets(action, targets)]
         elif action_id == REGION_OUTAGE:
             region = parameters.get("region", "")
-            running.holds = [("outage", region), ("pause", region)]
+            running.holds = [_Hold("outage", region), _Hold("pause", region)]
         elif action_id == NETWORK_PARTITION:
-            running.holds = [("partition", parameters.get("region", ""))]
+            running.holds = [_Hold("partition", parameters.get("region", ""))]
         if "duration" in parameters:
             running.timer = threading.Timer(self.cloud.scaled(parse_duration(parameters["duration"])),
                                             self._end_action, (experiment_id, running))
             running.timer.daemon = True
-        for kind, region in running.holds:
-            self._hold(kind, region)
+        for hold in running.holds:
+            self._hold(hold)
         log.info("experiment %s: %s applied", experiment_id, action_id)
         return running
 
@@ -245,26 +293,27 @@ class Faults(Component):
         except OSError:  # a status file is not worth a fault left on
             log.warning("could not write the local cloud's status files", exc_info=True)
 
-    def _hold(self, kind: str, region: str) -> None:
+    def _hold(self, hold: _Hold) -> None:
         with self._switching:  # a count and the state it implies change together
-            self._holds[kind, region] += 1
-            if self._holds[kind, region] == 1:
-                self._set(kind, region, True)
+            self._holds[hold] += 1
+            if self._holds[hold] == 1:
+                self._set(hold, True)
 
     def _release(self, action: _Action) -> None:
         with self._switching:
-            for kind, region in action.holds:
-                self._holds[kind, region] -= 1
-                if self._holds[kind, region] == 0:
-                    del self._holds[kind, region]
-                    self._set(kind, region, False)
+            for hold in action.holds:
+                self._holds[hold] -= 1
+                if self._holds[hold] == 0:
+                    del self._holds[hold]
+                    self._set(hold, False)
 
-    def _set(self, kind: str, region: str, on: bool) -> None:
-        if kind == "outage":
-            self._gateway.set_outage(region, on)
-        elif kind == "partition":
-            (self._replication.partition if on else self._replication.heal)(region)
+    def _set(self, hold: _Hold, on: bool) -> None:
+        if hold.kind == "outage":
+            self._gateway.set_outage(hold.region, on)
+        elif hold.kind == "partition":
+            (self._replication.partition if on else self._replication.heal)(hold.region)
         elif on:
-            self._replication.pause(region)
+            self._replication.pause(hold.region, hold.table)
         else:
-            self._replication.resume(region)
+            self._replication.resume(hold.region, hold.table)
+

@@ -40,10 +40,17 @@ makes them real, the way the current version of DynamoDB global tables works:
   A failed ``TransactWriteItems`` (which moto rolls back by restoring a copy
   of the table) replicates nothing.
 
-* **Pause / resume** (the analogue of the FIS ``aws:dynamodb:global-table-pause-replication``
-  action): deliveries from and to a paused region stay queued and arrive on
-  resume. The queue belongs to the component, not to its worker thread, so
-  ``stop()``/``start()`` while writes continue loses nothing.
+* **Pause / resume** (the FIS ``aws:dynamodb:global-table-pause-replication``
+  action, which targets replica tables by ARN:
+  https://docs.aws.amazon.com/fis/latest/userguide/fis-actions-reference.html#dynamodb-actions-reference):
+  replication of one table is paused in one Region, ``pause(region, table)``,
+  or of every table of a Region, ``pause(region)`` (what a Region outage
+  does). Deliveries of a paused replica, from and to it, stay queued and
+  arrive on resume; the table's other replicas, and every other table, keep
+  replicating. Queues are FIFO per (table, source, target), so a paused
+  table's deliveries never hold up another table's. The queues belong to the
+  component, not to its worker thread, so ``stop()``/``start()`` while writes
+  continue loses nothing.
 
 * **Observability.** ``ReplicationLatency`` (milliseconds, namespace
   ``AWS/DynamoDB``, dimensions ``TableName`` and ``ReceivingRegion``) is
@@ -55,10 +62,11 @@ makes them real, the way the current version of DynamoDB global tables works:
   table's region in ``awsRegion``.
 
 * **Partition** (the local cloud's network-partition fault): a partitioned
-  region's replica is cut off from replication in both directions, like a
-  pause, while the region keeps serving its clients. Under MREC both sides
-  keep accepting writes (and last writer wins once healed); under MRSC the
-  cut-off side cannot reach a quorum (``localcloud.strong_consistency``).
+  region's replicas, every table's (a network cut is a Region's), are cut off
+  from replication in both directions, like a pause, while the region keeps
+  serving its clients. Under MREC both sides keep accepting writes (and last
+  writer wins once healed); under MRSC the cut-off side cannot reach a quorum
+  (``localcloud.strong_consistency``).
 
 * **Consistency modes.** ``UpdateTable`` with ``MultiRegionConsistency`` ``STRONG``
   and ``GlobalTableWitnessUpdates`` creates an MRSC global table (three
@@ -263,9 +271,10 @@ class Replication(Component):
         super().__init__(cloud)
         self._tables: dict[str, _GlobalTable] = {}
         self._versions: dict[tuple[str, str], dict[str, Version]] = {}  # (table, region) -> key -> version
-        self._queues: dict[tuple[str, str], deque[Delivery]] = {}  # (source, target) -> FIFO
+        # (table, source, target) -> FIFO of deliveries; only non-empty queues are kept
+        self._queues: dict[tuple[str, str, str], deque[Delivery]] = {}
         self._cond = threading.Condition()
-        self.paused: set[str] = set()
+        self._paused: set[tuple[str, str | None]] = set()  # (region, table), table None for every table there
         self.partitioned: set[str] = set()
         self._samples: deque[LagSample] = deque(maxlen=50_000)
         self._metrics: dict[tuple[str, str, str], list[float]] = {}  # (source, table, target) -> sum, min, max, n
@@ -302,22 +311,21 @@ class Replication(Component):
         self._flush_metrics()
 
     def status(self) -> dict[str, Any]:
-        return {"replication_paused": sorted(self.paused), "partitioned": sorted(self.partitioned),
-                **self.strong.stats()}
+        """``replication_paused``: "REGION" for every table of a Region, "REGION TABLE" for one replica."""
+        with self._cond:
+            paused = sorted(region if table is None else f"{region} {table}" for region, table in self._paused)
+            partitioned = sorted(self.partitioned)
+        return {"replication_paused": paused, "partitioned": partitioned, **self.strong.stats()}
 
     def group(self, name: str) -> _GlobalTable | None:
         """The global table ``name`` (membership, mode, witnesses), or None for a single-Region table."""
         return self._tables.get(name)
 
-    @property
-    def cut_off(self) -> set[str]:
-        """Regions whose replicas neither send nor receive replicated writes now (paused or partitioned)."""
-        return self.paused | self.partitioned
-
-    def reachable(self, a: str, b: str) -> bool:
-        """Can replication pass between Regions ``a`` and ``b`` now?"""
-        cut = self.cut_off
-        return a not in cut and b not in cut
+    def reachable(self, a: str, b: str, table: str) -> bool:
+        """Can replication of ``table`` pass between Regions ``a`` and ``b`` now (neither side partitioned,
+        nor paused for ``table``)?"""
+        return not any(region in self.partitioned or (region, None) in self._paused or (region, table) in self._paused
+                       for region in (a, b))
 
     @property
     def delay_s(self) -> float:
@@ -325,18 +333,18 @@ class Replication(Component):
         return self.cloud.scaled(self.cloud.settings.replication_delay_s)
 
     # --------------------------------------------------------- pause/resume
-    def pause(self, region: str) -> None:
-        """Hold replication from and to ``region`` (queued, nothing is dropped)."""
+    def pause(self, region: str, table: str | None = None) -> None:
+        """Hold replication of ``table`` (None: of every table) from and to ``region`` (queued, nothing is dropped)."""
         with self._cond:
-            self.paused.add(region)
-        log.info("replication paused for %s", region)
+            self._paused.add((region, table))
+        log.info("replication paused for %s", region if table is None else f"{table} in {region}")
 
-    def resume(self, region: str) -> None:
-        """Release what was held for ``region``: everything queued arrives."""
+    def resume(self, region: str, table: str | None = None) -> None:
+        """End the pause ``pause(region, table)`` began: what it held arrives (unless another pause holds it)."""
         with self._cond:
-            self.paused.discard(region)
+            self._paused.discard((region, table))
             self._cond.notify_all()
-        log.info("replication resumed for %s", region)
+        log.info("replication resumed for %s", region if table is None else f"{table} in {region}")
 
     def partition(self, region: str) -> None:
         """Cut ``region``'s replicas off from the others in both directions; the region keeps serving."""
@@ -354,7 +362,7 @@ class Replication(Component):
     def pending(self, table: str | None = None) -> int:
         """Deliveries not applied yet (held by a pause or waiting for the delay)."""
         with self._cond:
-            return sum(1 for q in self._queues.values() for d in q if table in (None, d.write.table))
+            return sum(len(q) for (name, _, _), q in self._queues.items() if table in (None, name))
 
     def expiry_region(self, table: str) -> str | None:
         """Where TTL expiry of a global table happens (its first replica; the others get the delete
@@ -415,7 +423,7 @@ class Replication(Component):
         with self._cond:
             for target in gt.members:
                 if target != region:
-                    self._queues.setdefault((region, target), deque()).append(Delivery(write, target, due))
+                    self._queues.setdefault((table.name, region, target), deque()).append(Delivery(write, target, due))
             self._cond.notify_all()
 
     def _replicate_synchronously(self, gt: _GlobalTable, write: Write) -> None:
@@ -427,14 +435,14 @@ class Replication(Component):
             if target == write.origin:
                 continue
             delivery = Delivery(write, target, now)
-            if self.reachable(write.origin, target):
+            if self.reachable(write.origin, target, write.table):
                 self._apply(delivery)
             else:
                 held.append(delivery)
         if held:
             with self._cond:
                 for delivery in held:
-                    self._queues.setdefault((write.origin, delivery.target), deque()).append(delivery)
+                    self._queues.setdefault((write.table, write.origin, delivery.target), deque()).append(delivery)
                 self._cond.notify_all()
 
     # ----------------------------------------------------------------- apply
@@ -460,9 +468,8 @@ class Replication(Component):
                 time.sleep(0.05)
 
     def _next_due_locked(self) -> float:
-        cut = self.cut_off
-        heads = [q[0].due for (source, target), q in self._queues.items()
-                 if q and source not in cut and target not in cut]
+        heads = [q[0].due for (table, source, target), q in self._queues.items()
+                 if self.reachable(source, target, table)]
         return min(heads, default=time.monotonic() + 3600)
 
     def _apply_due(self) -> bool:
@@ -472,12 +479,13 @@ class Replication(Component):
             now = time.monotonic()
             batch: list[Delivery] = []
             with self._cond:
-                cut = self.cut_off
-                for (source, target), queue in self._queues.items():
-                    if source in cut or target in cut:
+                for (table, source, target), queue in list(self._queues.items()):
+                    if not self.reachable(source, target, table):
                         continue
                     while queue and queue[0].due <= now and len(batch) < MAX_APPLY_BATCH:
                         batch.append(queue.popleft())
+                    if not queue:
+                        del self._queues[table, source, target]
             for delivery in batch:
                 self._apply(delivery)
                 applied.append((delivery, time.time()))
@@ -577,11 +585,10 @@ class Replication(Component):
         # included), and receives everything still on its way to the source.
         self._versions[(source.name, target)] = dict(self._versions.get((source.name, source.region_name), {}))
         with self._cond:
-            for (origin, to), queue in list(self._queues.items()):
-                if to == source.region_name and origin != target:
-                    clones = [Delivery(d.write, target, d.due) for d in queue if d.write.table == source.name]
-                    if clones:
-                        self._queues.setdefault((origin, target), deque()).extend(clones)
+            for (name, origin, to), queue in list(self._queues.items()):
+                if name == source.name and to == source.region_name and origin != target:
+                    clones = [Delivery(d.write, target, d.due) for d in queue]
+                    self._queues.setdefault((name, origin, target), deque()).extend(clones)
         gt.replicas[target] = _Replica("CREATING", time.monotonic() + self.cloud.scaled(REPLICA_CREATION_S))
 
     def _forget_replica(self, gt: _GlobalTable, region: str, status: str = "DELETING") -> None:
@@ -589,11 +596,9 @@ class Replication(Component):
         gt.replicas[region] = _Replica(status, time.monotonic() + self.cloud.scaled(REPLICA_CREATION_S))
         self._versions.pop((gt.name, region), None)
         with self._cond:
-            for (origin, to), queue in self._queues.items():
-                if to == region:
-                    kept = [d for d in queue if d.write.table != gt.name]
-                    queue.clear()
-                    queue.extend(kept)
+            for name, origin, to in list(self._queues):
+                if name == gt.name and to == region:
+                    del self._queues[name, origin, to]
 
     # ------------------------------------------------------------- overrides
     def _create_table(self, call: Call) -> dict[str, Any]:

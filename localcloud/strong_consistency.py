@@ -7,9 +7,10 @@ MRSC table; this module adds what MRSC does on the data path:
 
 * **Quorum.** An MRSC table lives in three Regions (replicas and witness). A
   Region can take a write or a strongly consistent read only while it reaches
-  at least one other of them (two of three: a majority). A Region cut off from
-  the others (FIS pause-replication, which the DynamoDB guide calls Region
-  isolation, or the local cloud's partition) fails both; its eventually
+  at least one other of them (two of three: a majority). A replica cut off from
+  the others (FIS pause-replication on that table, which the DynamoDB guide
+  calls Region isolation, or the local cloud's partition of the whole Region)
+  fails both; its eventually
   consistent reads still answer from its own replica, which may be stale. The
   other two carry on. The error is ``ISOLATED_REGION_ERROR`` (see there why).
 * **Synchronous replication.** A write is applied to every reachable replica
@@ -128,7 +129,7 @@ class StrongConsistency:
 
     def peers(self, gt: GlobalTable, region: str) -> list[str]:
         """The other Regions of ``gt`` (replicas and witnesses) that ``region`` reaches now."""
-        return [r for r in gt.regions if r != region and self._replication.reachable(region, r)]
+        return [r for r in gt.regions if r != region and self._replication.reachable(region, r, gt.name)]
 
     def round_trip_s(self, gt: GlobalTable, region: str) -> float:
         """Real seconds of the round trip to the nearest reachable peer (AWS time times the time scale)."""

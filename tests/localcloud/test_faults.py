@@ -1,4 +1,5 @@
-"""Faults through the AWS API: FIS experiments pause replication or take a region down, and stop cleanly."""
+"""Faults through the AWS API: FIS experiments pause replication of target tables or take a region down,
+and stop cleanly."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ import uuid
 
 import pytest
 
-from conftest import eventually
+from conftest import eventually, make_config
 from helpers import dynamodb
 from helpers.fault_kinds import PAUSE_REPLICATION, REGION_OUTAGE
 from helpers.faults import ensure_fis_role
-from localcloud.faults import parse_duration
+from localcloud.faults import parse_duration, replica_of
 
 pytestmark = pytest.mark.slow  # several seconds a test: left out of make test-fast
 
@@ -30,30 +31,77 @@ def test_iso_durations_as_fis_writes_them(text, seconds):
     assert parse_duration(text) == seconds
 
 
-def test_fis_pause_replication_holds_writes_until_the_experiment_stops(cfg, clients):
-    dynamodb.create_global_table(cfg, clients)
-    dynamodb.wait_for_replicas(cfg, clients)
+def _pause_template(clients, cfg, region, target):
+    """A template whose one action pauses replication of the replicas ``target`` selects, for an hour."""
+    return _template(clients, cfg, region,
+                     {"actionId": PAUSE_REPLICATION, "parameters": {"duration": "PT1H"}, "targets": {"Tables": "T"}},
+                     {"T": {"resourceType": "aws:dynamodb:global-table", "selectionMode": "ALL", **target}})
+
+
+def test_the_replica_is_read_from_a_table_arn():
+    assert replica_of("arn:aws:dynamodb:eu-west-1:123456789012:table/my.table-1") == ("eu-west-1", "my.table-1")
+
+
+def test_fis_pause_replication_holds_only_its_target_table_until_the_experiment_stops(cfg, clients,
+                                                                                     localcloud_status):
+    """Two global tables with replicas in the same two Regions; the experiment targets one table's replica
+    in one Region (as on AWS): that table's writes queue, the other table's still arrive."""
+    other = make_config(localcloud_status, stack_name=cfg.stack_name, table_name=f"{cfg.table_name}-other")
+    for table in (cfg, other):
+        dynamodb.create_global_table(table, clients)
+        dynamodb.wait_for_replicas(table, clients)
     first, second = cfg.regions
     arn = clients.client("dynamodb", first).describe_table(TableName=cfg.table_name)["Table"]["TableArn"]
-    template = _template(clients, cfg, first,
-                         {"actionId": PAUSE_REPLICATION, "parameters": {"duration": "PT1H"}, "targets": {"Tables": "T"}},
-                         {"T": {"resourceType": "aws:dynamodb:global-table", "selectionMode": "ALL", "resourceArns": [arn]}})
     fis = clients.client("fis", first)
-    # How long replication takes on this machine right now: the quiet wait below is several times that.
-    began = time.monotonic()
-    dynamodb.put_item(cfg, clients, {"item_id": "before-pause"}, region=second)
-    assert eventually(lambda: dynamodb.get_item(cfg, clients, "before-pause", region=first) is not None)
-    replication_s = time.monotonic() - began
-    experiment = fis.start_experiment(clientToken=str(uuid.uuid4()), experimentTemplateId=template)["experiment"]["id"]
-
-    dynamodb.put_item(cfg, clients, {"item_id": "during-pause"}, region=second)
-    time.sleep(max(4 * replication_s, cfg.scaled(0.5) * 4) + 0.2)
-    assert dynamodb.get_item(cfg, clients, "during-pause", region=first) is None, "paused: nothing arrives"
-
-    fis.stop_experiment(id=experiment)
+    experiment = fis.start_experiment(clientToken=str(uuid.uuid4()),
+                                      experimentTemplateId=_pause_template(clients, cfg, first, {"resourceArns": [arn]}),
+                                      )["experiment"]["id"]
+    try:
+        paused = _paused(localcloud_status)
+        assert f"{first} {cfg.table_name}" in paused and first not in paused, "status names the paused replica"
+        for table in (cfg, other):  # the target's write first: the other one is queued behind it
+            dynamodb.put_item(table, clients, {"item_id": "during-pause"}, region=second)
+        assert eventually(lambda: dynamodb.get_item(other, clients, "during-pause", region=first) is not None), \
+            "the other table replicates between the same Regions"
+        time.sleep(cfg.scaled(0.5) * 4 + 0.2)  # the target's write would have arrived with the other's
+        assert dynamodb.get_item(cfg, clients, "during-pause", region=first) is None, "paused: nothing arrives"
+    finally:
+        fis.stop_experiment(id=experiment)
     assert eventually(lambda: dynamodb.get_item(cfg, clients, "during-pause", region=first) is not None), \
         "after the experiment stops the queued write arrives"
-    dynamodb.delete_global_table(cfg, clients)
+    assert f"{first} {cfg.table_name}" not in _paused(localcloud_status)
+    for table in (cfg, other):
+        dynamodb.delete_global_table(table, clients)
+
+
+def test_a_replica_paused_by_two_experiments_resumes_when_the_last_ends(cfg, clients, localcloud_status):
+    region = "eu-south-1"
+    arn = f"arn:aws:dynamodb:{region}:123456789012:table/{cfg.table_name}"
+    template = _pause_template(clients, cfg, region, {"resourceArns": [arn]})
+    fis = clients.client("fis", region)
+    first, second = (fis.start_experiment(clientToken=str(uuid.uuid4()), experimentTemplateId=template)["experiment"]["id"]
+                     for _ in range(2))
+    held = f"{region} {cfg.table_name}"
+    assert held in _paused(localcloud_status)
+    fis.stop_experiment(id=first)
+    assert held in _paused(localcloud_status), "the second experiment still holds it"
+    fis.stop_experiment(id=second)
+    assert held not in _paused(localcloud_status)
+
+
+@pytest.mark.parametrize("target", [
+    {"resourceArns": ["arn:aws:dynamodb:me-south-1:123456789012:table/t/stream/2026-01-01T00:00:00.000"]},
+    {"resourceTags": {"runbook:stack": "any"}},
+], ids=["not-a-table-arn", "by-tags"])
+def test_a_pause_target_the_local_cloud_cannot_resolve_is_refused_before_anything_happens(cfg, clients,
+                                                                                         localcloud_status, target):
+    region = "me-south-1"
+    template = _pause_template(clients, cfg, region, target)
+    fis = clients.client("fis", region)
+    with pytest.raises(fis.exceptions.ValidationException):
+        fis.start_experiment(clientToken=str(uuid.uuid4()), experimentTemplateId=template)
+    assert not any(p.startswith(region) for p in _paused(localcloud_status)), "nothing was paused"
+    assert fis.list_experiments()["experiments"] == [], "no experiment was started"
 
 
 def test_unsupported_fis_action_is_refused_before_anything_happens(cfg, clients):

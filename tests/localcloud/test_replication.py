@@ -358,6 +358,56 @@ def test_paused_region_receives_everything_on_resume(inprocess, unique):
     assert eventually(lambda: all(set(_items(x, f"pause-{unique}")) == everything for x in (a, b, c)))
 
 
+def test_pausing_one_table_in_a_region_leaves_another_table_flowing(inprocess, unique):
+    """The FIS action pauses a replica table, not its Region: the other table's writes, queued behind the
+    paused table's between the same two Regions, still arrive; on resume the paused writes arrive in order."""
+    replication = inprocess.get(Replication)
+    regions = ["eu-west-1", "eu-central-1"]
+    paused, flowing = f"pa-{unique}", f"fl-{unique}"
+    a_west, a_central = _inprocess_global_table(inprocess, paused, regions)
+    b_west, b_central = _inprocess_global_table(inprocess, flowing, regions)
+    settle = replication.delay_s * 6 + 0.2
+
+    replication.pause("eu-central-1", paused)
+    assert replication.status()["replication_paused"] == [f"eu-central-1 {paused}"]
+    for i in range(10):  # interleaved, so each flowing write is queued after a paused one
+        a_west.put_item(TableName=paused, Item={"item_id": {"S": f"w{i}"}})
+        b_west.put_item(TableName=flowing, Item={"item_id": {"S": f"w{i}"}})
+        a_central.put_item(TableName=paused, Item={"item_id": {"S": f"c{i}"}})
+        b_central.put_item(TableName=flowing, Item={"item_id": {"S": f"c{i}"}})
+    for v in range(5):  # one item written over and over: the last write must win after the resume
+        a_west.put_item(TableName=paused, Item={"item_id": {"S": "hot"}, "v": {"N": str(v)}})
+    everything = {f"{p}{i}" for p in "wc" for i in range(10)}
+    assert eventually(lambda: set(_items(b_west, flowing)) == set(_items(b_central, flowing)) == everything), \
+        "the other table replicates both ways between the same Regions"
+    time.sleep(settle)
+    assert set(_items(a_central, paused)) == {f"c{i}" for i in range(10)}, "nothing reaches the paused replica"
+    assert set(_items(a_west, paused)) == {f"w{i}" for i in range(10)} | {"hot"}, "nothing leaves it"
+    assert replication.pending(paused) == 25 and replication.pending(flowing) == 0, "queued, not lost"
+
+    replication.resume("eu-central-1", paused)
+    assert replication.status()["replication_paused"] == []
+    assert eventually(lambda: set(_items(a_west, paused)) == set(_items(a_central, paused)) == everything | {"hot"})
+    assert _items(a_central, paused)["hot"]["v"] == {"N": "4"}, "per-item order is kept through the pause"
+
+
+def test_a_region_wide_pause_holds_every_table_of_the_region(inprocess, unique):
+    replication = inprocess.get(Replication)
+    regions = ["eu-west-1", "eu-central-1"]
+    names = [f"r1-{unique}", f"r2-{unique}"]
+    west = [_inprocess_global_table(inprocess, name, regions)[0] for name in names]
+    central = _local_client(inprocess, "eu-central-1")
+
+    replication.pause("eu-central-1")
+    for client, name in zip(west, names):
+        client.put_item(TableName=name, Item={"item_id": {"S": "k"}})
+    time.sleep(replication.delay_s * 6 + 0.2)
+    assert [_items(central, name) for name in names] == [{}, {}], "no table of the Region receives anything"
+    assert replication.status()["replication_paused"] == ["eu-central-1"]
+    replication.resume("eu-central-1")
+    assert eventually(lambda: all(set(_items(central, name)) == {"k"} for name in names))
+
+
 def test_restarting_the_replicator_while_writes_continue_loses_nothing(inprocess, unique):
     replication = inprocess.get(Replication)
     a, b = _inprocess_global_table(inprocess, f"restart-{unique}", ["eu-west-1", "eu-central-1"])

@@ -310,12 +310,14 @@ def test_partitioned_region_refuses_mrsc_writes_and_accepts_mrec_writes(localclo
         "after healing the minority replica catches up"
 
 
-def test_fis_pause_replication_isolates_an_mrsc_replica_as_the_dynamodb_guide_documents(endpoint, unique, clients,
-                                                                                         cfg):
-    """AWS's own action, on the replica in one Region: writes and strongly consistent reads fail there,
-    eventually consistent reads answer, and the other replica (with the witness) carries on."""
-    name = f"pause-{unique}"
+def test_fis_pause_replication_isolates_the_target_mrsc_replica_as_the_dynamodb_guide_documents(endpoint, unique,
+                                                                                                clients, cfg):
+    """AWS's own action, on one table's replica in one Region: writes and strongly consistent reads of that
+    table fail there, eventually consistent reads answer, and the other replica (with the witness) carries on.
+    Another MRSC table in the same Regions, not targeted, keeps its quorum in that Region."""
+    name, untouched = f"pause-{unique}", f"keep-{unique}"
     _mrsc(endpoint, name, EU_REPLICAS, EU_WITNESS)
+    _mrsc(endpoint, untouched, EU_REPLICAS, EU_WITNESS)
     majority, isolated = (_client(endpoint, r) for r in EU_REPLICAS)
     majority.put_item(TableName=name, Item={"item_id": {"S": "k"}, "v": {"S": "before"}})
     arn = isolated.describe_table(TableName=name)["Table"]["TableArn"]
@@ -334,6 +336,10 @@ def test_fis_pause_replication_isolates_an_mrsc_replica_as_the_dynamodb_guide_do
             == "InternalServerError"
         assert isolated.get_item(TableName=name, Key={"item_id": {"S": "k"}})["Item"]["v"]["S"] == "before"
         majority.put_item(TableName=name, Item={"item_id": {"S": "k"}, "v": {"S": "majority"}})
+        isolated.put_item(TableName=untouched, Item={"item_id": {"S": "k"}, "v": {"S": "same Region"}})
+        assert majority.get_item(TableName=untouched, Key={"item_id": {"S": "k"}},
+                                 ConsistentRead=True)["Item"]["v"]["S"] == "same Region", \
+            "the table the experiment does not target keeps its quorum in the paused replica's Region"
     finally:
         fis.stop_experiment(id=experiment)
         fis.delete_experiment_template(id=template)

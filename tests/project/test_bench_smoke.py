@@ -173,3 +173,29 @@ def test_merge_replaces_the_benchmarks_that_ran_and_keeps_the_others(results):
     assert merged["runbook_s"] == results["runbook_s"], "figures of benchmarks that did not run stay"
     assert merged["runs"]["soak"] == new["timestamp"] and merged["runs"]["runbook"] != new["timestamp"]
     assert merged["goals"] == bench_main.goals(merged)
+
+
+def test_the_sweep_bench_judges_every_configuration_against_its_band_and_names_the_worst():
+    import pandas as pd
+
+    from bench import sweep
+
+    comparison = pd.DataFrame([
+        {"health_check_interval": 10, "record_ttl": 10, "fault": "health_status", "runs": 3, "recovery_median_s": 14.0,
+         "model_p5_s": 8.0, "model_median_s": 14.5, "model_p95_s": 18.0, "within_band": True, "failover_expected": True},
+        {"health_check_interval": 30, "record_ttl": 60, "fault": "health_status", "runs": 3, "recovery_median_s": 95.0,
+         "model_p5_s": 60.0, "model_median_s": 120.0, "model_p95_s": 140.0, "within_band": True,
+         "failover_expected": True},
+        {"health_check_interval": 10, "record_ttl": 10, "fault": "replication_pause", "runs": 3,
+         "recovery_median_s": None, "model_p5_s": None, "model_median_s": None, "model_p95_s": None,
+         "within_band": None, "failover_expected": False},
+    ])
+    judged = sweep.judge(comparison)
+    assert (judged["configurations"], judged["runs"], judged["within_band"], judged["failover_configurations"]) == \
+        (3, 9, 2, 2)
+    assert judged["worst"]["configuration"] == "health_check_interval 30, record_ttl 60, fault health_status"
+    assert judged["worst"]["ratio"] == round(95 / 120, 2)
+    rows = {r["figure"]: r for r in bench_main.goals({"details": {"sweep": {"sweep_s": 540.0, "lanes": 4, **judged}}})}
+    assert rows["make sweep: 3 configurations x 3 runs on 4 lanes, local cloud (s)"]["met"] is True
+    band = "sweep: configurations whose median recovery time lies in the model's p5-p95 band"
+    assert rows[band]["value"] == 2 and rows[band]["met"] is True
