@@ -179,6 +179,8 @@ def goals(doc: dict[str, Any]) -> list[dict[str, Any]]:
     for name, fo in (doc.get("details", {}).get("failover") or {}).items():
         settings = f"threshold {fo.get('threshold')}, TTL {fo.get('ttl_s')} s, {fo.get('trials')} trials"
         for figure, key, tolerance in (("fault to unhealthy", "detection", failover.DETECTION_TOLERANCE),
+                                       ("fault to DNS without the failed region", "dns_convergence",
+                                        failover.DETECTION_TOLERANCE),
                                        ("fault to last request to the failed region", "convergence",
                                         failover.CONVERGENCE_TOLERANCE)):
             rows.append(_row(f"failover {name}: {figure}, median ({settings}) (AWS s)", fo.get(f"{key}_s"), "s",

@@ -16,14 +16,17 @@ Measured per trial by the chaos step's own functions (``helpers.failover_events`
 
 * ``detection``: fault to the check's verdict turning unhealthy, replayed from
   the checkers' probes (GetHealthCheckStatus CheckedTime);
+* ``dns_convergence``: fault to the first answer of the zone's name server
+  without PRIMARY, sampled at every poll (``DNS_QUERIES`` queries, as the chaos
+  step's sampler asks): the middle of its sampling interval;
 * ``convergence``: fault to the last request a client sent to PRIMARY (the
   recovery time: the endpoint keeps serving, as with the blog's fault).
 
 Predicted by ``recovery_model.predict`` from the same settings, the checkers'
 phases measured before the fault, and the TTL the clients received. The
-goals: the measured median detection within ±10% of the model's median, the
-measured median convergence within ±15%, for each configuration of
-``CONFIGS`` (the default, threshold 3, TTL 60).
+goals: the measured median detection and DNS convergence within ±10% of the
+model's medians, the measured median convergence within ±15%, for each
+configuration of ``CONFIGS`` (the default, threshold 3, TTL 60).
 """
 
 from __future__ import annotations
@@ -53,7 +56,8 @@ TIME_SCALE = 0.1
 TRIALS = 10
 CLIENTS = 6
 REQUEST_RATE = 4.0  # requests per wall second per client, as the runbook's default
-POLL_S = 0.05  # GetHealthCheckStatus polls (wall): several per probe, so none is missed
+POLL_S = 0.05  # GetHealthCheckStatus polls and DNS samples (wall): several per probe, so none is missed
+DNS_QUERIES = 8  # per DNS sample: a weighted pair names PRIMARY in one of 8 answers but with probability 1/256
 DETECTION_TOLERANCE = 0.10
 CONVERGENCE_TOLERANCE = 0.15
 PRIMARY, SECONDARY = "192.0.2.1", "192.0.2.2"  # TEST-NET-1 (RFC 5737): never reached, only compared
@@ -126,10 +130,15 @@ class _Clients:
             thread.join(timeout=5)
 
 
-def _poll(clients: Any, check_id: str, replay: Any, until: float) -> None:
+def _poll(clients: Any, check_id: str, replay: Any, names_primary: Any, dns: list[dict[str, Any]], until: float) -> None:
+    """Until ``until``: feed every GetHealthCheckStatus poll to ``replay`` and record one DNS sample
+    (``names_primary()``: is PRIMARY in an answer of the zone's name server?) as the chaos sampler does."""
     while time.time() < until:
         replay.update(check_id, clients.client("route53").get_health_check_status(
             HealthCheckId=check_id)["HealthCheckObservations"])
+        asked = time.time()
+        present = names_primary()
+        dns.append({"t": time.time(), "asked_t": asked, "kind": "dns", "region": "primary", "value": int(present)})
         time.sleep(POLL_S)
 
 
@@ -150,7 +159,7 @@ def _config(status: dict[str, Any], name: str, threshold: int, ttl: int, trials:
     """Measure ``trials`` failovers with one configuration and predict them."""
     from helpers import failover_events, recovery_model
     from helpers.client_model import ClientModel
-    from helpers.clients import resolve
+    from helpers.clients import authoritative_server, resolve
     from helpers.healthchecks import HealthReplay
 
     cfg, clients = common.bench_config(status, record_ttl=ttl, health_check_interval=INTERVAL_S,
@@ -171,6 +180,12 @@ def _config(status: dict[str, Any], name: str, threshold: int, ttl: int, trials:
     route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [
         {"Action": "UPSERT", "ResourceRecordSet": r} for r in records]})
     ttl_wire = resolve(cfg, dns_name).ttl  # what the clients receive (wall seconds)
+    server = authoritative_server(cfg, route53.get_hosted_zone(Id=zone_id).get("DelegationSet", {}).get("NameServers", []))
+
+    def names_primary() -> bool:
+        return any(PRIMARY in resolve(cfg, dns_name, server=server).addresses for _ in range(DNS_QUERIES))
+
+    dns: list[dict[str, Any]] = []
     period = 1.0 / REQUEST_RATE
     window = threshold * interval + ttl_wire + 2 * period + 0.5
     replay = HealthReplay(threshold)
@@ -178,21 +193,25 @@ def _config(status: dict[str, Any], name: str, threshold: int, ttl: int, trials:
     measured: list[dict[str, float | None]] = []
     predictions = []
     try:
-        _poll(clients, check_id, replay, time.time() + 1.5 * interval)  # every checker has probed once
+        _poll(clients, check_id, replay, names_primary, dns, time.time() + 1.5 * interval)  # every checker has probed once
         for _ in range(trials):
-            _poll(clients, check_id, replay, time.time() + random.uniform(0, interval) + ttl_wire)
+            _poll(clients, check_id, replay, names_primary, dns, time.time() + random.uniform(0, interval) + ttl_wire)
             fault = time.time()
             endpoint.failed = True
-            _poll(clients, check_id, replay, fault + window)
+            _poll(clients, check_id, replay, names_primary, dns, fault + window)
             restore = time.time()
             endpoint.failed = False
-            _poll(clients, check_id, replay, restore + (threshold + 0.5) * interval + ttl_wire)
+            _poll(clients, check_id, replay, names_primary, dns, restore + (threshold + 0.5) * interval + ttl_wire)
             p = _probes(replay, time.time())
+            samples = pd.concat([p.assign(kind="probe", region="primary"), pd.DataFrame(dns)], ignore_index=True)
             tl = failover_events.Timeline(
-                _requests(viewers.log), p.assign(kind="probe", region="primary"), fault, restore, time.time(),
+                _requests(viewers.log), samples, fault, restore, time.time(),
                 "primary", ("primary", "secondary"), scale, threshold, failover_expected=True,
                 interval_s=INTERVAL_S)
+            bounds = failover_events.headline_bounds(tl).get("dns_convergence_s")
             measured.append({"detection_s": failover_events.detection_s(tl),
+                             "dns_convergence_s": failover_events.dns_convergence_s(tl),
+                             "dns_resolution_s": None if bounds is None else (bounds[1] - bounds[0]) / 2,
                              "convergence_s": failover_events.recovery_time_s(tl)})
             setting = recovery_model.Setting(
                 interval_s=INTERVAL_S, failure_threshold=threshold, ttl_s=ttl_wire / scale, client=ClientModel("ttl"),
@@ -204,6 +223,8 @@ def _config(status: dict[str, Any], name: str, threshold: int, ttl: int, trials:
         endpoint.close()
         result_cleanup = _cleanup(route53, zone_id, records, check_id)
     det = [m["detection_s"] for m in measured if m["detection_s"] is not None]
+    dns_conv = [m["dns_convergence_s"] for m in measured if m["dns_convergence_s"] is not None]
+    resolution = [m["dns_resolution_s"] for m in measured if m["dns_resolution_s"] is not None]
     conv = [m["convergence_s"] for m in measured]
     model_det = statistics.median(p.detection.median for p in predictions)
     model_conv = statistics.median(p.client_convergence.median for p in predictions)
@@ -212,11 +233,16 @@ def _config(status: dict[str, Any], name: str, threshold: int, ttl: int, trials:
         "detection_s": round(statistics.median(det), 2) if det else None,
         "model_detection_s": round(model_det, 2),
         "model_detection_p95_s": round(statistics.median(p.detection.p95 for p in predictions), 2),
+        "dns_convergence_s": round(statistics.median(dns_conv), 2) if dns_conv else None,
+        "dns_resolution_s": round(statistics.median(resolution), 2) if resolution else None,
+        "model_dns_convergence_s": round(statistics.median(p.dns_convergence.median for p in predictions), 2),
+        "model_dns_convergence_p95_s": round(statistics.median(p.dns_convergence.p95 for p in predictions), 2),
         "convergence_s": round(statistics.median(conv), 2) if conv else None,
         "model_convergence_s": round(model_conv, 2),
         "model_convergence_p95_s": round(statistics.median(p.client_convergence.p95 for p in predictions), 2),
         "worst_case_s": round(predictions[0].worst_case_s, 2),
         "detection_all_s": [None if v is None else round(v, 2) for v in (m["detection_s"] for m in measured)],
+        "dns_convergence_all_s": [None if v is None else round(v, 2) for v in (m["dns_convergence_s"] for m in measured)],
         "convergence_all_s": [round(v, 2) for v in conv],
         **result_cleanup,
     }

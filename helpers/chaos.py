@@ -39,6 +39,7 @@ from helpers.waiting import wait_until
 
 LAG_PROBE_PREFIX = "lag-probe-"
 CLOCK_MARGIN_S = 5.0  # items written this long before the experiment began are checked too (clocks differ a little)
+LAG_POLL_S = 0.02  # wall seconds between the lag prober's looks for its probes (the lag's resolution)
 
 
 @dataclass
@@ -206,7 +207,7 @@ def _lag_prober(cfg: Config, clients: Clients, t0: float, stop: threading.Event,
                              "lag_ms": (arrived - written) * 1000, "arrived": arrived - t0})
                 if not waiting:
                     del pending[key]
-        stop.wait(0.02)
+        stop.wait(LAG_POLL_S)
 
 
 def _sampler(cfg: Config, clients: Clients, ids: dict[str, str], regions: RegionMap, t0: float,
@@ -228,10 +229,11 @@ def _sampler(cfg: Config, clients: Clients, ids: dict[str, str], regions: Region
                 rows.append({"t": t, "kind": "probe", "region": region_of[probe["check_id"]], "value": int(probe["ok"]),
                              "checker": probe["checker"],
                              "checked_t": checked.timestamp() - t0 if checked is not None else t})
+            asked = time.time() - t0  # a region named by one of the queries was still in DNS after this
             answer = dns_regions(cfg, regions, server)
             t = time.time() - t0  # the answers were true by now (a change between the queries shows here)
             for region in cfg.regions:
-                rows.append({"t": t, "kind": "dns", "region": region, "value": int(region in answer)})
+                rows.append({"t": t, "asked_t": asked, "kind": "dns", "region": region, "value": int(region in answer)})
         except Exception as error:  # a sampling hiccup must not end the experiment
             rows.append({"t": t, "kind": "sampler_error", "region": "", "value": 0, "error": str(error)})
         stop.wait(every)
@@ -400,6 +402,17 @@ def replication_backlog(run: ChaosRun) -> dict[str, float | int | None]:
             "max_lag_s": None if longest is None else round(longest, 2)}
 
 
+def definitions(cfg: Config) -> dict[str, str]:
+    """One sentence per number of ``chaos_metrics.json`` a reader sees: ``failover_events.DEFINITIONS`` and
+    the two this module measures itself."""
+    poll_ms = LAG_POLL_S / cfg.time_scale * 1000
+    return {**failover_events.DEFINITIONS,
+            "failback_s": "the repair call returned to the first successful request served by the repaired region",
+            "replication_lag_ms": f"a probe item written in one region until a read in another finds it, over the "
+                                  f"whole run, so a fault that stops replication raises the top percentiles (looked "
+                                  f"for every {poll_ms:g} AWS ms plus one BatchGetItem, so known to about that)"}
+
+
 def analyse(run: ChaosRun, clients: Clients) -> dict[str, Any]:
     """Compute the metrics (and fill ``run.events``, ``run.replicas``, ``run.items``, ``run.prediction``).
 
@@ -439,9 +452,10 @@ def analyse(run: ChaosRun, clients: Clients) -> dict[str, Any]:
         "replica_item_counts": replicas["counts"],
         "failover_expected": failover,
         **headline,
+        "bounds_s": failover_events.headline_bounds(tl),
         "expected_rto_s": run.prediction.worst_case_s if run.prediction else None,
         "predicted": run.prediction.as_dict() if run.prediction else None,
-        "definitions": failover_events.DEFINITIONS,
+        "definitions": definitions(cfg),
         "failback_s": None if failback is None else round(run.aws(failback), 3),
         "dns_ttl_s": None if run.answer_ttl_s is None else round(run.aws(run.answer_ttl_s), 3),
         "replication_lag_p50_ms": round(float(lag_aws.quantile(0.5)), 1) if len(lag) else None,
@@ -475,7 +489,10 @@ def write_artifacts(run: ChaosRun, run_dir: str | Path) -> list[Path]:
 
 
 def summary(run: ChaosRun) -> pd.DataFrame:
-    """The headline numbers, measured beside predicted, in AWS seconds first and wall seconds second."""
+    """The headline numbers, measured beside predicted, in AWS seconds first and wall seconds second.
+
+    A sampled number shows the interval it is known to lie in (``failover_events.with_resolution``).
+    """
     m, p, scale = run.metrics, run.prediction, run.cfg.time_scale
     rows = [("requests", m["requests"], "", ""), ("errors", m["errors"], "", ""),
             ("lost writes", m["lost_writes"], "", ""), ("replicas identical", m["replicas_identical"], "", "")]
@@ -487,7 +504,7 @@ def summary(run: ChaosRun) -> pd.DataFrame:
             rows.append((f"{label} (AWS s)", failover_events.NO_FAILOVER, "", ""))
             continue
         band = bands.get(key)
-        rows.append((f"{label} (AWS s)", "-" if value is None else value,
+        rows.append((f"{label} (AWS s)", failover_events.with_resolution(value, m["bounds_s"].get(key)),
                      f"{band.median:.1f} (p95 {band.p95:.1f})" if band else "", "" if value is None else round(value * scale, 3)))
     if p:
         rows.append(("worst case: threshold x interval + TTL (AWS s)", "", f"{p.worst_case_s:.1f}",

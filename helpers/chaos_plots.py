@@ -10,6 +10,7 @@ import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 
+from helpers import failover_events
 from helpers.chaos import ChaosRun
 from helpers.colours import ERROR_COLOUR, EVENT_COLOURS, region_colours
 
@@ -73,17 +74,53 @@ def items_by_origin(run: ChaosRun, bins: int = 40):
     return fig
 
 
+def _verdict_steps(run: ChaosRun, region: str) -> tuple[list[float], list[int]] | None:
+    """Route 53's verdict on ``region``'s check over time (wall seconds), replayed from its checkers' probes:
+    it changes at the CheckedTime of the probe that turned it, the instant the events table gives."""
+    tl = run.timeline()
+    if failover_events.probes(tl, region).empty:
+        return None  # nothing recorded: draw nothing rather than a healthy line
+    changes = failover_events.verdict_changes(tl, region)
+    xs = [0.0] + [c.checked for c in changes] + [run.ended_at]
+    ys = [1] + [int(c.healthy) for c in changes]
+    return xs, ys + ys[-1:]
+
+
+def _sampling_intervals(ax, run: ChaosRun, names: tuple[str, ...], label: str) -> None:
+    """Shade where each sampled event may lie (``failover_events.Event`` earliest to latest); its line is the best time."""
+    for e in failover_events.events(run.timeline()):
+        if e.name in names and e.latest > e.earliest:
+            kind = EVENT_STYLE[e.name][1]
+            ax.axvspan(_aws(run, e.earliest), _aws(run, e.latest), color=EVENT_COLOURS[kind], alpha=0.18, lw=0,
+                       label=label)
+            label = None  # one legend entry
+
+
 def health_and_errors(run: ChaosRun):
-    """Route 53 health per region, DNS answers per region, and the error rate over time."""
+    """Route 53 health per region, DNS answers per region, and the error rate over time.
+
+    Health is the verdict replayed from the checkers' probes, so its step falls on the
+    "health check unhealthy" line; DNS is what the sampler saw, so its step comes at the
+    first sample that showed the change, and a shaded band spans the sampling interval
+    the change lies in (its event line is the middle).
+    """
     cfg, samples, req = run.cfg, run.samples, run.requests
     colours = region_colours(cfg.regions)
     fig, (ax_h, ax_d, ax_e) = plt.subplots(3, 1, figsize=(11, 6.5), sharex=True)
     for i, region in enumerate(cfg.regions):
-        for ax, kind in ((ax_h, "health"), (ax_d, "dns")):
-            s = samples[(samples["kind"] == kind) & (samples["region"] == region)] if not samples.empty else samples
-            if not s.empty:
-                ax.step(_aws(run, s["t"]), s["value"] + i * 0.04, where="post", color=colours[region], label=region)
-    ax_h.set_ylabel("healthy")
+        steps = _verdict_steps(run, region)
+        if steps:
+            ax_h.step(_aws(run, np.array(steps[0])), np.array(steps[1]) + i * 0.04, where="post", color=colours[region],
+                      label=region)
+        s = samples[(samples["kind"] == "dns") & (samples["region"] == region)] if not samples.empty else samples
+        if not s.empty:
+            ax_d.step(_aws(run, s["t"]), s["value"] + i * 0.04, where="post", color=colours[region],
+                      label=f"{region} (sampled)")
+    _sampling_intervals(ax_h, run, ("health check unhealthy", "healthy again"),
+                        "verdict may have turned this early\n(a late poll may have missed probes)")
+    _sampling_intervals(ax_d, run, ("DNS answer changed", "DNS back"),
+                        "DNS changed within this sampling\ninterval (line: its middle)")
+    ax_h.set_ylabel("healthy\n(replayed probes)")
     ax_h.set_yticks([0, 1], ["no", "yes"])
     _wall_time_axis(ax_h, run)
     ax_h.set_title("Route 53 health check status, DNS answers and client errors")
@@ -102,6 +139,7 @@ def health_and_errors(run: ChaosRun):
     for ax in (ax_h, ax_d, ax_e):
         _mark_events(ax, run, legend=ax is ax_h)
     ax_h.legend(**LEGEND)
+    ax_d.legend(**LEGEND)
     ax_e.legend(**LEGEND)
     fig.tight_layout()
     return fig

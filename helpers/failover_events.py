@@ -9,9 +9,13 @@ comes from a ``helpers.chaos.ChaosRun`` or from a run directory's artifacts
 
 Times inside a ``Timeline`` are wall seconds since the experiment started;
 every number returned to a reader is in AWS seconds (wall / time_scale).
-Each event carries the interval it is known to lie in: a sampled event
-happened after the last sample that did not show it and no later than the
-first that did.
+Each event carries the interval it is known to lie in, and its best time:
+a health verdict turns at the CheckedTime of the probe that turned it (Route
+53's own clock, exact unless a late poll may have missed probes); a DNS change
+happened after the last sample that did not show it (and not before the
+verdict it follows) and no later than the first that did, so its best time is
+the middle of that interval, known to within half of it. A headline number built on an event carries that interval
+(``headline_bounds``), and the report prints it beside the number.
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ DEFINITIONS = {
     "detection_s": "fault injected to the health check turning unhealthy (Route 53's verdict, replayed from the "
                    "checkers' probes with FailureThreshold and the 18% rule)",
     "dns_convergence_s": "fault injected to the first DNS answer without the region (asked of the zone's own name "
-                         "server, no cache in between)",
+                         "server, no cache in between, every sampler period): the middle of the interval from the last "
+                         "sample that still named the region (or the verdict DNS follows, if later) to the first that "
+                         "did not, ± half of it",
     "rto_s": "fault injected to the last request that failed on, or was served by, the broken region "
              "(the recovery time the clients saw)",
     "error_window_s": "first failed request sent to the last failed request answered",
@@ -43,7 +49,8 @@ class Timeline:
     """What one chaos run recorded (wall seconds since its start) and the settings needed to read it."""
 
     requests: pd.DataFrame  # one row per request: sent_at, finished_at, status, resolved_region, served_region, ...
-    samples: pd.DataFrame  # kind health/dns (t, region, value) and probe (t seen, region, checker, checked_t, value ok)
+    samples: pd.DataFrame  # kind health (t, region, value), dns (t answered, asked_t, region, value) and
+    #                        probe (t seen, region, checker, checked_t, value ok)
     fault_at: float
     restore_at: float
     ended_at: float
@@ -167,6 +174,7 @@ class Event:
     latest: float
     source: str
     resolution: str
+    seen: float | None = None  # when the sampler first showed it (a sampled event)
 
 
 def _dns_samples(tl: Timeline, region: str) -> pd.DataFrame:
@@ -177,7 +185,11 @@ def _dns_samples(tl: Timeline, region: str) -> pd.DataFrame:
 
 
 def _dns_turn(tl: Timeline, value: int, after: float, before: float | None, stays: bool) -> tuple[float, float] | None:
-    """(last sample before the turn, first sample showing ``value``) for the broken region's DNS presence."""
+    """The interval in which the broken region's DNS presence turned to ``value``: from the start of the
+    last sample's queries that did not show it (one of them still did) to the end of the first sample that did.
+
+    Runs recorded before samples kept ``asked_t`` (when their queries began) start the interval at
+    the last sample's ``t``, as they did then."""
     d = _dns_samples(tl, tl.faulty_region)
     window = d[(d["t"] >= after) & ((d["t"] < before) if before is not None else True)]
     if window.empty:
@@ -191,7 +203,10 @@ def _dns_turn(tl: Timeline, value: int, after: float, before: float | None, stay
         return None
     first = float(hits["t"].iloc[0])
     earlier = d[d["t"] < first]
-    return (float(earlier["t"].iloc[-1]) if not earlier.empty else after), first
+    if earlier.empty:
+        return after, first
+    asked = earlier["asked_t"].iloc[-1] if "asked_t" in earlier else float("nan")
+    return float(earlier["t"].iloc[-1] if pd.isna(asked) else asked), first
 
 
 def _ok(requests: pd.DataFrame) -> pd.Series:
@@ -205,11 +220,33 @@ def touched_broken(tl: Timeline) -> pd.Series:
     return (r["resolved_region"] == tl.faulty_region) | (retried == tl.faulty_region)
 
 
+def _after_verdict(interval: tuple[float, float], verdict: VerdictChange | None) -> tuple[float, float]:
+    """A DNS change's sampling interval, starting no earlier than the verdict it follows.
+
+    Route 53 answers a health-checked record from its check's status, so the answer cannot change
+    before the verdict does (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover.html).
+    A verdict later than the whole interval leaves it as sampled: ``order_findings`` reports that order
+    as impossible rather than have it hidden here.
+    """
+    low, high = interval
+    if verdict is None or verdict.earliest > high:
+        return interval
+    return max(low, verdict.earliest), high
+
+
+def _dns_event(name: str, interval: tuple[float, float], resolution: str) -> Event:
+    earliest, first_seen = interval
+    return Event(name, (earliest + first_seen) / 2, earliest, first_seen, "DNS queries to the zone's name server",
+                 resolution, first_seen)
+
+
 def events(tl: Timeline) -> list[Event]:
     """The run's events in causal order, each with its interval, source and resolution."""
     r, region = tl.requests, tl.faulty_region
-    poll = ("GetHealthCheckStatus polled every sampler period: CheckedTime of the probe, seen at the next poll "
-            "(earlier bound where a late poll may have missed a probe)")
+    poll = ("CheckedTime of the probe (Route 53's clock), seen at the sampler's next GetHealthCheckStatus poll; "
+            "exact unless a late poll may have missed a probe (then the interval starts earlier)")
+    dns_sampled = ("the middle of the sampling interval, ± half of it (DNS is asked every sampler period; the "
+                   "interval starts no earlier than the verdict DNS follows)")
     out = [Event("fault injected", tl.fault_at, tl.fault_started_at or tl.fault_at, tl.fault_at,
                  "the fault's API call (start to return)", "the call's duration")]
     p = probes(tl)
@@ -217,16 +254,16 @@ def events(tl: Timeline) -> list[Event]:
                & (p["value"] == 0)]
     if not failed.empty:
         checked = float(failed["checked_t"].iloc[0])
-        out.append(Event("first failed health probe", checked, checked, float(failed["t"].iloc[0]), "GetHealthCheckStatus CheckedTime", poll))
+        out.append(Event("first failed health probe", checked, checked, checked, "GetHealthCheckStatus CheckedTime", poll,
+                         float(failed["t"].iloc[0])))
     changes = verdict_changes(tl)
     down = next((c for c in changes if not c.healthy and c.checked >= tl.fault_at - 1e-9), None)
     if down:
-        out.append(Event("health check unhealthy", down.checked, down.earliest, down.seen,
-                         "the checkers' probes replayed with FailureThreshold and the 18% rule", poll))
+        out.append(Event("health check unhealthy", down.checked, down.earliest, down.checked,
+                         "the checkers' probes replayed with FailureThreshold and the 18% rule", poll, down.seen))
     dns_out = _dns_turn(tl, 0, tl.fault_at, tl.restore_at, stays=tl.failover_expected)
     if dns_out:
-        out.append(Event("DNS answer changed", dns_out[1], dns_out[0], dns_out[1],
-                         "DNS queries to the zone's name server", "one sampler period"))
+        out.append(_dns_event("DNS answer changed", _after_verdict(dns_out, down), dns_sampled))
     during = r[(r["sent_at"] >= tl.fault_at) & (r["sent_at"] < tl.repair_begins) & touched_broken(tl)]
     if tl.failover_expected and not during.empty:
         last = float(during["sent_at"].max())
@@ -235,13 +272,12 @@ def events(tl: Timeline) -> list[Event]:
                      "the repair's API call (start to return)", "the call's duration"))
     up = next((c for c in changes if c.healthy and c.checked >= tl.repair_begins), None)
     if up:
-        out.append(Event("healthy again", up.checked, up.earliest, up.seen,
-                         "the checkers' probes replayed with FailureThreshold and the 18% rule", poll))
+        out.append(Event("healthy again", up.checked, up.earliest, up.checked,
+                         "the checkers' probes replayed with FailureThreshold and the 18% rule", poll, up.seen))
     if dns_out:
         back = _dns_turn(tl, 1, tl.restore_at, None, stays=False)
         if back:
-            out.append(Event("DNS back", back[1], back[0], back[1], "DNS queries to the zone's name server",
-                             "one sampler period"))
+            out.append(_dns_event("DNS back", _after_verdict(back, up), dns_sampled))
     served = r[(r["sent_at"] >= tl.restore_at) & _ok(r) & (r["served_region"] == region)]
     if dns_out and not served.empty:
         first = float(served["sent_at"].min())
@@ -262,12 +298,18 @@ CAUSAL_ORDER = (
 )
 
 
-def order_findings(evs: list[Event]) -> tuple[list[str], list[str]]:
-    """(impossible orders, orders within the measurement's resolution) for the causal pairs.
+def order_findings(evs: list[Event], time_scale: float) -> tuple[list[str], list[str]]:
+    """(impossible orders, orders within the measurement's resolution) for the causal pairs; times in the
+    messages are AWS seconds (``evs`` in wall seconds at ``time_scale``).
 
     An order is impossible when the first event's earliest time is after the second's latest;
-    when their intervals overlap, the sampling cannot tell them apart and the report says so.
+    when their intervals overlap and the best times are in the wrong order, the sampling cannot
+    tell them apart and the report says so.
     """
+    def span(e: Event) -> str:
+        low, high = e.earliest / time_scale, e.latest / time_scale
+        return f"{low:.1f} AWS s" if high - low < 0.05 else f"{low:.1f} to {high:.1f} AWS s"
+
     by = {e.name: e for e in evs}
     impossible, uncertain = [], []
     for a, b in CAUSAL_ORDER:
@@ -276,21 +318,9 @@ def order_findings(evs: list[Event]) -> tuple[list[str], list[str]]:
             if first.earliest > second.latest + 1e-6:
                 impossible.append(f"{a} after {b}")
             elif first.t > second.t:
-                uncertain.append(f"{a} and {b} lie within one sampling period of each other "
-                                 f"({first.earliest:.2f}-{first.latest:.2f} s and {second.earliest:.2f}-{second.latest:.2f} s "
-                                 "of wall time): the order is within the resolution")
+                uncertain.append(f"{a} ({span(first)}) and {b} ({span(second)}) overlap within their resolution, "
+                                 f"so their order cannot be told: the best times put {b} first")
     return impossible, uncertain
-
-
-def routing_note(evs: list[Event]) -> str | None:
-    """Say so when DNS showed the change before the sampler's poll showed the verdict."""
-    by = {e.name: e for e in evs}
-    down, dns = by.get("health check unhealthy"), by.get("DNS answer changed")
-    if down and dns and dns.t < down.latest:
-        return ("DNS changed before the sampler's next GetHealthCheckStatus poll showed the check unhealthy: Route 53 "
-                "routes on its checkers' views the moment they turn; a poll only reads them every sampler period, "
-                "so the verdict's time is the CheckedTime of the probe that turned it.")
-    return None
 
 
 def events_table(tl: Timeline) -> pd.DataFrame:
@@ -310,7 +340,8 @@ def detection_s(tl: Timeline) -> float | None:
 
 
 def dns_convergence_s(tl: Timeline) -> float | None:
-    """AWS seconds: fault injected to the first DNS answer without the region (``DEFINITIONS``)."""
+    """AWS seconds: fault injected to the first DNS answer without the region, the middle of its sampling
+    interval (``DEFINITIONS``; ``headline_bounds`` gives the interval)."""
     e = {x.name: x for x in events(tl)}.get("DNS answer changed")
     return tl.aws(e.t - tl.fault_at) if e else None
 
@@ -352,3 +383,30 @@ def headline(tl: Timeline) -> dict[str, Any]:
     """Every headline number of the run (AWS seconds), as ``chaos_metrics.json`` and the index show them."""
     return {"detection_s": detection_s(tl), "dns_convergence_s": dns_convergence_s(tl), "rto_s": recovery_time_s(tl),
             "error_window_s": error_window_s(tl)}
+
+
+# The event each sampled headline number ends at; the others are exact (the request log's own clock).
+_SAMPLED = {"detection_s": "health check unhealthy", "dns_convergence_s": "DNS answer changed"}
+
+
+def headline_bounds(tl: Timeline) -> dict[str, list[float]]:
+    """[earliest, latest] AWS seconds since the fault for each sampled headline number that was measured.
+
+    The number itself is its best estimate inside (``DEFINITIONS``); an exact number has no entry.
+    """
+    by = {e.name: e for e in events(tl)}
+    return {key: [tl.aws(by[name].earliest - tl.fault_at), tl.aws(by[name].latest - tl.fault_at)]
+            for key, name in _SAMPLED.items() if name in by and by[name].latest - by[name].earliest > 1e-9}
+
+
+def with_resolution(value: float | None, bounds: list[float] | None) -> str:
+    """A headline number as a reader sees it, in AWS seconds without the unit: ``9.6 ± 1.4`` when it is the
+    middle of its interval, ``7.4 (between 5.1 and 7.4)`` when not, the number alone when exact."""
+    if value is None:
+        return "-"
+    if not bounds:
+        return f"{value:.1f}"
+    low, high = bounds
+    if abs((value - low) - (high - value)) < 0.05:
+        return f"{value:.1f} ± {(high - low) / 2:.1f}"
+    return f"{value:.1f} (between {low:.1f} and {high:.1f})"

@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from helpers.failover_events import NO_FAILOVER
+from helpers.failover_events import NO_FAILOVER, with_resolution
 
 NAV_STYLE = (
     "position:sticky;top:0;z-index:10;background:#232f3e;color:#fff;padding:8px 16px;"
@@ -164,28 +164,32 @@ def _results_html(out_dir: Path) -> str:
     metrics = json.loads(path.read_text())
     scale = metrics.get("time_scale") or 1.0
     predicted = metrics.get("predicted") or {}
-    rows = "".join(f"<tr><th>{html.escape(label)}</th><td colspan=3>{_cell(metrics.get(key))}</td></tr>"
+    definitions, bounds = metrics.get("definitions") or {}, metrics.get("bounds_s") or {}
+    rows = "".join(f"<tr><th>{html.escape(label)}</th><td colspan=4>{_cell(metrics.get(key))}</td></tr>"
                    for label, key, _ in RESULT_ROWS if key in metrics)
     for label, key, model in DURATION_ROWS:
         value = metrics.get(key)
         if key == "rto_s" and not metrics.get("failover_expected", True):
-            rows += f"<tr><th>{html.escape(label)}</th><td colspan=3>{NO_FAILOVER}</td></tr>"
+            rows += f"<tr><th>{html.escape(label)}</th><td colspan=4>{NO_FAILOVER}</td></tr>"
             continue
         if value is None:
             continue
         band = predicted.get(model) if model else None
-        guess = f"{band['median']} (p95 {band['p95']})" if band else ""
-        rows += (f"<tr><th>{html.escape(label)}</th><td>{value} s</td><td>{html.escape(guess)}</td>"
-                 f"<td>{round(value * scale, 3)} s</td></tr>")
+        guess = f"{band['median']:.1f} s (p95 {band['p95']:.1f} s)" if band else ""
+        rows += (f"<tr><th>{html.escape(label)}</th><td>{html.escape(with_resolution(value, bounds.get(key)))} s</td>"
+                 f"<td>{html.escape(guess)}</td><td>{round(value * scale, 3)} s</td>"
+                 f"<td>{html.escape(definitions.get(key, ''))}</td></tr>")
     if predicted.get("worst_case_s") is not None:
         worst = predicted["worst_case_s"]
         rows += (f"<tr><th>worst case: threshold x interval + TTL</th><td></td><td>{worst} s</td>"
-                 f"<td>{round(worst * scale, 3)} s</td></tr>")
+                 f"<td>{round(worst * scale, 3)} s</td><td>Route 53's documented failover time</td></tr>")
     for label, key in (("replication lag p50", "replication_lag_p50_ms"), ("replication lag p99", "replication_lag_p99_ms")):
         if metrics.get(key) is not None:
             rows += (f"<tr><th>{label}</th><td>{metrics[key]} ms</td><td></td>"
-                     f"<td>{round(metrics[key] * scale, 1)} ms</td></tr>")
-    head = "<tr><th></th><th>measured (AWS time)</th><th>predicted: median (p95)</th><th>wall clock here</th></tr>"
+                     f"<td>{round(metrics[key] * scale, 1)} ms</td>"
+                     f"<td>{html.escape(definitions.get('replication_lag_ms', ''))}</td></tr>")
+    head = ("<tr><th></th><th>measured (AWS time)</th><th>predicted: median (p95)</th><th>wall clock here</th>"
+            "<th>definition</th></tr>")
     events = metrics.get("events") or []
     event_rows = "".join(
         "<tr>" + "".join(f"<td>{_cell(e.get(column))}</td>" for column in
@@ -193,8 +197,10 @@ def _results_html(out_dir: Path) -> str:
         for e in events if isinstance(e, dict))
     event_table = ("<h3>Events</h3>\n<table id=\"events\"><tr><th>event</th><th>AWS time (s)</th><th>wall time (s)</th>"
                    f"<th>interval (AWS s)</th><th>source</th><th>resolution</th></tr>{event_rows}</table>") if event_rows else ""
-    return (f'<h2>Chaos results</h2>\n<p>Durations in AWS seconds (what the experiment takes on AWS); the wall clock '
-            f'of this run ran {scale:g} times as long.</p>\n<table id="results">{head}{rows}</table>\n{event_table}')
+    return (f'<h2>Chaos results</h2>\n<p>Durations in AWS seconds (what the experiment takes on AWS); this run '
+            f'took {scale:g} of each in wall-clock time (time scale {scale:g}). A sampled duration shows the interval '
+            f'it is known to lie in: ± half of it around its middle.</p>\n'
+            f'<table id="results">{head}{rows}</table>\n{event_table}')
 
 
 def _consistency_html(out_dir: Path) -> str:

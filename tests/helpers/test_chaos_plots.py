@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from matplotlib.colors import to_hex, to_rgb
 
-from helpers import chaos_plots
+from helpers import chaos_plots, failover_events
 from helpers.chaos import ChaosRun
 from helpers.colours import EVENT_COLOURS, REGION_PALETTE, region_colours
 from helpers.config import validate
@@ -68,9 +68,24 @@ def test_region_colours_are_far_from_every_event_colour():
             assert a == b or _distance(a, b) > 35, f"regions {a} and {b} look alike"
 
 
+def _probes(fail_from: float, fail_until: float) -> list[dict]:
+    """Eight checkers per region probing every 0.5 s (10 AWS s at time scale 0.05), staggered by 1/16 s;
+    eu-west-1's fail between the two times."""
+    rows = []
+    for start in np.arange(0, 10, 0.5):
+        for k in range(8):
+            checked = start + k / 16
+            for region in REGIONS:
+                ok = region != "eu-west-1" or not fail_from <= checked < fail_until
+                rows.append({"t": checked + 0.02, "kind": "probe", "region": region, "checker": f"checker-{k}",
+                             "checked_t": checked, "value": int(ok)})
+    return rows
+
+
 @pytest.fixture
 def run() -> ChaosRun:
-    """A small recorded experiment: two regions, the fault at 3 s, DNS moves at 4 s, restored at 7 s."""
+    """A small recorded experiment: two regions, the fault at 3 s, the check turns at 3.375 s (the seventh
+    checker's failed probe), DNS is sampled every 0.5 s and shows the change at 3.5 s, restored at 7 s."""
     cfg = validate({"regions": REGIONS, "fault": "region_outage", "faulty_region": "eu-west-1", "time_scale": 0.05})
     rows = []
     for client in range(2):
@@ -82,17 +97,19 @@ def run() -> ChaosRun:
                          "latency_ms": 300.0 if i == 0 else 10.0, "status": 0 if broken and not client else 201,
                          "resolved_region": region, "served_region": None if broken and not client else region})
     requests = pd.DataFrame(rows).sort_values("sent_at").reset_index(drop=True)
-    samples = pd.DataFrame([{"t": t, "kind": kind, "region": r, "value": int(r != "eu-west-1" or not 3.5 <= t < 7.2)}
-                            for t in np.arange(0, 10, 0.5) for kind in ("health", "dns") for r in REGIONS])
+    samples = pd.DataFrame([{"t": t, "asked_t": t, "kind": kind, "region": r,
+                             "value": int(r != "eu-west-1" or not 3.5 <= t < 7.2)}
+                            for t in np.arange(0, 10, 0.5) for kind in ("health", "dns") for r in REGIONS]
+                           + _probes(3.0, 7.0))
     ok = requests[requests["status"] == 201]
     items = pd.DataFrame({"t": ok["sent_at"], "origin_region": ok["served_region"]})
-    events = {"fault injected": 3.0, "health check unhealthy": 3.5, "DNS answer changed": 4.0, "restore": 7.0,
-              "healthy again": 7.2}
     lag = pd.DataFrame([{"t": t, "source": s, "target": d, "lag_ms": 50.0 if s != "eu-west-1" or not 3 <= t < 7 else
                          (7.1 - t) * 1000, "arrived": t + 0.05 if s != "eu-west-1" or not 3 <= t < 7 else 7.1}
                         for t in np.arange(0, 10, 0.2) for s, d in (REGIONS, REGIONS[::-1])])
-    return ChaosRun(cfg=cfg, started_at=0.0, fault_at=3.0, restore_at=7.0, ended_at=10.0, requests=requests,
-                    samples=samples, lag=lag, events=events, items=items)
+    run = ChaosRun(cfg=cfg, started_at=0.0, fault_at=3.0, restore_at=7.0, ended_at=10.0, requests=requests,
+                   samples=samples, lag=lag, items=items)
+    run.events = {e.name: e.t for e in failover_events.events(run.timeline())}
+    return run
 
 
 @pytest.mark.parametrize("plot", [chaos_plots.items_by_origin, chaos_plots.health_and_errors, chaos_plots.latency,
@@ -153,4 +170,28 @@ def test_the_architecture_diagram_frames_each_region_in_its_colour_with_a_legend
     for region in REGIONS:
         handle = legend.legend_handles[texts.index(f"region {region}")]
         assert to_hex(handle.get_edgecolor()) == colours[region]
+    matplotlib.pyplot.close(fig)
+
+
+def test_the_health_step_falls_on_the_unhealthy_line_and_dns_shows_its_sampling_interval(run):
+    fig = chaos_plots.health_and_errors(run)
+    ax_h, ax_d = fig.axes[0], fig.axes[1]
+    aws = 1 / run.cfg.time_scale
+    unhealthy, healthy = run.events["health check unhealthy"] * aws, run.events["healthy again"] * aws
+    assert (unhealthy, healthy) == (pytest.approx(3.375 * aws), pytest.approx(7.0625 * aws))
+    step = next(line for line in ax_h.get_lines() if line.get_label() == "eu-west-1")
+    xs, ys = step.get_xdata(), step.get_ydata()
+    assert list(xs[np.flatnonzero(np.diff(ys)) + 1]) == [pytest.approx(unhealthy), pytest.approx(healthy)], \
+        "the health step turns exactly where the event lines are drawn"
+    dns_line = run.events["DNS answer changed"] * aws
+    bands = [patch for patch in ax_d.patches if patch.get_label() != "fault window" and patch.get_alpha() == 0.18]
+    spans = [(p.get_x(), p.get_x() + p.get_width()) for p in bands]
+    assert (pytest.approx(unhealthy), pytest.approx(3.5 * aws)) in spans, \
+        "DNS changed between the verdict it follows and the first sample without eu-west-1"
+    assert any(low < dns_line < high for low, high in spans), "the DNS line is the middle of its band"
+    dns_step = next(line for line in ax_d.get_lines() if line.get_label() == "eu-west-1 (sampled)")
+    first_without = dns_step.get_xdata()[np.flatnonzero(np.diff(dns_step.get_ydata()))[0] + 1]
+    assert dns_line < first_without, "the sampled DNS step lags the event line by the sampling, shaded"
+    legend = [t.get_text() for t in ax_d.get_legend().get_texts()]
+    assert any("sampling" in text and "middle" in text for text in legend), legend
     matplotlib.pyplot.close(fig)

@@ -66,25 +66,33 @@ def test_events_come_in_causal_order_each_inside_its_interval():
         assert e.earliest <= e.t <= e.latest, e
     dns = found[names.index("DNS answer changed")]
     assert (dns.earliest, dns.latest) == (3.75, 4.0), "between the last sample with the region and the first without"
-    assert fe.order_findings(found) == ([], [])
+    assert dns.t == pytest.approx(3.875), "the best estimate is the middle of the sampling interval"
+    down = found[names.index("health check unhealthy")]
+    assert (down.earliest, down.t, down.latest) == (3.75, 3.75, 3.75), "the verdict turned at the probe's CheckedTime"
+    assert down.seen == pytest.approx(3.8), "the sampler's poll only showed it later"
+    assert fe.order_findings(found, SCALE) == ([], [])
 
 
 def test_an_order_that_sampling_cannot_resolve_is_reported_as_uncertain_and_an_impossible_one_as_such():
     # The injection call ran from 2.8 s to 3.0 s and a probe at 2.875 s already failed: fault and
     # first failure lie within the call's duration of each other.
     tl = _timeline(_probes(2.85, 8.0) + _dns((4.0, 8.5)), fault_started_at=2.8)
-    impossible, uncertain = fe.order_findings(fe.events(tl))
+    impossible, uncertain = fe.order_findings(fe.events(tl), SCALE)
     assert not impossible and len(uncertain) == 1
-    assert uncertain[0].startswith("fault injected and first failed health probe lie within one sampling period")
+    assert uncertain[0] == ("fault injected (28.0 to 30.0 AWS s) and first failed health probe (28.8 AWS s) overlap "
+                            "within their resolution, so their order cannot be told: the best times put first "
+                            "failed health probe first")
     early = _timeline(_probes(3.0, 8.0) + _dns((3.0, 8.5)))
-    impossible, _ = fe.order_findings(fe.events(early))
+    impossible, _ = fe.order_findings(fe.events(early), SCALE)
     assert impossible == ["health check unhealthy after DNS answer changed"]
 
 
 def test_the_headline_numbers_follow_their_definitions():
     tl = _timeline(_probes(3.0, 8.0) + _dns((4.0, 8.5)))
     assert fe.recovery_time_s(tl) == pytest.approx((4.2 - 3.0) / SCALE), "the last request to a, sent at 4.2 s, before the repair began"
-    assert fe.dns_convergence_s(tl) == pytest.approx(10.0)
+    assert fe.dns_convergence_s(tl) == pytest.approx(8.75), "the middle of 3.75-4.0 s, 3 s after the fault"
+    assert fe.headline_bounds(tl) == {"dns_convergence_s": [pytest.approx(7.5), pytest.approx(10.0)]}, \
+        "detection is exact (every probe seen), DNS known to its sampling interval"
     assert fe.error_window_s(tl) == pytest.approx(0.01 / SCALE)
     assert set(fe.headline(tl)) == {"detection_s", "dns_convergence_s", "rto_s", "error_window_s"}
     causes = fe.error_causes(tl)
@@ -118,10 +126,64 @@ def test_a_late_poll_that_may_have_missed_probes_widens_the_verdict_interval():
     down = next(c for c in fe.verdict_changes(tl) if not c.healthy)
     assert down.checked == 5.75, "checker-6's first failure seen was its probe at 5.75 s"
     assert down.earliest == pytest.approx(3.75), "its probe at 3.75 s was missed: the check may have turned then"
-    impossible, _ = fe.order_findings(fe.events(tl))
+    impossible, _ = fe.order_findings(fe.events(tl), SCALE)
     assert not impossible, "DNS changing at 4 s is within the widened interval"
 
 
 def test_checker_phases_come_from_the_probes_before_the_fault():
     tl = _timeline(_probes(3.0, 8.0))
     assert fe.checker_phases(tl, interval_s=10) == pytest.approx(tuple(k / 8 for k in range(8)))
+
+
+def test_a_dns_change_lies_between_the_start_of_the_last_queries_that_named_the_region_and_the_first_that_did_not():
+    # each sample's 16 queries run from asked_t to t; the last that named "a" began at 4.2 s
+    samples = [{"t": t / 4, "asked_t": t / 4 - 0.05, "kind": "dns", "region": "a",
+                "value": int(not 4.5 <= t / 4 < 8.5)} for t in range(48)]
+    tl = _timeline(_probes(3.0, 8.0) + samples)
+    dns = next(e for e in fe.events(tl) if e.name == "DNS answer changed")
+    assert (dns.earliest, dns.latest, dns.t) == (pytest.approx(4.2), 4.5, pytest.approx(4.35))
+    assert fe.headline_bounds(tl)["dns_convergence_s"] == [pytest.approx(12.0), pytest.approx(15.0)]
+
+
+def test_a_dns_change_starts_no_earlier_than_the_verdict_it_follows():
+    # sampled every second: the last sample with "a" at 3.0 s, the first without at 4.0 s; the verdict at 3.75 s
+    samples = [{"t": float(t), "asked_t": float(t), "kind": "dns", "region": "a", "value": int(not 4 <= t < 9)}
+               for t in range(12)]
+    tl = _timeline(_probes(3.0, 8.0) + samples)
+    found = {e.name: e for e in fe.events(tl)}
+    dns, down = found["DNS answer changed"], found["health check unhealthy"]
+    assert (dns.earliest, dns.latest) == (down.t, 4.0), "Route 53 answers from the check's status"
+    assert fe.dns_convergence_s(tl) == pytest.approx(8.75), "3.875 s: after the verdict, not 3.5 s before it"
+    assert fe.order_findings(list(found.values()), SCALE) == ([], [])
+    back, up = found["DNS back"], found["healthy again"]
+    assert back.earliest == up.t == 8.125 and back.latest == 9.0
+
+
+@pytest.mark.parametrize("period", [0.25, 0.4])
+def test_the_dns_interval_holds_the_true_change_and_its_middle_is_closer_than_the_first_sample_that_shows_it(period):
+    """DNS changes a random delay (up to a period: propagation) after the verdict; sampled every ``period``
+    at any phase, the interval holds the change and its middle is on average nearer than the late end."""
+    verdict = 3.75  # the seventh checker's failed probe
+    middle_errors, late_errors = [], []
+    for k in range(40):
+        phase, delay = (k % 20) / 20 * period, (k * 7 % 40) / 40 * period
+        true_change = verdict + delay
+        samples = [{"t": phase + j * period, "asked_t": phase + j * period, "kind": "dns", "region": "a",
+                    "value": int(not true_change <= phase + j * period < 8.5)} for j in range(int(12 / period))]
+        tl = _timeline(_probes(3.0, 8.0) + samples)
+        measured = fe.dns_convergence_s(tl)
+        low, high = fe.headline_bounds(tl).get("dns_convergence_s", [measured, measured])  # exact: no interval
+        truth = (true_change - tl.fault_at) / SCALE
+        eps = 1e-3  # AWS seconds are rounded to the millisecond
+        assert (verdict - tl.fault_at) / SCALE - eps <= low <= truth + eps and truth - eps <= high <= low + period / SCALE + eps
+        middle_errors.append(abs(measured - truth))
+        late_errors.append(high - truth)
+    assert max(middle_errors) <= period / SCALE / 2 + 1e-3, "never off by more than the ± it states"
+    assert sum(middle_errors) < 0.75 * sum(late_errors), (sum(middle_errors), sum(late_errors))
+
+
+def test_a_headline_number_is_printed_with_the_interval_it_is_known_to_lie_in():
+    assert fe.with_resolution(8.75, [7.5, 10.0]) == "8.8 ± 1.2"
+    assert fe.with_resolution(7.4, [5.1, 7.4]) == "7.4 (between 5.1 and 7.4)"
+    assert fe.with_resolution(12.0, None) == "12.0"
+    assert fe.with_resolution(None, None) == "-"

@@ -1,18 +1,29 @@
-"""The chaos step for every fault, on one stack built by 00-05; and a teardown after a failed run."""
+"""The chaos step for every fault, on one stack built by 00-05; its live view as JupyterLab shows it;
+and a teardown after a failed run."""
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import time
 
+import matplotlib.image
+import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.colors import to_rgb
+from nbclient import NotebookClient
+from papermill.iorw import load_notebook_node
+from papermill.parameterize import parameterize_notebook
 
 from helpers.clients import Clients
+from helpers.colours import region_colours
 from helpers.config import validate, with_backend_settings
 from helpers.runner import run
 from helpers.teardown import inventory
-from runbook_runs import (LOCAL, _assert_chaos_metrics, _assert_chaos_run_directory,  # noqa: F401 (built_stack)
-                          _assert_fault_caused_no_errors, _quiet, _run, built_stack)
+from runbook_runs import (LOCAL, ROOT, _assert_chaos_metrics, _assert_chaos_run_directory,  # noqa: F401 (built_stack)
+                          _assert_fault_caused_no_errors, _cfg, _quiet, _run, built_stack)
 
 pytestmark = pytest.mark.notebook
 
@@ -62,3 +73,58 @@ def test_teardown_after_a_failed_run_leaves_nothing(tmp_path, localcloud_status)
     teardown = run([LOCAL], params, notebooks=["08"], out=tmp_path / "teardown", echo=_quiet)
     assert teardown.ok, [(n.name, n.error) for n in teardown.notebooks]
     assert inventory(cfg, Clients(cfg)).empty
+
+
+class _IOPubRecorder(NotebookClient):
+    """nbclient as JupyterLab's front end sees the kernel: every IOPub message, with the time it arrived."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.messages: list[tuple[float, dict]] = []
+
+    def process_message(self, msg, cell, cell_index):
+        self.messages.append((time.time(), msg))
+        return super().process_message(msg, cell, cell_index)
+
+
+def _bar_share(png: bytes, colour: str) -> float:
+    """The share of the live picture's top panel (requests by serving region: its upper 45%) drawn in ``colour``.
+
+    The health and DNS panels below draw each region's line in the same colour; only bars fill the top one.
+    """
+    pixels = matplotlib.image.imread(io.BytesIO(png), format="png")[..., :3]
+    top = pixels[: int(0.45 * len(pixels))]
+    return float((np.abs(top - np.array(to_rgb(colour))).max(axis=-1) < 0.02).mean())
+
+
+@pytest.mark.timeout(600)
+def test_the_live_view_redraws_from_the_growing_records_while_the_load_runs(built_stack, tmp_path, monkeypatch):  # noqa: F811
+    """06 in a kernel as JupyterLab runs it (no report-run settings): the live picture is one display that the
+    experiment replaces again and again during the load, each time with more requests drawn."""
+    state, _ = built_stack
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)  # what a report run sets; JupyterLab does not
+    cfg = _cfg(state, routing_policy="failover", steady_s=40.0, hold_s=60.0, recovery_s=40.0, run_dir=str(tmp_path))
+    nb = parameterize_notebook(load_notebook_node(str(ROOT / "notebooks" / "06_chaos.ipynb")), cfg.public_params())
+    experiment = next(i for i, cell in enumerate(nb.cells) if "chaos.run_experiment" in cell.source)
+    nb.cells = nb.cells[:experiment + 1]  # up to the experiment: the rest is the report's, tested above
+    client = _IOPubRecorder(nb, kernel_name="python3", timeout=300,
+                            resources={"metadata": {"path": str(ROOT / "notebooks")}})
+    client.execute()
+    shown = [(t, m) for t, m in client.messages if m["msg_type"] == "display_data"
+             and "the live view starts" in m["content"]["data"].get("text/plain", "")]
+    assert len(shown) == 1, "one live display, made before the load starts"
+    display_id = shown[0][1]["content"]["transient"]["display_id"]
+    updates = [(t, m["content"]["data"]) for t, m in client.messages
+               if m["msg_type"] == "update_display_data" and m["content"]["transient"]["display_id"] == display_id]
+    pictures = [(t, data["image/png"]) for t, data in updates if "image/png" in data]
+    load_s = cfg.scaled(cfg.steady_s + cfg.hold_s + cfg.recovery_s)
+    assert len(pictures) >= 0.5 * load_s, f"about one redraw a second over {load_s:.1f} s of load: {len(pictures)}"
+    assert pictures[-1][0] - pictures[0][0] >= 0.6 * load_s, "the redraws are spread over the load, not bunched"
+    assert len({png for _, png in pictures}) == len(pictures), "every redraw shows a different picture"
+    first, last = (base64.b64decode(png) for png in (pictures[0][1], pictures[-1][1]))
+    colours = region_colours(cfg.regions)
+    for region in cfg.regions:
+        assert _bar_share(last, colours[region]) > 0.02, f"the last picture has bars of the requests {region} served"
+    assert sum(_bar_share(first, c) for c in colours.values()) < sum(_bar_share(last, c) for c in colours.values()), \
+        "the bars of served requests grow as the load goes on"
+    assert "live view ended" in updates[-1][1].get("text/plain", ""), "the view replaces itself with one line at the end"
