@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import field
 from pathlib import Path
 from typing import Any, Mapping
@@ -52,6 +53,14 @@ class _Derived:
     def scaled(self, seconds: float) -> float:
         """A duration AWS defines, as it passes on this backend (real seconds)."""
         return seconds * self.time_scale
+
+    def received_ttl_s(self, ttl_s: float) -> float:
+        """The TTL clients receive for a record of ``ttl_s``, in AWS seconds. DNS carries whole seconds: the local
+        cloud sends ``ttl_s`` x time scale rounded up, at least 1 (``localcloud.routing.scale_ttl``), so below a
+        time scale of 0.1 a 10 s TTL stands for more AWS seconds than the record says."""
+        if not self.uses_local_cloud:
+            return float(ttl_s)
+        return max(1, math.ceil(ttl_s * self.time_scale - 1e-9)) / self.time_scale
 
     @property
     def tags(self) -> dict[str, str]:

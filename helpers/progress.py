@@ -10,6 +10,7 @@ variant, at the time each bar is made. Helpers import ``tqdm`` from here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from tqdm.auto import tqdm as _auto_tqdm
@@ -29,3 +30,18 @@ class tqdm(_auto_tqdm):  # noqa: N801 (tqdm's own name, so helpers change only t
         if disabled_by_environment():
             kwargs["disable"] = True
         super().__init__(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def disabled():
+    """No progress bars meanwhile, in this process and in the processes it starts (``TQDM_DISABLE=1``, inherited);
+    the variable is put back afterwards."""
+    saved = os.environ.get(DISABLE_VARIABLE)
+    os.environ[DISABLE_VARIABLE] = "1"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(DISABLE_VARIABLE, None)
+        else:
+            os.environ[DISABLE_VARIABLE] = saved

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import html
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -270,3 +271,12 @@ on backend <code>{html.escape(str(result.parameters.get("backend", "")))}</code>
     path = out_dir / "index.html"
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def point_latest(out_dir: Path) -> None:
+    """Point ``latest`` beside ``out_dir`` at it (atomically: a reader never finds it missing)."""
+    latest = out_dir.parent / "latest"
+    tmp = out_dir.parent / ".latest.tmp"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(out_dir.name)
+    os.replace(tmp, latest)

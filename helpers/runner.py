@@ -35,9 +35,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from helpers import progress
 from helpers.config import PROJECT_ROOT, ConfigError, validate
 from helpers.parameters import PARAMETER_NAMES, load_parameters
-from helpers.report import export_html, write_index
+from helpers.report import export_html, point_latest, write_index
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 NO_DRY_RUN = frozenset({"06_chaos", "07_consistency"})  # notebooks that act on a real stack, so a dry run leaves them out
@@ -310,7 +311,7 @@ def execute_notebook(path: Path, output: Path, parameters: dict[str, Any], *, cw
         finally:
             done.set()
 
-    with environment(TQDM_DISABLE="1"), _kernel_stderr_to(kernel_log):
+    with progress.disabled(), _kernel_stderr_to(kernel_log):
         worker = threading.Thread(target=execute, name=f"papermill {path.stem}", daemon=True)
         try:
             worker.start()
@@ -361,21 +362,6 @@ def _signal_kernel(manager: Any, signum: int) -> bool:
     return True
 
 
-@contextlib.contextmanager
-def environment(**variables: str):
-    """Set environment variables (inherited by the processes started meanwhile), then put them back."""
-    saved = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def _new_run_dir() -> Path:
     """``reports/<date-time>``, with a suffix when a run already started in the same second."""
     base = REPORTS_DIR / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -421,15 +407,6 @@ def _kernel_stderr_to(path: Path):
             terminal.flush()
             os.dup2(saved, 2)
             os.close(saved)
-
-
-def point_latest(out_dir: Path) -> None:
-    """Point ``latest`` beside ``out_dir`` at it (atomically: a reader never finds it missing)."""
-    latest = out_dir.parent / "latest"
-    tmp = out_dir.parent / ".latest.tmp"
-    tmp.unlink(missing_ok=True)
-    tmp.symlink_to(out_dir.name)
-    os.replace(tmp, latest)
 
 
 def _indent(text: str) -> str:

@@ -40,10 +40,11 @@ from typing import Any, Callable
 
 import yaml
 
+from helpers.progress import disabled as no_progress_bars
 from helpers.config import PROJECT_ROOT, ConfigError, validate, with_backend_settings
 from helpers.fault_kinds import fault_kind
 from helpers.parameters import load_parameters
-from helpers.runner import environment, point_latest
+from helpers.report import point_latest
 from helpers.sweep_grid import DEFAULT_GRID, RECONFIGURE, Cell, cells, check_grid, parse_grid
 from helpers.sweep_plan import Estimate, estimate, lane_params, run_params
 
@@ -171,7 +172,7 @@ def describe(sweep: Sweep) -> str:
     """What the sweep will do, how long it takes and what it costs: printed before anything is built."""
     grid = "; ".join(f"{k} = {', '.join(map(str, v))}" for k, v in sweep.grid.items())
     lines = [f"sweep of {len(sweep.cells())} configurations x {sweep.repeat} repetitions ({grid})",
-             _estimate(sweep).describe(sweep.base["backend"])]
+             _estimate(sweep).describe()]
     if sweep.phases == "auto":
         lines.append("each cell holds the fault past Route 53's worst case and the recovery model's p95 "
                      "(--phases given keeps steady_s, hold_s and recovery_s as set)")
@@ -416,7 +417,7 @@ def run(sweep: Sweep, *, resume: bool = False, echo: Callable[..., None] = print
         building = threading.Lock()
         threads = [threading.Thread(target=_lane, args=(sweep, lane, queue, runner, progress, failures, building),
                                     name=f"sweep lane {lane + 1}", daemon=True) for lane in range(lanes)]
-        with environment(TQDM_DISABLE="1"):  # the sweep prints one line per run; no helper progress bars
+        with no_progress_bars():  # the sweep prints one line per run; no helper progress bars
             for thread in threads:
                 thread.start()
             while any(t.is_alive() for t in threads):
@@ -452,11 +453,11 @@ def run(sweep: Sweep, *, resume: bool = False, echo: Callable[..., None] = print
 
 def _start_local_cloud(sweep: Sweep, echo: Callable[..., None]) -> bool:
     """Start the local cloud at the sweep's time scale when none runs; True if this sweep started it."""
-    if sweep.base["backend"] != "local":
+    cfg = validate(sweep.base)
+    if not cfg.uses_local_cloud:
         return False
     from helpers.setup import start_local_cloud
 
-    cfg = validate(sweep.base)
     info = start_local_cloud(cfg)
     with_backend_settings(cfg)  # a running cloud at another time scale is refused here, before anything is built
     if info["started"]:

@@ -21,6 +21,7 @@ from typing import Any, Mapping
 
 from helpers.client_model import ClientModel
 from helpers.fault_kinds import fault_kind
+from helpers.config import validate
 from helpers.parameters import ConfigError, check
 from helpers.recovery_model import Prediction, Setting, predict
 
@@ -30,27 +31,29 @@ RECOVERY_MARGIN_S = 10.0  # AWS seconds watched after the model's p95 of "health
 UNBOUNDED_HOLD_S = 10.0**6  # a hold no recovery outlasts: the model's recovery time, not cut short
 PLANNING_TRIALS = 600  # the a-priori prediction only sizes the phases: fewer trials than a run's own
 
-# Wall seconds a chaos run costs beyond its timeline on the local cloud (start the runner and the kernel,
-# import, plot, export HTML), measured on a 2-core machine; the progress line corrects it as runs finish.
-LOCAL_OVERHEAD_S = 12.0
-# AWS seconds a run costs beyond its timeline on AWS: the kernel plus waiting for the replicas to converge.
-AWS_OVERHEAD_S = 60.0
-# AWS seconds a reconfiguration takes on AWS: Route 53 changes are INSYNC within about 60 s, and a replaced
-# health check (a new interval) needs its first observations.
-AWS_RECONFIGURE_S = 60.0
-AWS_NEW_CHECK_S = 120.0
+
+
+@dataclass(frozen=True)
+class BackendTime:
+    """What a sweep's runs cost beyond their own timelines on one backend, in its own (wall) seconds."""
+
+    per_run_s: float  # the kernel, the analysis, the plots, the report
+    reconfigure_s: float  # a change of records or health checks, until Route 53 reports it
+    new_check_s: float  # a replaced health check (a new interval) until its first observations
+    priced: bool  # whether the stacks cost money while the sweep runs
+    described: str  # how the estimate's time reads
+
+
+BACKEND_TIME = {
+    # Measured on a 2-core machine; the progress line corrects it as runs finish.
+    "local": BackendTime(10.0, 0.0, 0.0, False, "of wall time"),
+    # The kernel plus waiting for the replicas; Route 53 changes are INSYNC within about 60 s.
+    "aws": BackendTime(60.0, 60.0, 120.0, True, "on AWS"),
+}
 HOURS_PER_MONTH = 730.0
 
 
-def wire_ttl_s(params: Mapping[str, Any]) -> float:
-    """The TTL clients receive, in AWS seconds: on the local cloud a whole number of wall seconds, at least 1."""
-    ttl, scale = float(params["record_ttl"]), float(params["time_scale"])
-    if params["backend"] != "local":
-        return ttl
-    return max(1, math.ceil(ttl * scale - 1e-9)) / scale
-
-
-def a_priori_setting(params: Mapping[str, Any]) -> Setting:
+def a_priori_setting(params: Mapping[str, Any], hold_s: float | None = None) -> Setting:
     """The recovery model's inputs from the parameters alone (a run measures the checkers' phases and the
     share of answers itself; here the phases are random and the answers split evenly)."""
     faulty, regions = params["faulty_region"] or params["regions"][0], list(params["regions"])
@@ -58,20 +61,20 @@ def a_priori_setting(params: Mapping[str, Any]) -> Setting:
     if params["routing_policy"] == "failover":
         share = 1.0 if faulty == regions[0] else 0.0
     return Setting(interval_s=params["health_check_interval"], failure_threshold=params["health_check_failure_threshold"],
-                   ttl_s=wire_ttl_s(params), client=ClientModel(params["client_dns_cache"], params["client_on_failure"]),
+                   ttl_s=validate(params).received_ttl_s(params["record_ttl"]), client=ClientModel(params["client_dns_cache"], params["client_on_failure"]),
                    clients=params["load_clients"], request_period_s=1 / (params["request_rate"] * params["time_scale"]),
                    broken_share=share, requests_fail=fault_kind(params["fault"]).requests_fail,
-                   hold_s=params["hold_s"])
+                   hold_s=params["hold_s"] if hold_s is None else hold_s)
 
 
 def a_priori_prediction(params: Mapping[str, Any]) -> Prediction:
     """The model's prediction for these parameters, with the fault held until every client has moved."""
-    return predict(a_priori_setting({**params, "hold_s": UNBOUNDED_HOLD_S}), trials=PLANNING_TRIALS)
+    return predict(a_priori_setting(params, hold_s=UNBOUNDED_HOLD_S), trials=PLANNING_TRIALS)
 
 
 def auto_phases(params: Mapping[str, Any]) -> dict[str, float]:
     """steady_s, hold_s and recovery_s for one cell: long enough to see every client move and the check recover."""
-    setting = a_priori_setting({**params, "hold_s": UNBOUNDED_HOLD_S})
+    setting = a_priori_setting(params, hold_s=UNBOUNDED_HOLD_S)
     prediction = predict(setting, trials=PLANNING_TRIALS)
     longest = max(prediction.worst_case_s, prediction.client_convergence.p95, setting.client.cache_s(setting.ttl_s))
     hold = math.ceil(longest * HOLD_MARGIN + 2 * setting.request_period_s)
@@ -101,15 +104,15 @@ class Estimate:
     runs: int
     lanes: int
     aws_s: float  # AWS seconds of chaos timelines, all runs
-    wall_s: float  # wall seconds the sweep should take on this backend
-    usd: float  # on AWS: the stacks' fixed costs over the duration plus the runs' requests; 0 on the local cloud
+    wall_s: float  # seconds the sweep should take on its backend
+    usd: float  # the stacks' fixed costs over the duration plus the runs' requests; 0 where nothing is priced
+    backend: BackendTime
 
-    def describe(self, backend: str) -> str:
-        if backend == "local":
-            return (f"{self.runs} chaos runs on {self.lanes} lane(s): about {_minutes(self.wall_s)} of wall time "
-                    f"({self.aws_s / 3600:.1f} h of AWS time, run faster by the time scale); no cost")
-        return (f"{self.runs} chaos runs on {self.lanes} lane(s): about {_minutes(self.wall_s)} on AWS, and about "
-                f"${self.usd:.2f} (health checks, records and zone for the duration, plus the runs' requests)")
+    def describe(self) -> str:
+        time_ = f"{self.runs} chaos runs on {self.lanes} lane(s): about {_minutes(self.wall_s)} {self.backend.described}"
+        if not self.backend.priced:
+            return f"{time_} ({self.aws_s / 3600:.1f} h of AWS time, run faster by the time scale); no cost"
+        return f"{time_}, and about ${self.usd:.2f} (health checks, records and zone for the duration, plus the runs' requests)"
 
 
 def _minutes(seconds: float) -> str:
@@ -121,26 +124,22 @@ def _minutes(seconds: float) -> str:
 def estimate(runs: list[dict[str, Any]], lanes: int, reconfigurations: int, interval_changes: int) -> Estimate:
     """The sweep's duration and cost from its runs' parameters (each with its phases), before anything runs."""
     from helpers.aws_account import cost_estimate
-    from helpers.config import validate
 
+    backend = BACKEND_TIME[runs[0]["backend"]]
     timeline = sum(p["steady_s"] + p["hold_s"] + p["recovery_s"] for p in runs)
-    first = runs[0]
-    if first["backend"] == "local":
-        wall = (timeline * first["time_scale"] + LOCAL_OVERHEAD_S * len(runs)) / lanes
-        return Estimate(len(runs), lanes, timeline, wall, 0.0)
-    wall = (timeline + AWS_OVERHEAD_S * len(runs) + AWS_RECONFIGURE_S * reconfigurations
-            + AWS_NEW_CHECK_S * interval_changes) / lanes
-    costs = [cost_estimate(validate(p)) for p in runs]
-    monthly = max(float(c["usd_per_month"].sum()) for c in costs)
-    per_run = sum(float(c["usd_per_run"].sum()) for c in costs)
-    return Estimate(len(runs), lanes, timeline, wall, monthly * lanes * wall / 3600 / HOURS_PER_MONTH + per_run)
+    wall = (timeline * runs[0]["time_scale"] + backend.per_run_s * len(runs) + backend.reconfigure_s * reconfigurations
+            + backend.new_check_s * interval_changes) / lanes
+    usd = 0.0
+    if backend.priced:
+        costs = [cost_estimate(validate(p)) for p in runs]
+        monthly = max(float(c["usd_per_month"].sum()) for c in costs)
+        usd = monthly * lanes * wall / 3600 / HOURS_PER_MONTH + sum(float(c["usd_per_run"].sum()) for c in costs)
+    return Estimate(len(runs), lanes, timeline, wall, usd, backend)
 
 
 def run_params(base: Mapping[str, Any], cell_params: Mapping[str, Any], phases: str) -> dict[str, Any]:
     """One run's parameters, validated and plain (as ``Config.public_params`` gives them, for a parameter file):
     the base, the cell's values and (``auto``) the cell's phases."""
-    from helpers.config import validate
-
     params = check({**base, **cell_params})
     if phases == "auto":
         params.update({k: v for k, v in auto_phases(params).items() if k not in cell_params})

@@ -8,7 +8,7 @@ from helpers import runner
 from helpers.parameters import DEFAULTS, ConfigError, check
 from helpers.sweep import Sweep, plan
 from helpers.sweep_grid import DEFAULT_GRID, cells, check_grid, parse_grid
-from helpers.sweep_plan import a_priori_prediction, auto_phases, lane_params, wire_ttl_s
+from helpers.sweep_plan import a_priori_prediction, auto_phases, lane_params
 
 
 def test_a_grid_names_parameters_and_their_values_parsed_as_their_declarations_say():
@@ -109,9 +109,11 @@ def test_auto_phases_hold_the_fault_past_the_worst_case_and_the_models_p95():
 
 
 def test_the_ttl_clients_receive_on_the_local_cloud_is_whole_wall_seconds():
-    assert wire_ttl_s({"record_ttl": 10, "time_scale": 0.1, "backend": "local"}) == 10
-    assert wire_ttl_s({"record_ttl": 10, "time_scale": 0.05, "backend": "local"}) == 20  # 0.5 s rounds up to 1 s
-    assert wire_ttl_s({"record_ttl": 10, "time_scale": 1.0, "backend": "aws"}) == 10
+    from helpers.config import validate
+
+    assert validate({"time_scale": 0.1}).received_ttl_s(10) == 10
+    assert validate({"time_scale": 0.05}).received_ttl_s(10) == 20  # 0.5 s rounds up to 1 s on the wire
+    assert validate({"backend": "aws", "time_scale": 1.0, "dry_run": True}).received_ttl_s(0) == 0
 
 
 def test_resume_runs_only_what_has_not_passed(tmp_path):
