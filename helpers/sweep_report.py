@@ -339,31 +339,47 @@ def cost_plot(configs: list[Configuration], target_rto_s: float | None):
     fig, ax = plt.subplots(figsize=(10, 5))
     faults = sorted({str(c.values.get("fault", "")) for c in points})
     markers = dict(zip(faults, "osD^v<>"))
+    x = _dodged(points)
     for config in points:
         times = config.recovery_times
         on_front = config in front
-        ax.errorbar(config.monthly_usd, config.recovery_median,
+        ax.errorbar(x[id(config)], config.recovery_median,
                     yerr=[[config.recovery_median - min(times)], [max(times) - config.recovery_median]],
                     fmt=markers[str(config.values.get("fault", ""))], color="#ff7f0e" if on_front else "#7f7f7f",
                     mec="black", ms=7, capsize=3, lw=1)
         if on_front:  # the table names every configuration; the plot names the ones worth choosing
-            ax.annotate(config.label, (config.monthly_usd, config.recovery_median), fontsize=7,
+            ax.annotate(config.label, (x[id(config)], config.recovery_median), fontsize=7,
                         xytext=(6, -10), textcoords="offset points")
     if front:
-        ax.step([c.monthly_usd for c in front], [c.recovery_median for c in front], where="post", color="#ff7f0e",
+        ax.step([x[id(c)] for c in front], [c.recovery_median for c in front], where="post", color="#ff7f0e",
                 lw=1.5, label="Pareto front (nothing both cheaper and faster), named")
     if target_rto_s is not None:
         ax.axhline(target_rto_s, color="#d62728", ls="--", lw=1.2, label=f"target {target_rto_s:g} AWS s")
     for fault, marker in markers.items():
         if fault:
             ax.plot([], [], marker, color="#7f7f7f", mec="black", label=fault)
-    ax.set_xlabel("fixed cost on AWS (USD per month: health checks, their traffic, zone, records or traffic policy)")
+    ax.set_xlabel("fixed cost on AWS (USD per month: health checks, their traffic, zone, records or traffic policy);\n"
+                  "configurations of one cost are spread sideways, fastest first")
     ax.set_ylabel("recovery time, median (AWS s); bars: min to max")
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     ax.set_title("Recovery time against cost")
     return fig
+
+
+def _dodged(points: list[Configuration]) -> dict[int, float]:
+    """Each configuration's x position: its cost, with the configurations of one cost spread sideways (fastest
+    leftmost) over a small part of the axis, so that none hides another."""
+    costs = sorted({c.monthly_usd for c in points})
+    width = 0.25 * min((b - a for a, b in zip(costs, costs[1:])), default=max(costs[0], 1.0))
+    x: dict[int, float] = {}
+    for cost in costs:
+        same = sorted((c for c in points if c.monthly_usd == cost), key=lambda c: c.recovery_median)
+        step = width / max(len(same) - 1, 1)
+        for i, config in enumerate(same):
+            x[id(config)] = cost + (i - (len(same) - 1) / 2) * step if len(same) > 1 else cost
+    return x
 
 
 # ------------------------------------------------------------------ the page
