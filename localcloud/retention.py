@@ -24,9 +24,10 @@ What is dropped is freed because the control plane stops moto from tracking
 every model instance it makes (``localcloud.controlplane.MODEL_CORRECTIONS``).
 Elsewhere, bounded where they are kept: the gateway's deployment snapshots
 (``localcloud.gateway.routes``: a deleted API's are dropped), the Lambda
-permission decisions (``localcloud.lambda_runtime.permission_cache``), the
-replication lag samples (``localcloud.replication``). docs/design.md, "What
-the local cloud keeps, and for how long", lists them all.
+permission decisions (``localcloud.lambda_runtime.permission_cache``) and function
+configurations (``localcloud.lambda_runtime.functions``), the replication lag
+samples (``localcloud.replication``). docs/design.md, "What the local cloud
+keeps, and for how long", lists them all.
 """
 
 from __future__ import annotations

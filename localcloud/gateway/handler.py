@@ -62,6 +62,18 @@ def _trace_id() -> str:
     return f"Root=1-{int(time.time()):08x}-{_ids.getrandbits(96):024x}"
 
 
+@functools.lru_cache(maxsize=1024)
+def _function_of(uri: str | None) -> tuple[str, str | None] | None:
+    """The function ARN of a Lambda integration ``uri``, and the function's region when the ARN names one
+    (None when ``uri`` is not a Lambda function's invocation URI): the same for every request of a method."""
+    matched = LAMBDA_URI_RE.match(uri or "")
+    if matched is None:
+        return None
+    function_arn = matched.group("arn")
+    arn_parts = function_arn.split(":")
+    return function_arn, (arn_parts[3] if len(arn_parts) > 3 and arn_parts[0] == "arn" else None)
+
+
 @functools.lru_cache(maxsize=None)
 def _partition(region: str) -> str:
     """The ARN partition of ``region``; ``aws`` for a name botocore does not know (the local cloud serves any
@@ -157,13 +169,11 @@ class ApiHandler:
 
     def _invoke_function(self, region: str, uri: str | None, payload: bytes, request_id: str,
                          source_arns: tuple[str, ...], what: str) -> InvokeResult | Response:
-        matched = LAMBDA_URI_RE.match(uri or "")
-        if matched is None:
+        function = _function_of(uri)
+        if function is None:
             log.warning("gateway %s: integration uri %r is not a Lambda function", region, uri)
             return internal_error(500)
-        function_arn = matched.group("arn")
-        arn_parts = function_arn.split(":")
-        function_region = arn_parts[3] if len(arn_parts) > 3 and arn_parts[0] == "arn" else region
+        function_arn, function_region = function[0], region if function[1] is None else function[1]
         if len(payload) > MAX_SYNC_PAYLOAD_BYTES:  # Lambda: RequestEntityTooLargeException, an integration failure
             log.info("gateway %s: %s: the payload (%d bytes) is over Lambda's 6 MB payload quota: 500",
                      region, what, len(payload))

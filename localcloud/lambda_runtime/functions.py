@@ -5,6 +5,11 @@ keeps on the function object (``LambdaFunction.code_bytes``, the decoded
 ``ZipFile``), the handler, runtime, timeout, memory size, environment
 variables and reserved concurrency. The zip is extracted once per
 ``CodeSha256`` under ``<state dir>/lambda/code/<sha256 hex>`` and reused.
+
+Every invocation asks for the function's configuration; it is built once per
+function object and version and built again as soon as one of the fields it
+comes from changes (an UpdateFunctionConfiguration or UpdateFunctionCode), so
+a change still takes effect on the next invocation.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ from moto.awslambda.exceptions import LambdaClientError
 from localcloud.controlplane import moto_backend
 from localcloud.lambda_runtime.model import FunctionConfig, FunctionNotFound
 
+# Configurations remembered per (function object, region, version); all are forgotten past this many.
+CONFIG_CACHE_SIZE = 1024
+
 _ARN_RE = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):function:(?P<name>[^:]+)(?::(?P<qualifier>[^:]+))?$")
 
 
@@ -35,6 +43,8 @@ class Functions:
         self.state_dir = Path(state_dir)
         self._code_dirs: dict[str, str] = {}
         self._code_lock = threading.Lock()
+        # (id(fn), region, version) -> (the moto fields the configuration was built from, the configuration)
+        self._configs: dict[tuple[int, str, str], tuple[tuple, FunctionConfig]] = {}
 
     def lookup(self, region: str, function_name_or_arn: str, qualifier: str | None = None) -> tuple[Any, str]:
         """moto's function object and its region (the ARN's, when given one). Raises FunctionNotFound."""
@@ -59,6 +69,14 @@ class Functions:
             )
         version = qualifier if qualifier and qualifier != "$LATEST" else "$LATEST"
         reserved = fn.reserved_concurrency
+        reserved = None if reserved is None else int(reserved)
+        variables = fn.environment_vars or {}
+        source = (fn.function_name, fn.function_arn, fn.handler, fn.run_time, fn.timeout, fn.memory_size, fn.role,
+                  fn.code_sha_256, fn.code_digest, variables)
+        key = (id(fn), region, version)
+        cached = self._configs.get(key)
+        if cached is not None and cached[0] == source:
+            return cached[1], reserved
         config = FunctionConfig(
             region=region,
             name=fn.function_name,
@@ -68,13 +86,17 @@ class Functions:
             runtime=fn.run_time,
             timeout=float(fn.timeout or 3),
             memory_size=int(fn.memory_size or 128),
-            variables=tuple(sorted((str(k), str(v)) for k, v in (fn.environment_vars or {}).items())),
+            variables=tuple(sorted((str(k), str(v)) for k, v in variables.items())),
             role=fn.role,
             code_sha256=fn.code_sha_256,
             code_dir=self._code_dir(fn),
             identity=id(fn),
         )
-        return config, (None if reserved is None else int(reserved))
+        if len(self._configs) >= CONFIG_CACHE_SIZE:
+            self._configs.clear()
+        # a copy of the variables: moto may change its dict in place, and a change must not go unseen
+        self._configs[key] = (source[:-1] + (dict(variables),), config)
+        return config, reserved
 
     def _code_dir(self, fn: Any) -> str:
         """The function's code, extracted once per CodeSha256 under the state directory."""

@@ -296,7 +296,7 @@ class Pools:
         key = (config.region, f"{config.arn}:{config.version}")
         with self._lock:
             pool = self._pools.get(key)
-            if pool is not None and pool.config == config:
+            if pool is not None and (pool.config is config or pool.config == config):
                 return pool
             self._pools[key] = new = Pool(config, self.max_environments)
         if pool is not None:

@@ -569,3 +569,23 @@ def test_reserved_concurrency_counts_queued_requests_and_caps_scaling_out():
     assert outcomes["second"] == (None, None) and pool.busy == 2
     with pytest.raises(TooManyRequests):
         pool.acquire(2, 5, b"fourth")
+
+
+def test_a_function_configuration_is_built_once_and_again_after_any_change_to_it(tmp_path):
+    from localcloud.lambda_runtime.functions import Functions
+
+    (tmp_path / "lambda" / "code" / "d1").mkdir(parents=True)  # the extracted code, as after a first invocation
+    fn = types.SimpleNamespace(function_name="f", function_arn=f"arn:aws:lambda:{REGION}:123456789012:function:f",
+                               handler="app.handler", run_time="python3.12", timeout=3, memory_size=128,
+                               role="arn:aws:iam::123456789012:role/r", code_sha_256="sha", code_digest="d1",
+                               environment_vars={"A": "1"}, reserved_concurrency=None)
+    functions = Functions("123456789012", tmp_path)
+    first, reserved = functions.config(fn, REGION, None)
+    assert functions.config(fn, REGION, None)[0] is first and reserved is None
+    fn.environment_vars["A"] = "2"  # changed in place: still seen
+    second = functions.config(fn, REGION, None)[0]
+    assert second is not first and second.variables == (("A", "2"),)
+    fn.timeout = 10
+    assert functions.config(fn, REGION, None)[0].timeout == 10.0
+    fn.reserved_concurrency = 0  # read on every call, never remembered
+    assert functions.config(fn, REGION, None)[1] == 0
