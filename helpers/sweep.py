@@ -397,15 +397,16 @@ def run(sweep: Sweep, *, resume: bool = False, echo: Callable[..., None] = print
     if (sweep.path / SWEEP_FILE).exists() and not resume:
         raise ConfigError(f"{sweep.path} holds a sweep already: resume it with --resume {sweep.path}, or choose "
                           "another --out")
-    sweep.save()
     runs = sweep.runs
     left = [r for r in runs if not r.passed]
     echo(describe(sweep))
     if resume:
         echo(f"resuming: {len(runs) - len(left)} of {len(runs)} runs passed before, {len(left)} to run")
     if sweep.base["dry_run"]:
+        sweep.save()
         return _dry_run(sweep, echo)
-    cloud_started = _start_local_cloud(sweep, echo)
+    cloud_started = _start_local_cloud(sweep, echo)  # refuses a running local cloud of another time scale
+    sweep.save()
     runner = _Runner(echo)
     previous = {sig: signal.signal(sig, runner.stop) for sig in STOP_SIGNALS} \
         if threading.current_thread() is threading.main_thread() else {}
