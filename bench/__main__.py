@@ -200,7 +200,9 @@ def goals(doc: dict[str, Any]) -> list[dict[str, Any]]:
                      "the goal", f"<= {SWEEP_GOAL_S:.0f} s", lambda v, r: v <= SWEEP_GOAL_S))
     worst = swept.get("worst") or {}
     rows.append(_row("sweep: configurations whose median recovery time lies in the model's p5-p95 band",
-                     swept.get("within_band"), "", swept.get("failover_configurations"), "configurations with a failover",
+                     swept.get("within_band"), "", swept.get("failover_configurations"),
+                     f"configurations with a failover; chance alone leaves {_fmt(swept.get('outside_by_chance'))} "
+                     "outside on average",
                      "all of them", lambda v, r: r == 1))
     rows.append(_row(f"sweep: the configuration furthest from the model ({worst.get('configuration', '-')}), "
                      "median recovery time (AWS s)", worst.get("recovery_median_s"), "s", worst.get("model_median_s"),

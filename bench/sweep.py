@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from bench import common
+from helpers.sweep_report import chance_outside
 
 PARAMETERS = common.PROJECT_ROOT / "parameters" / "local.yaml"
 GOAL_S = 600.0  # the issue's goal: the default grid within 10 minutes on 2 cores
@@ -42,9 +43,20 @@ def run(parameters: Path = PARAMETERS, timeout_s: float = 3 * GOAL_S) -> dict[st
         if not (out / "comparison.csv").exists():
             raise RuntimeError(f"the sweep wrote no comparison (exit {done.returncode}):\n{done.stdout[-3000:]}")
         return {"sweep_s": round(wall_s, 1), "exit_code": done.returncode, **judge(pd.read_csv(out / "comparison.csv")),
-                "lanes": json.loads((out / "sweep.json").read_text())["lanes"]}
+                "lanes": json.loads((out / "sweep.json").read_text())["lanes"], "not_passed": not_passed(out)}
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def not_passed(out: Path) -> dict[str, str]:
+    """The runs that did not pass, with the error their ``run.json`` gives (kept: the sweep's directory is removed)."""
+    found = {}
+    for run_json in sorted(out.glob("runs/*/*/run.json")):
+        run = json.loads(run_json.read_text())
+        if run["status"] != "passed":
+            errors = [n["error"] for n in run["notebooks"] if n.get("error")]
+            found[str(run_json.parent.relative_to(out))] = f"{run['status']}: {errors[0] if errors else ''}"[:500]
+    return found
 
 
 def judge(comparison: pd.DataFrame) -> dict[str, Any]:
@@ -57,6 +69,7 @@ def judge(comparison: pd.DataFrame) -> dict[str, Any]:
     return {
         "configurations": int(len(comparison)), "runs": int(comparison["runs"].sum()),
         "within_band": int(failover["within_band"].astype(bool).sum()), "failover_configurations": int(len(failover)),
+        "outside_by_chance": round(sum(chance_outside(int(n)) for n in failover["runs"]), 2),
         "worst": {"configuration": ", ".join(f"{n} {worst[n]}" for n in names),
                   "recovery_median_s": float(worst["recovery_median_s"]), "model_median_s": float(worst["model_median_s"]),
                   "model_p5_s": float(worst["model_p5_s"]), "model_p95_s": float(worst["model_p95_s"]),

@@ -20,6 +20,7 @@ import base64
 import html
 import io
 import json
+import math
 import os
 import statistics
 from dataclasses import dataclass, field
@@ -292,6 +293,30 @@ def _blog_sentence(configs: list[Configuration], candidates: list[Setting]) -> s
             f"for them, at ${monthly_usd(params) or 0:.2f} a month.")
 
 
+def chance_outside(runs: int, band: float = 0.90) -> float:
+    """The probability that the median of ``runs`` runs falls outside a ``band`` interval of one run's distribution
+    (5th to 95th percentile by default) when the model is right: more than half of the runs on one side."""
+    tail = (1 - band) / 2
+    need = runs // 2 + 1
+    one_side = sum(math.comb(runs, k) * tail**k * (1 - tail) ** (runs - k) for k in range(need, runs + 1))
+    return 2 * one_side
+
+
+def band_sentence(configs: list[Configuration]) -> str:
+    """How many medians lie in the model's band, and how many would lie outside by chance alone."""
+    judged = [c for c in configs if c.within_band is not None]
+    if not judged:
+        return "No configuration has both a measured recovery time and a prediction."
+    outside = [c.label for c in judged if c.within_band is False]
+    expected = sum(chance_outside(len(c.recovery_times)) for c in judged)
+    chance = (f"Even a right model leaves a median outside its 5-95% band now and then: for these {len(judged)} "
+              f"configurations, chance alone puts {expected:.2f} of them outside on average.")
+    if not outside:
+        return f"Every configuration's measured median lies within the model's band. {chance}"
+    return (f"{len(judged) - len(outside)} of {len(judged)} configurations' medians lie within the model's band; "
+            f"outside: {'; '.join(outside)} (each run's own report explains its gap). {chance}")
+
+
 # ------------------------------------------------------------------ plots
 def _png(fig) -> str:
     import matplotlib.pyplot as plt
@@ -444,10 +469,7 @@ def write_page(page_dir: str | Path, run_paths: Iterable[str | Path] | None = No
         recovery_png = _png(recovery_plot(configs)) if any(c.failover_expected for c in configs) else ""
         cost_png = _png(cost_plot(configs, target_rto_s)) if any(c.recovery_median is not None for c in configs) else ""
         advice = "".join(f"<p>{html.escape(s)}</p>" for s in recommendation(configs, target_rto_s))
-        outside = [c.label for c in configs if c.within_band is False]
-        band_note = (f"<p><strong>Outside the model's band:</strong> {html.escape('; '.join(outside))}. "
-                     "Each run's own report explains its gap.</p>" if outside else
-                     "<p>Every configuration's measured median lies within the model's band.</p>")
+        band_note = f"<p>{html.escape(band_sentence(configs))}</p>"
         fixed = {k: v for k, v in runs[0].parameters.items() if k in PARAMETER_NAMES and k not in names
                  and k not in NOT_CONFIGURATION}
         body = f"""

@@ -82,10 +82,19 @@ def test_recommendation_is_the_cheapest_settings_meeting_the_target_in_every_run
     assert "interval 30, threshold 3, ttl 60" in blog and "the recovery model predicts" in blog
 
 
-def test_a_run_outside_the_models_band_is_named_on_the_page(tmp_path):
+def test_a_run_outside_the_models_band_is_named_on_the_page_with_what_chance_alone_explains(tmp_path):
     write_run(tmp_path / "a", 50.0, band=(5.0, 10.0, 20.0))
     text = write_page(tmp_path / "page", [tmp_path / "a"]).read_text()
-    assert "Outside the model&#x27;s band" in text or "Outside the model's band" in text
+    assert "0 of 1 configurations&#x27; medians lie within the model&#x27;s band; outside: every run" in text
+    assert "chance alone puts 0.10 of them outside on average" in text, "one run: 10% outside a 5-95% band"
+
+
+def test_chance_alone_puts_a_median_of_three_outside_a_90_percent_band_one_time_in_seventy():
+    from helpers.sweep_report import chance_outside
+
+    assert chance_outside(1) == pytest.approx(0.10)
+    assert chance_outside(3) == pytest.approx(2 * (3 * 0.05**2 * 0.95 + 0.05**3))  # two or three runs on one side
+    assert chance_outside(5) < chance_outside(3) < chance_outside(1)
 
 
 def test_no_failover_expected_shows_no_recovery_time(tmp_path):
