@@ -118,29 +118,49 @@ def replay(p: pd.DataFrame, failure_threshold: int, period: float | None = None)
     They are replayed through Route 53's rules (``awsfacts.route53``): each checker flips
     after FailureThreshold contrary probes, the check is healthy while more than 18% agree.
     GetHealthCheckStatus shows each checker's latest probe only, so a poll that comes later than
-    one probing ``period`` (wall seconds) after the last may miss probes: a checker whose probes
-    were that far apart may have flipped as early as one period after its previous seen probe,
-    and the change's ``earliest`` says so.
+    one probing ``period`` (wall seconds) after the last may miss probes. A missed probe may have
+    been contrary already and a checker may have flipped one period earlier per missed probe, so
+    a change's ``earliest`` comes from the same replay with each missed probe taken as the probe
+    seen after it (``_with_missed_probes``).
     """
+    changes = _replay(p, failure_threshold)
+    if period is None or p.empty:
+        return changes
+    filled = _replay(_with_missed_probes(p, period), failure_threshold)
+    bounded = []
+    for change in changes:
+        before = [f.checked for f in filled if f.healthy == change.healthy and f.checked <= change.checked + 1e-9]
+        bounded.append(VerdictChange(change.checked, min(change.checked, max(before, default=change.checked)),
+                                     change.seen, change.healthy))
+    return bounded
+
+
+def _replay(p: pd.DataFrame, failure_threshold: int) -> list[VerdictChange]:
     p = p.sort_values("checked_t")
     views = {checker: CheckerState() for checker in p["checker"].unique()}
-    previous: dict[str, float] = {}
-    flipped_from: dict[str, float] = {}  # checker -> the earliest its current view can have begun
     healthy, changes = True, []
     for checked, seen, checker, ok in zip(p["checked_t"], p["t"], p["checker"], p["value"]):
-        before = views[checker].healthy
         views[checker].observe(bool(ok), failure_threshold)
-        last = previous.get(checker)
-        previous[checker] = float(checked)
-        if views[checker].healthy != before:
-            missed = period is not None and last is not None and checked - last > 1.5 * period
-            flipped_from[checker] = last + period if missed else float(checked)
         now = aggregate(v.healthy for v in views.values())
         if now != healthy:
             healthy = now
-            turned = [flipped_from.get(c, float(checked)) for c, v in views.items() if v.healthy == now]
-            changes.append(VerdictChange(float(checked), min(float(checked), max(turned)), float(seen), now))
+            changes.append(VerdictChange(float(checked), float(checked), float(seen), now))
     return changes
+
+
+def _with_missed_probes(p: pd.DataFrame, period: float) -> pd.DataFrame:
+    """``p`` with the probes a checker made but no poll saw (a gap of more than 1.5 periods between two seen
+    probes): one per period, each with the value of the probe seen after it."""
+    missed = []
+    for checker, seen in p.sort_values("checked_t").groupby("checker"):
+        times, values = seen["checked_t"].tolist(), seen["value"].tolist()
+        for (a, b), value, shown in zip(zip(times, times[1:]), values[1:], seen["t"].tolist()[1:]):
+            count = round((b - a) / period) - 1
+            if b - a > 1.5 * period:
+                missed += [{"checked_t": a + k * period, "t": shown, "checker": checker, "value": value}
+                           for k in range(1, count + 1)]
+    return pd.concat([p[["checked_t", "t", "checker", "value"]], pd.DataFrame(missed)], ignore_index=True) \
+        if missed else p
 
 
 def verdict_changes(tl: Timeline, region: str | None = None) -> list[VerdictChange]:

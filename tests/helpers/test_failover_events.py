@@ -187,3 +187,15 @@ def test_a_headline_number_is_printed_with_the_interval_it_is_known_to_lie_in():
     assert fe.with_resolution(7.4, [5.1, 7.4]) == "7.4 (between 5.1 and 7.4)"
     assert fe.with_resolution(12.0, None) == "12.0"
     assert fe.with_resolution(None, None) == "-"
+
+
+def test_a_probe_missed_inside_a_streak_of_failures_widens_the_verdict_interval_with_a_threshold():
+    """Threshold 3: checker-6 flips on its third failure (5.75 s), but its probe at 4.75 s was never seen, so the
+    replay counts two failures there and the check turns on checker-7's flip (5.875 s); it may have turned at 5.75."""
+    seen = [row for row in _probes(3.0, 8.0) if not (row["checker"] == "checker-6" and row["checked_t"] == 4.75)]
+    tl = _timeline(seen + _dns((5.8, 10.5)), interval_s=10, failure_threshold=3)
+    down = next(c for c in fe.verdict_changes(tl) if not c.healthy)
+    assert down.checked == 5.875, "without the missed probe the replay turns on checker-7"
+    assert down.earliest == pytest.approx(5.75), "with it taken as a failure, checker-6 turns the check at 5.75 s"
+    impossible, _ = fe.order_findings(fe.events(tl), SCALE)
+    assert not impossible, "DNS changing at 5.8 s is within the widened interval"
