@@ -505,6 +505,12 @@ def teardown(out_dir: str | Path, echo: Callable[..., None] = print) -> int:
     return 1 if failed else 0
 
 
+def would_run(sweep: Sweep) -> list[str]:
+    """What a dry run lists after the build's calls: each run, with how long it holds the fault and watches."""
+    return [f"would run: {run.name} (hold {run.params['hold_s']:g} s, recovery {run.params['recovery_s']:g} s)"
+            for run in sweep.runs]
+
+
 def _dry_run(sweep: Sweep, echo: Callable[..., None]) -> int:
     """A dry run lists the build's calls (lane 1's notebooks 00-05, nothing made) and the runs it would make."""
     runner = _Runner(echo)
@@ -514,8 +520,8 @@ def _dry_run(sweep: Sweep, echo: Callable[..., None]) -> int:
         status = runner.runbook(process, sweep.lane_params(0), BUILD_NOTEBOOKS, lane_dir / "dry-run")
     finally:
         runner.retire(process)
-    for run_ in sweep.runs:
-        echo(f"would run: {run_.name} (hold {run_.params['hold_s']:g} s, recovery {run_.params['recovery_s']:g} s)")
+    for line in would_run(sweep):
+        echo(line)
     echo(f"dry run of the build {status}: {lane_dir / 'dry-run' / 'index.html'}")
     return 0 if status == "passed" else 1
 

@@ -158,3 +158,13 @@ def test_on_aws_a_sweep_needs_consent_and_states_its_hours_and_cost_first(tmp_pa
     assert dollars > 0
     dry = plan([], [*AWS, ("dry_run", "true")], [], out=tmp_path / "dry")
     assert dry.base["dry_run"], "a dry run needs no consent"
+
+
+def test_a_dry_run_lists_every_run_and_a_sweep_has_no_more_lanes_than_runs(tmp_path):
+    from helpers.sweep import would_run
+
+    sweep = plan([], [("dry_run", "true")], ["record_ttl=10,60"], repeat=1, lanes=4, out=tmp_path / "s")
+    assert sweep.lanes == 2, "two runs need two lanes at most"
+    lines = would_run(sweep)
+    assert [line.split(" (")[0] for line in lines] == ["would run: ttl 10 #1", "would run: ttl 60 #1"]
+    assert all(f"hold {r.params['hold_s']:g} s" in line for r, line in zip(sweep.runs, lines))

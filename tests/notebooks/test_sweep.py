@@ -79,21 +79,3 @@ def _fault_held(state: Path) -> bool:
     except Exception:  # not built yet
         return False
     return all(environment.get(k) == v for k, v in operation.variables.items())
-
-
-def test_a_dry_run_sweep_lists_the_builds_calls_and_the_runs_and_creates_nothing(tmp_path):
-    state, out = tmp_path / "state", tmp_path / "sweep"
-    daemon.start(state, time_scale=0.05)
-    try:
-        done = subprocess.run(_sweep("-f", str(LOCAL), "-f", str(CI), "-p", "localcloud_state_dir", str(state),
-                                     "-p", "stack_name", STACK, "-p", "dry_run", "true", "--grid", "record_ttl=10,60",
-                                     "--repeat", "1", "--out", str(out)),
-                              cwd=ROOT, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert "2 chaos runs on 2 lane(s)" in done.stdout, "no more lanes than runs"
-        assert "would run: ttl 10 #1" in done.stdout and "would run: ttl 60 #1" in done.stdout
-        calls = (out / "lanes" / "lane1" / "dry-run" / "dry_run_calls.csv").read_text()
-        assert "CreateTable" in calls and "CreateHealthCheck" in calls, "the build's mutating calls are listed"
-        assert _left(state) == [], "a dry run creates nothing"
-    finally:
-        daemon.stop(state)
