@@ -21,14 +21,15 @@ def test_an_experiment_is_initiating_then_running_then_completed(aws, client, un
     template = fis.create_experiment_template(
         clientToken=str(uuid.uuid4()), description="brief outage", roleArn=role, stopConditions=[{"source": "none"}],
         targets={}, actions={"outage": {"actionId": REGION_OUTAGE,  # the local cloud's own action
-                                        "parameters": {"region": "eu-north-1", "duration": "PT5S"}}})
+                                        # 3 s at time scale 0.1: longer than two CLI calls on a busy machine
+                                        "parameters": {"region": "eu-north-1", "duration": "PT30S"}}})
     started = aws("fis", "start-experiment", "--experiment-template-id", template["experimentTemplate"]["id"],
                   "--client-token", str(uuid.uuid4()))
     assert started.returncode == 0, started.stderr
     experiment = started.json()["experiment"]
     assert experiment["state"]["status"] == "initiating"
     assert fis.get_experiment(id=experiment["id"])["experiment"]["state"]["status"] == "running"
-    for _ in range(100):
+    for _ in range(300):
         status = fis.get_experiment(id=experiment["id"])["experiment"]["state"]["status"]
         if status == "completed":
             break
