@@ -1,6 +1,6 @@
 """``python -m bench`` (``make bench``): run every benchmark, print the table, write the results.
 
-    python -m bench                       # everything (about 7 minutes): bench/results.json and the
+    python -m bench                       # everything (about 20 minutes): bench/results.json and the
                                           # table in docs/benchmarks.md
     python -m bench --only api,failover   # some of them; writes only with --out
     python -m bench --only soak --merge   # some of them, merged into bench/results.json and its table

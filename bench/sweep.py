@@ -8,7 +8,7 @@ configuration's runs of each run's own p5, median and p95): ``within_band``
 counts the configurations whose median lies in it, and ``worst`` is the one
 whose median lies furthest from the model's median, relative to it.
 
-``python -m bench.sweep`` prints the result as JSON (about 8 minutes).
+``python -m bench.sweep`` prints the result as JSON (about 7 minutes).
 """
 
 from __future__ import annotations
