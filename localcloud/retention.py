@@ -32,18 +32,15 @@ keeps, and for how long", lists them all.
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from datetime import datetime, timezone
 from typing import Any
 
 from moto.backends import get_backend
 
-from localcloud.component import Component
+from localcloud.component import PeriodicComponent
 from localcloud.replication import WRITE_LOCK
 
-log = logging.getLogger(__name__)
 
 SWEEP_S = 5.0
 """How often (real seconds) expired and surplus records are dropped: a bound is exceeded at most this long."""
@@ -135,37 +132,20 @@ def expire_metric_data(backend: Any, now_s: float, lifetime_s: float, cap: int) 
     return drop
 
 
-class Retention(Component):
+class Retention(PeriodicComponent):
     """Drops what AWS would have expired, and what exceeds the local cloud's caps, every ``SWEEP_S``."""
 
     name = "retention"
 
     def __init__(self, cloud: Any):
         super().__init__(cloud)
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
         self.dropped: dict[str, int] = {"stream_records": 0, "log_events": 0, "metric_data_points": 0}
 
-    def start(self) -> None:
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
-            self._thread = None
+    def period_s(self) -> float:
+        return SWEEP_S
 
     def status(self) -> dict[str, Any]:
         return {"retention_dropped": dict(self.dropped)}
-
-    def _run(self) -> None:
-        while not self._stopping.wait(SWEEP_S):
-            try:
-                self.sweep()
-            except Exception:  # a failed sweep must not end the next ones
-                log.exception("retention sweep failed")
 
     def sweep(self) -> None:
         """One pass over every region moto holds state for (the health checker's metrics live in us-east-1,

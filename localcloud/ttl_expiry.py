@@ -12,22 +12,19 @@ AWS deletes expired items within a few days; here within one sweep.
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from typing import Any
 
-from localcloud.component import Component
+from localcloud.component import PeriodicComponent
 from localcloud.replication import WRITE_LOCK, Replication
 
-log = logging.getLogger(__name__)
 
 TTL_SWEEP_S = 10.0  # AWS seconds between two sweeps (scaled)
 MAX_AGE_S = 5 * 365 * 24 * 3600  # DynamoDB leaves items that expired more than five years ago
 SERVICE_IDENTITY = {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}  # the Streams API's Identity shape
 
 
-class TtlExpiry(Component):
+class TtlExpiry(PeriodicComponent):
     """Deletes expired items of tables with TTL enabled."""
 
     name = "ttl_expiry"
@@ -35,27 +32,9 @@ class TtlExpiry(Component):
     def __init__(self, cloud: Any, *, replication: Replication):
         super().__init__(cloud)
         self._replication = replication
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="ttl-expiry", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def _run(self) -> None:
-        interval = max(0.05, self.cloud.scaled(TTL_SWEEP_S))
-        while not self._stopping.wait(interval):
-            try:
-                self.sweep()
-            except Exception:  # a failed sweep must not end expiry for good
-                log.exception("TTL sweep failed")
+    def period_s(self) -> float:
+        return max(0.05, self.cloud.scaled(TTL_SWEEP_S))
 
     def sweep(self, now: float | None = None) -> int:
         """Delete every expired item now; the number deleted."""
