@@ -221,16 +221,21 @@ def test_every_build_helper_and_the_teardown_run_on_plain_moto(plain_moto, user_
     assert needed <= allowed, f"the printed IAM policy misses {sorted(needed - allowed)}"
 
 
+def _build_to_health_checks(cfg, clients):
+    """The stack's table, functions, APIs and health checks (steps 01, 02 and 04), recording the calls made."""
+    clients.calls = set()
+    dynamodb.create_global_table(cfg, clients, timeout=5)
+    lambdas.deploy_functions(cfg, clients, timeout=10)
+    apigateway.deploy_regional_apis(cfg, clients)
+    healthchecks.create_health_checks(cfg, clients)
+    return clients
+
+
 def test_teardown_leaves_another_stack_in_the_same_account_alone(plain_moto, user_zone):
     ours = aws_config(plain_moto, stack_name="shop", table_name="shop-table", domain_name=f"shop.{ZONE}")
     theirs = aws_config(plain_moto, stack_name="shop-blue", table_name="shop-blue-table", domain_name=f"blue.{ZONE}")
     for cfg in (theirs, ours):
-        clients = RecordingClients(cfg)
-        clients.calls = set()
-        dynamodb.create_global_table(cfg, clients, timeout=5)
-        lambdas.deploy_functions(cfg, clients, timeout=10)
-        apigateway.deploy_regional_apis(cfg, clients)
-        healthchecks.create_health_checks(cfg, clients)
+        _build_to_health_checks(cfg, RecordingClients(cfg))
     def clients(cfg):
         made = RecordingClients(cfg)
         made.calls = set()
@@ -343,12 +348,7 @@ def test_teardown_with_one_regions_api_failing_deletes_the_rest_and_names_what_i
                 client._broken = True
             return client
 
-    healthy = RecordingClients(cfg)
-    healthy.calls = set()
-    dynamodb.create_global_table(cfg, healthy, timeout=5)
-    lambdas.deploy_functions(cfg, healthy, timeout=10)
-    apigateway.deploy_regional_apis(cfg, healthy)
-    healthchecks.create_health_checks(cfg, healthy)
+    healthy = _build_to_health_checks(cfg, RecordingClients(cfg))
     down = OneRegionDown(cfg)
     down.calls = set()
 

@@ -229,14 +229,19 @@ def _item_counts(cfg, clients: Clients) -> dict[str, int]:
             for region in cfg.regions}
 
 
-def test_a_post_through_the_http_client_is_recorded_and_never_sent(cfg, tmp_path):
-    import dataclasses
-
+def _backend_with_item_counts(cfg):
+    """The table, functions and APIs of steps 01 and 02, answering; the items each replica holds then."""
     dynamodb.create_global_table(cfg, Clients(cfg))
     lambdas.deploy_functions(cfg, Clients(cfg))
     apigateway.deploy_regional_apis(cfg, Clients(cfg))
     apigateway.wait_for_endpoints(cfg, Clients(cfg))
-    before = _item_counts(cfg, Clients(cfg))
+    return _item_counts(cfg, Clients(cfg))
+
+
+def test_a_post_through_the_http_client_is_recorded_and_never_sent(cfg, tmp_path):
+    import dataclasses
+
+    before = _backend_with_item_counts(cfg)
     dry = dataclasses.replace(cfg, dry_run=True, run_dir=str(tmp_path))
     clients = Clients(dry)
 
@@ -262,11 +267,7 @@ def test_dry_run_against_an_existing_stack_writes_no_item_and_lists_the_http_cal
     from helpers.runner import run
     from tests.conftest import PROJECT_ROOT
 
-    dynamodb.create_global_table(cfg, Clients(cfg))
-    lambdas.deploy_functions(cfg, Clients(cfg))
-    apigateway.deploy_regional_apis(cfg, Clients(cfg))
-    apigateway.wait_for_endpoints(cfg, Clients(cfg))
-    before = _item_counts(cfg, Clients(cfg))
+    before = _backend_with_item_counts(cfg)
     out, overrides = tmp_path / "run", tmp_path / "dry.yaml"
     overrides.write_text(yaml.safe_dump({**{k: v for k, v in cfg.public_params().items() if k != "run_dir"},
                                          "dry_run": True}))
