@@ -374,13 +374,19 @@ def predict(run: ChaosRun) -> recovery_model.Prediction:
     r = run.requests
     before = r[(r["sent_at"] < run.fault_at) & r.get("resolved", pd.Series(True, index=r.index)).fillna(False).astype(bool)]
     share = float((before["resolved_region"] == cfg.faulty_region).mean()) if not before.empty else 1 / len(cfg.regions)
-    setting = recovery_model.Setting(
-        interval_s=cfg.health_check_interval, failure_threshold=cfg.health_check_failure_threshold,
-        ttl_s=(run.answer_ttl_s or 0) / cfg.time_scale, client=client_model(cfg), clients=cfg.load_clients,
-        request_period_s=1 / (cfg.request_rate * cfg.time_scale), broken_share=share,
-        requests_fail=fault_kind(cfg.fault).requests_fail, hold_s=cfg.hold_s,
-        phases=failover_events.checker_phases(tl, cfg.health_check_interval))
-    return recovery_model.predict(setting)
+    return recovery_model.predict(model_setting(cfg, ttl_s=(run.answer_ttl_s or 0) / cfg.time_scale, broken_share=share,
+                                                phases=failover_events.checker_phases(tl, cfg.health_check_interval)))
+
+
+def model_setting(cfg: Config, *, ttl_s: float, broken_share: float, hold_s: float | None = None,
+                  phases: tuple[float, ...] | None = None) -> recovery_model.Setting:
+    """The recovery model's inputs: the parameters, plus what a run measures (the TTL the clients received, the
+    share of answers naming the faulty region, the checkers' phases) or a plan assumes instead."""
+    return recovery_model.Setting(
+        interval_s=cfg.health_check_interval, failure_threshold=cfg.health_check_failure_threshold, ttl_s=ttl_s,
+        client=client_model(cfg), clients=cfg.load_clients, request_period_s=1 / (cfg.request_rate * cfg.time_scale),
+        broken_share=broken_share, requests_fail=fault_kind(cfg.fault).requests_fail,
+        hold_s=cfg.hold_s if hold_s is None else hold_s, phases=phases)
 
 
 def replication_backlog(run: ChaosRun) -> dict[str, float | int | None]:

@@ -45,7 +45,7 @@ from helpers.config import PROJECT_ROOT, ConfigError, validate, with_backend_set
 from helpers.fault_kinds import fault_kind
 from helpers.parameters import load_parameters
 from helpers.report import point_latest
-from helpers.sweep_grid import DEFAULT_GRID, RECONFIGURE, Cell, cells, check_grid, parse_grid
+from helpers.sweep_grid import DEFAULT_GRID, Cell, cells, check_grid, parse_grid
 from helpers.sweep_plan import Estimate, estimate, lane_params, run_params
 
 SWEEP_FILE = "sweep.json"
@@ -366,7 +366,7 @@ def _lane(sweep: Sweep, lane: int, queue: _Queue, runner: _Runner, progress: _Pr
             if not runner.stopping.is_set():
                 failures.append(f"lane {lane + 1}: building its stack {status} (see {lane_dir / 'build' / 'index.html'})")
             return
-        current = {name: params[name] for name in sweep.grid if _reconfigured(name)}
+        current = Cell(tuple((name, params[name]) for name in sweep.grid)).reconfigured()  # as 04 and 05 built it
         while not runner.stopping.is_set() and (run := queue.take(current)) is not None:
             names = {k: params[k] for k in ("stack_name", "table_name", "hosted_zone", "domain_name")}
             run_params_ = {**run.params, **names, "run_dir": str(run.dir)}
@@ -382,12 +382,6 @@ def _lane(sweep: Sweep, lane: int, queue: _Queue, runner: _Runner, progress: _Pr
             progress.finished(run, status, time.monotonic() - t0)
     finally:
         runner.retire(process)
-
-
-def _reconfigured(name: str) -> bool:
-    from helpers.sweep_grid import BY_NAME
-
-    return BY_NAME[name].sweep == RECONFIGURE
 
 
 def run(sweep: Sweep, *, resume: bool = False, echo: Callable[..., None] = print) -> int:

@@ -19,8 +19,6 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from helpers.client_model import ClientModel
-from helpers.fault_kinds import fault_kind
 from helpers.config import validate
 from helpers.parameters import ConfigError, check
 from helpers.recovery_model import Prediction, Setting, predict
@@ -56,15 +54,13 @@ HOURS_PER_MONTH = 730.0
 def a_priori_setting(params: Mapping[str, Any], hold_s: float | None = None) -> Setting:
     """The recovery model's inputs from the parameters alone (a run measures the checkers' phases and the
     share of answers itself; here the phases are random and the answers split evenly)."""
-    faulty, regions = params["faulty_region"] or params["regions"][0], list(params["regions"])
-    share = 1 / len(regions)
-    if params["routing_policy"] == "failover":
-        share = 1.0 if faulty == regions[0] else 0.0
-    return Setting(interval_s=params["health_check_interval"], failure_threshold=params["health_check_failure_threshold"],
-                   ttl_s=validate(params).received_ttl_s(params["record_ttl"]), client=ClientModel(params["client_dns_cache"], params["client_on_failure"]),
-                   clients=params["load_clients"], request_period_s=1 / (params["request_rate"] * params["time_scale"]),
-                   broken_share=share, requests_fail=fault_kind(params["fault"]).requests_fail,
-                   hold_s=params["hold_s"] if hold_s is None else hold_s)
+    from helpers.chaos import model_setting
+
+    cfg = validate(params)
+    share = 1 / len(cfg.regions)
+    if cfg.routing_policy == "failover":
+        share = 1.0 if cfg.faulty_region == cfg.primary_region else 0.0
+    return model_setting(cfg, ttl_s=cfg.received_ttl_s(cfg.record_ttl), broken_share=share, hold_s=hold_s)
 
 
 def a_priori_prediction(params: Mapping[str, Any]) -> Prediction:
