@@ -87,6 +87,7 @@ import copy
 import functools
 import json
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -280,6 +281,11 @@ class Replication(Component):
         self._metrics: dict[tuple[str, str, str], list[float]] = {}  # (source, table, target) -> sum, min, max, n
         self._thread: threading.Thread | None = None
         self._stopping = False
+        # When the worker's wait ends (monotonic), while it waits; -inf while it is awake (it looks at every
+        # queue again before it waits). A new delivery wakes it only when due before that: with a steady
+        # stream of writes each one is due after the one the worker already waits for, and waking it
+        # for each write only to wait again is a thread switch per write for nothing.
+        self._sleeping_until = -math.inf
         cp = cloud.controlplane
         self._creating: dict[tuple[str, str], float] = {}  # (region, table) -> monotonic time it turns ACTIVE
         cp.register("dynamodb", "CreateTable", self._create_table)
@@ -424,7 +430,8 @@ class Replication(Component):
             for target in gt.members:
                 if target != region:
                     self._queues.setdefault((table.name, region, target), deque()).append(Delivery(write, target, due))
-            self._cond.notify_all()
+            if due < self._sleeping_until:
+                self._cond.notify_all()
 
     def _replicate_synchronously(self, gt: _GlobalTable, write: Write) -> None:
         """MRSC: apply ``write`` to every reachable replica now (WRITE_LOCK held); queue it for the others."""
@@ -452,9 +459,12 @@ class Replication(Component):
             with self._cond:
                 if self._stopping:
                     return
-                wait = min(self._next_due_locked(), next_flush) - time.monotonic()
+                wake_at = min(self._next_due_locked(), next_flush)
+                wait = wake_at - time.monotonic()
                 if wait > 0:
+                    self._sleeping_until = wake_at
                     self._cond.wait(wait)
+                    self._sleeping_until = -math.inf
                     if self._stopping:
                         return
             try:
@@ -589,6 +599,7 @@ class Replication(Component):
                 if name == source.name and to == source.region_name and origin != target:
                     clones = [Delivery(d.write, target, d.due) for d in queue]
                     self._queues.setdefault((name, origin, target), deque()).extend(clones)
+            self._cond.notify_all()  # a clone may be due before anything the worker waits for (its source paused)
         gt.replicas[target] = _Replica("CREATING", time.monotonic() + self.cloud.scaled(REPLICA_CREATION_S))
 
     def _forget_replica(self, gt: _GlobalTable, region: str, status: str = "DELETING") -> None:
