@@ -150,6 +150,10 @@ def test_ttl_expiry_deletes_and_the_deletion_replicates(client, unique):
     now = int(time.time())
     east.put_item(TableName=name, Item={"pk": {"S": "old"}, "expires": {"N": str(now - 60)}})
     east.put_item(TableName=name, Item={"pk": {"S": "new"}, "expires": {"N": str(now + 3600)}})
+    for _ in range(100):  # both writes have reached the replica (in order): from here "gone" means deleted there
+        if "Item" in west.get_item(TableName=name, Key={"pk": {"S": "new"}}):
+            break
+        time.sleep(0.1)
     gone = False
     for _ in range(100):
         gone = all("Item" not in ddb.get_item(TableName=name, Key={"pk": {"S": "old"}}) for ddb in (east, west))
