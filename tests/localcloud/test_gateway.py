@@ -48,6 +48,8 @@ HANDLERS = {
                                    function_error="Unhandled", timed_out=True),
     "forbidden": lambda e: InvokeResult(payload=json.dumps(_echo(e)).encode()),
     "sleep": lambda e: time.sleep(0.6) or InvokeResult(payload=json.dumps(_echo(e)).encode()),
+    "injected": lambda e: InvokeResult(payload=json.dumps({
+        "statusCode": 200, "headers": {"X-Note": "a\r\nSet-Cookie: stolen=1"}, "body": "x"}).encode()),
     "multi": lambda e: InvokeResult(payload=json.dumps({
         "statusCode": 201, "headers": {"X-One": "1"}, "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"]},
         "body": "created"}).encode()),
@@ -147,6 +149,7 @@ def make_api(cloud, region=REGION, stage="test", routes=None):
         "/echo/fixed": ("GET", "echo"), "/crash": ("GET", "crash"), "/malformed": ("GET", "malformed"),
         "/slow": ("GET", "slow"), "/throttled": ("GET", "throttled"), "/multi": ("POST", "multi"),
         "/missing": ("GET", "nosuchfunction"), "/forbidden/{id}": ("GET", "forbidden"),
+        "/injected": ("GET", "injected"),
     }
     def resource_id(path):
         if path not in ids:
@@ -425,6 +428,48 @@ def _exchange(cloud, head: bytes, body: bytes = b"", wait_s: float = 1.0) -> tup
 
 def _head(api_id, method="GET", path="/test/echo/1", extra=b"") -> bytes:
     return f"{method} {path} HTTP/1.1\r\nHost: {api_host(api_id)}\r\n".encode() + extra + b"\r\n"
+
+
+def _answers(data: bytes) -> list[tuple[bytes, dict[str, str], bytes]]:
+    """The HTTP/1.1 answers in ``data``, one after the other: (status line, headers, body by Content-Length)."""
+    answers = []
+    while data:
+        head, data = data.split(b"\r\n\r\n", 1)
+        line, *fields = head.decode("latin-1").split("\r\n")
+        headers = {name.lower(): value for name, _, value in (f.partition(": ") for f in fields)}
+        length = int(headers.get("content-length", 0))
+        answers.append((line.encode(), headers, data[:length]))
+        data = data[length:]
+    return answers
+
+
+def test_pipelined_requests_are_answered_in_order_on_the_same_connection(cloud, api):
+    both = _head(api, "GET", "/test/echo/1") + _head(api, "GET", "/test/echo/2")
+    _, answer, _, closed = _exchange(cloud, both)
+    answers = _answers(answer)
+    assert [line for line, _, _ in answers] == [b"HTTP/1.1 200 OK"] * 2 and not closed
+    assert [json.loads(body)["pathParameters"]["id"] for _, _, body in answers] == ["1", "2"]
+    assert [headers["connection"] for _, headers, _ in answers] == ["keep-alive"] * 2
+
+
+def test_an_http_1_0_request_is_answered_and_its_connection_closed(cloud, api):
+    status, answer, elapsed, closed = _exchange(cloud, f"GET /test/echo/1 HTTP/1.0\r\nHost: {api_host(api)}\r\n\r\n".encode())
+    [(_, headers, body)] = _answers(answer)
+    assert status == 200 and headers["connection"] == "close" and json.loads(body)["pathParameters"] == {"id": "1"}
+    assert closed and elapsed < 1.0
+
+
+def test_head_is_answered_with_the_length_of_the_body_it_leaves_out(cloud, api):
+    _, answer, _, closed = _exchange(cloud, _head(api, "HEAD", "/test/echo"))
+    head, _, rest = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and rest == b"" and not closed
+    assert int(re.search(rb"\r\nContent-Length: (\d+)\r\n", head).group(1)) > 100, "the event the echo would send"
+
+
+def test_a_response_header_with_a_line_break_is_never_sent(cloud, api):
+    """No header injection: a function's header value with CR LF ends the connection with nothing sent."""
+    status, answer, _, closed = _exchange(cloud, _head(api, "GET", "/test/injected"))
+    assert (status, answer, closed) == (None, b"", True)
 
 
 @pytest.mark.parametrize("framing, body", [
