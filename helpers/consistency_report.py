@@ -127,13 +127,18 @@ def availability_and_latency_plot(result: LabResult) -> plt.Figure:
     colours = region_colours(availability.columns)  # a region's colour in every plot of the report
     (availability * 100).plot.bar(ax=left, rot=20, color=[colours[r] for r in availability.columns])
     left.set_title(f"write availability during the partition of {result.partitioned_region} (%)")
-    left.set_ylim(0, 105)
+    left.set_ylim(0, 125)  # room above the 100% bars for the legend, which then hides no bar
+    left.set_yticks(range(0, 101, 20))
+    left.legend(loc="upper center", ncol=len(availability.columns), frameon=False)
     _labels(left)
     latency = pd.DataFrame({"write p50": [result.counts_of(n).write_p50_ms for n in names],
                             "write p95": [result.counts_of(n).write_p95_ms for n in names],
                             "read p50": [result.counts_of(n).read_p50_ms for n in names]}, index=names)
     latency.plot.bar(ax=right, rot=20)
     right.set_title("latency under the lab's load (wall-clock ms on this machine, not AWS's)")
+    top = float(latency.max().max()) if latency.notna().any().any() else 1.0
+    right.set_ylim(0, 1.25 * top)  # the legend sits above the tallest bar
+    right.legend(loc="upper center", ncol=len(latency.columns), frameon=False)
     _labels(right)
     fig.tight_layout()
     return fig

@@ -74,6 +74,8 @@ def test_the_lab_counts_exactly_and_shows_what_each_mode_costs(localcloud_status
     assert shown.loc["MRSC minus MREC, pair by pair (median)", "AWS ms"] == round(
         latency.extra_wall_ms / cfg.time_scale, 1), "AWS ms = wall ms / time scale"
     assert shown.loc["MRSC minus MREC, pair by pair (median)", "model, AWS ms"] == round(latency.model_extra_ms, 1)
+    figure = consistency_report.availability_and_latency_plot(result)
+    assert [_bars_under_legend(ax) for ax in figure.axes] == [[], []], "each plot's legend hides none of its bars"
     metrics = consistency_report.write_artifacts(result, tmp_path)
     assert metrics["write_latency"]["extra_aws_ms"] == latency.extra_aws_ms
     assert f"where the model says {latency.model_extra_ms:.1f} ms" in consistency_report.what_just_happened(result)
@@ -81,6 +83,16 @@ def test_the_lab_counts_exactly_and_shows_what_each_mode_costs(localcloud_status
     assert LAB_TABLES.inventory(cfg, clients, "global")
     delete_lab_tables(cfg, clients)
     assert LAB_TABLES.inventory(cfg, clients, "global") == [], "teardown leaves neither table"
+
+
+def _bars_under_legend(ax) -> list[str]:
+    """The bars of ``ax`` (with a height) that its legend covers, by their x tick label."""
+    renderer = ax.figure.canvas.get_renderer()
+    ax.figure.canvas.draw()
+    box = ax.get_legend().get_window_extent(renderer)
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    return [labels[round(bar.get_x() + bar.get_width() / 2)] for bar in ax.patches
+            if bar.get_height() > 0 and box.overlaps(bar.get_window_extent(renderer))]
 
 
 def test_mrsc_write_latency_over_mrec_follows_the_modelled_round_trip_in_aws_ms(tmp_path, monkeypatch):
