@@ -11,15 +11,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from helpers.colours import region_colours  # noqa: E402
-from helpers.consistency_lab import SCENARIOS, LabResult, WriteLatency  # noqa: E402
-from helpers.consistency_metrics import PHASES, ops_frame, summary_table  # noqa: E402
+from helpers.colours import region_colours
+from helpers.consistency_lab import SCENARIOS, LabResult, WriteLatency
+from helpers.consistency_metrics import PHASES, ops_frame, summary_table
 
 METRICS_FILE = "consistency_metrics.json"
 LOG_FILE = "consistency_log.csv"

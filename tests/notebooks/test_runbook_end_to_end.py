@@ -41,6 +41,9 @@ def test_whole_runbook_passes_and_writes_the_report(full_run):
     index = (out / "index.html").read_text()
     assert 'id="results"' in index and "lost writes" in index, "the index shows the chaos step's headline numbers"
     assert index.index("chaos_items_by_region.png") < index.index("chaos_latency.png"), "the key plot comes first"
+    shown = {page: (out / page).read_text().count('src="data:image/png') for page in ("06_chaos.html", "07_consistency.html")}
+    assert shown["06_chaos.html"] >= 3 and shown["07_consistency.html"] == 2, \
+        f"each notebook's page shows its plots, not only the files it saves: {shown}"
 
 
 def test_chaos_run_shows_failover_and_failback_in_the_items(full_run):
