@@ -7,6 +7,7 @@ ci.yaml's time scale, and assert on what the notebooks record in the run directo
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.parse
 from pathlib import Path
@@ -44,6 +45,8 @@ def test_whole_runbook_passes_and_writes_the_report(full_run):
     shown = {page: (out / page).read_text().count('src="data:image/png') for page in ("06_chaos.html", "07_consistency.html")}
     assert shown["06_chaos.html"] >= 3 and shown["07_consistency.html"] == 2, \
         f"each notebook's page shows its plots, not only the files it saves: {shown}"
+    cut = {page.name: re.findall(r"<td>([^<]*\.\.\.)</td>", page.read_text()) for page in out.glob("0*.html")}
+    assert not any(cut.values()), f"tables show their text whole: {cut}"
 
 
 def test_chaos_run_shows_failover_and_failback_in_the_items(full_run):
