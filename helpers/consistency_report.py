@@ -74,7 +74,7 @@ def summary(result: LabResult) -> pd.DataFrame:
 def latency_table(result: LabResult) -> pd.DataFrame:
     """What MRSC adds to a write, measured (AWS ms) beside the model, and the local cloud's own part."""
     w = result.write_latency
-    return pd.DataFrame([
+    frame = pd.DataFrame([
         {"figure": f"MREC write, {w.region}", "wall ms (this machine)": round(w.mrec_wall_ms, 2),
          "AWS ms": None, "model, AWS ms": None,
          "what it is": "the local cloud's own cost of a write (moto, HTTP, this machine): not AWS's, not scaled"},
@@ -89,6 +89,7 @@ def latency_table(result: LabResult) -> pd.DataFrame:
          "what it is": "the extra beyond the scaled round trip: applying the write to the other replicas at once "
                        "(not AWS's; divided by the time scale it inflates the AWS figure above)"},
     ]).set_index("figure")
+    return frame.astype(object).where(frame.notna(), "")  # a figure that does not apply is blank, not NaN
 
 
 def _labels(ax: plt.Axes) -> None:

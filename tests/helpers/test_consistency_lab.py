@@ -71,6 +71,7 @@ def test_the_lab_counts_exactly_and_shows_what_each_mode_costs(localcloud_status
     assert (latency.region, latency.peer) == ("eu-west-1", "eu-west-2"), "the primary's nearest MRSC peer: the witness"
     assert latency.model_extra_ms == round_trip_ms("eu-west-1", "eu-west-2")
     shown = consistency_report.latency_table(result)
+    assert "NaN" not in shown.to_html(), "a figure that does not apply is blank"
     assert shown.loc["MRSC minus MREC, pair by pair (median)", "AWS ms"] == round(
         latency.extra_wall_ms / cfg.time_scale, 1), "AWS ms = wall ms / time scale"
     assert shown.loc["MRSC minus MREC, pair by pair (median)", "model, AWS ms"] == round(latency.model_extra_ms, 1)
