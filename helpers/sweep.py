@@ -40,7 +40,7 @@ from typing import Any, Callable
 
 import yaml
 
-from helpers.progress import disabled as no_progress_bars
+from helpers.progress import DISABLE_VARIABLE as NO_PROGRESS_BARS
 from helpers.config import PROJECT_ROOT, ConfigError, validate, with_backend_settings
 from helpers.fault_kinds import fault_kind
 from helpers.parameters import load_parameters
@@ -188,7 +188,8 @@ class _LaneProcess:
         with open(log, "a") as stderr:
             self.process = subprocess.Popen([sys.executable, "-m", "helpers.sweep_lane"], cwd=PROJECT_ROOT,
                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True,
-                                            start_new_session=True, env={**os.environ, "TQDM_DISABLE": "1"})
+                                            start_new_session=True,
+                                            env={**os.environ, NO_PROGRESS_BARS: "1"})  # the sweep prints one line per run
 
     def ask(self, command: dict[str, Any]) -> dict[str, Any]:
         """Send one command and wait for its answer; a lane that died answers ``failed``."""
@@ -412,12 +413,11 @@ def run(sweep: Sweep, *, resume: bool = False, echo: Callable[..., None] = print
         building = threading.Lock()
         threads = [threading.Thread(target=_lane, args=(sweep, lane, queue, runner, progress, failures, building),
                                     name=f"sweep lane {lane + 1}", daemon=True) for lane in range(lanes)]
-        with no_progress_bars():  # the sweep prints one line per run; no helper progress bars
+        for thread in threads:
+            thread.start()
+        while any(t.is_alive() for t in threads):
             for thread in threads:
-                thread.start()
-            while any(t.is_alive() for t in threads):
-                for thread in threads:
-                    thread.join(0.2)
+                thread.join(0.2)
         if runner.signal is None and not failures:  # a resumed sweep's earlier attempt may have built every lane
             _teardown_lanes(sweep, runner, echo, range(sweep.lanes if resume else lanes))
     finally:
