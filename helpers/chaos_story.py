@@ -16,7 +16,7 @@ from helpers.virtual_clients import client_model
 
 def _s(value: float | None) -> str:
     """A duration as the story quotes it: AWS seconds to a tenth, as every table shows them."""
-    return "-" if value is None else f"{value:.1f}"
+    return failover_events.with_resolution(value, None)
 
 
 def gap_sentence(run: ChaosRun) -> str:
