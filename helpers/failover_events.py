@@ -14,8 +14,9 @@ a health verdict turns at the CheckedTime of the probe that turned it (Route
 53's own clock, exact unless a late poll may have missed probes); a DNS change
 happened after the last sample that did not show it (and not before the
 verdict it follows) and no later than the first that did, so its best time is
-the middle of that interval, known to within half of it. A headline number built on an event carries that interval
-(``headline_bounds``), and the report prints it beside the number.
+the middle of that interval, known to within half of it. A headline number
+built on an event carries that interval (``headline_bounds``), and the report
+prints it beside the number.
 """
 
 from __future__ import annotations

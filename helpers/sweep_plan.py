@@ -30,7 +30,6 @@ UNBOUNDED_HOLD_S = 10.0**6  # a hold no recovery outlasts: the model's recovery 
 PLANNING_TRIALS = 600  # the a-priori prediction only sizes the phases: fewer trials than a run's own
 
 
-
 @dataclass(frozen=True)
 class BackendTime:
     """What a sweep's runs cost beyond their own timelines on one backend, in its own (wall) seconds."""
