@@ -27,9 +27,16 @@ def gap_sentence(run: ChaosRun) -> str:
     rto, det, dns = m["rto_s"], m["detection_s"], m["dns_convergence_s"]
     band = p.client_convergence
     head = f"Recovery took {rto:.1f} s against the model's median of {band.median:.1f} s (95th percentile {band.p95:.1f} s)"
+    retrying = fault_kind(run.cfg.fault).requests_fail and client_model(run.cfg).on_failure == "retry"
     if det is not None and rto < det:
-        return (f"{head}: the clients left {m['faulty_region']} before the health check turned at {det:.1f} s, "
-                "because their failed requests made them resolve again and the other region answered.")
+        if retrying:
+            why = "because their failed requests made them resolve again and the other region answered"
+        else:  # nothing failed, so only a lookup can have moved them: DNS still named both regions
+            why = ("because every client that resolved again in the meantime (its cached answer expired) was given "
+                   "the other region while DNS still named both")
+            if run.cfg.routing_policy == "weighted":
+                why += " (weighted routing picks one per query, at random by weight)"
+        return f"{head}: the clients left {m['faulty_region']} before the health check turned at {det:.1f} s, {why}."
     wait = None if dns is None else rto - dns
     model_wait = band.median - p.dns_convergence.median
     if det is not None and det > p.detection.p95:
@@ -48,7 +55,6 @@ def gap_sentence(run: ChaosRun) -> str:
         return f"{head}: {what}."
     bounds = m.get("bounds_s", {}).get("dns_convergence_s")
     give = f" ± {(bounds[1] - bounds[0]) / 2:.1f}" if bounds else ""  # DNS is sampled: the wait inherits its resolution
-    retrying = fault_kind(run.cfg.fault).requests_fail and client_model(run.cfg).on_failure == "retry"
     why = "when a failed request made it resolve again" if retrying else "when its cached answer expired"
     return (f"{head}, {what}: the health check turned {det:.1f} s after the fault (model {p.detection.median:.1f} s, "
             f"from where the fault fell in the checkers' schedule), and the last client still using "

@@ -32,7 +32,16 @@ def test_clients_that_left_before_detection_are_explained_by_their_retries():
                client_on_failure="retry")
     sentence = chaos_story.gap_sentence(run)
     assert sentence.startswith("Recovery took 3.2 s against the model's median of 14.5 s")
-    assert "before the health check turned at 8.0 s" in sentence
+    assert "before the health check turned at 8.0 s, because their failed requests made them resolve again" in sentence
+
+
+def test_clients_that_left_before_detection_without_failures_are_explained_by_their_lookups():
+    """health_status fails no request: an early recovery is the clients' own lookups, never retries."""
+    run = _run("health_status", {"rto_s": 6.1, "detection_s": 8.4, "dns_convergence_s": 9.7}, PREDICTION,
+               routing_policy="weighted")
+    sentence = chaos_story.gap_sentence(run)
+    assert "before the health check turned at 8.4 s" in sentence and "failed requests" not in sentence
+    assert "was given the other region while DNS still named both (weighted routing" in sentence
 
 
 def test_a_late_detection_is_named_as_the_cause():
