@@ -11,7 +11,8 @@ Times inside a ``Timeline`` are wall seconds since the experiment started;
 every number returned to a reader is in AWS seconds (wall / time_scale).
 Each event carries the interval it is known to lie in, and its best time:
 a health verdict turns at the CheckedTime of the probe that turned it (Route
-53's own clock, exact unless a late poll may have missed probes); a DNS change
+53's own clock, exact unless a late poll may have missed probes, when the DNS
+change that follows it may show it came earlier); a DNS change
 happened after the last sample that did not show it (and not before the
 verdict it follows) and no later than the first that did, so its best time is
 the middle of that interval, known to within half of it. A headline number
@@ -33,7 +34,8 @@ from awsfacts.route53 import CheckerState, aggregate
 # One sentence per headline number: the report shows it next to the number.
 DEFINITIONS = {
     "detection_s": "fault injected to the health check turning unhealthy (Route 53's verdict, replayed from the "
-                   "checkers' probes with FailureThreshold and the 18% rule)",
+                   "checkers' probes with FailureThreshold and the 18% rule; when a late poll missed probes and DNS "
+                   "shows the verdict came earlier, the DNS change's time)",
     "dns_convergence_s": "fault injected to the first DNS answer without the region (asked of the zone's own name "
                          "server, no cache in between, every sampler period): the middle of the interval from the last "
                          "sample that still named the region (or the verdict DNS follows, if later) to the first that "
@@ -261,11 +263,29 @@ def _dns_event(name: str, interval: tuple[float, float], resolution: str) -> Eve
                  resolution, first_seen)
 
 
+def _verdict_event(name: str, verdict: VerdictChange, dns: Event | None, resolution: str) -> Event:
+    """A verdict change as an event: at its probe's CheckedTime, unless probes were missed and the DNS change
+    that follows it was seen earlier.
+
+    DNS cannot change before the verdict (``_after_verdict``), so a DNS change seen inside the verdict's
+    interval bounds it: the verdict's latest time is then the end of the DNS sampling interval, and its
+    best time no later than the DNS change's. Without that, a late poll would put detection after the DNS
+    convergence it caused. A DNS change seen before the whole verdict interval is left for
+    ``order_findings`` to report as impossible.
+    """
+    t, latest = verdict.checked, verdict.checked
+    if dns is not None and verdict.earliest <= dns.latest:
+        t, latest = min(t, dns.t), min(latest, dns.latest)
+    return Event(name, t, verdict.earliest, latest, "the checkers' probes replayed with FailureThreshold and the 18% rule",
+                 resolution, verdict.seen)
+
+
 def events(tl: Timeline) -> list[Event]:
     """The run's events in causal order, each with its interval, source and resolution."""
     r, region = tl.requests, tl.faulty_region
     poll = ("CheckedTime of the probe (Route 53's clock), seen at the sampler's next GetHealthCheckStatus poll; "
-            "exact unless a late poll may have missed a probe (then the interval starts earlier)")
+            "exact unless a late poll may have missed a probe (then the interval starts earlier, and ends no later "
+            "than the DNS change that follows it)")
     dns_sampled = ("the middle of the sampling interval, ± half of it (DNS is asked every sampler period; the "
                    "interval starts no earlier than the verdict DNS follows)")
     out = [Event("fault injected", tl.fault_at, tl.fault_started_at or tl.fault_at, tl.fault_at,
@@ -279,12 +299,12 @@ def events(tl: Timeline) -> list[Event]:
                          float(failed["t"].iloc[0])))
     changes = verdict_changes(tl)
     down = next((c for c in changes if not c.healthy and c.checked >= tl.fault_at - 1e-9), None)
-    if down:
-        out.append(Event("health check unhealthy", down.checked, down.earliest, down.checked,
-                         "the checkers' probes replayed with FailureThreshold and the 18% rule", poll, down.seen))
     dns_out = _dns_turn(tl, 0, tl.fault_at, tl.restore_at, stays=tl.failover_expected)
-    if dns_out:
-        out.append(_dns_event("DNS answer changed", _after_verdict(dns_out, down), dns_sampled))
+    dns_event = _dns_event("DNS answer changed", _after_verdict(dns_out, down), dns_sampled) if dns_out else None
+    if down:
+        out.append(_verdict_event("health check unhealthy", down, dns_event, poll))
+    if dns_event:
+        out.append(dns_event)
     during = r[(r["sent_at"] >= tl.fault_at) & (r["sent_at"] < tl.repair_begins) & touched_broken(tl)]
     if tl.failover_expected and not during.empty:
         last = float(during["sent_at"].max())
@@ -292,13 +312,12 @@ def events(tl: Timeline) -> list[Event]:
     out.append(Event("restore", tl.restore_at, tl.restore_started_at or tl.restore_at, tl.restore_at,
                      "the repair's API call (start to return)", "the call's duration"))
     up = next((c for c in changes if c.healthy and c.checked >= tl.repair_begins), None)
+    back = _dns_turn(tl, 1, tl.restore_at, None, stays=False) if dns_out else None
+    back_event = _dns_event("DNS back", _after_verdict(back, up), dns_sampled) if back else None
     if up:
-        out.append(Event("healthy again", up.checked, up.earliest, up.checked,
-                         "the checkers' probes replayed with FailureThreshold and the 18% rule", poll, up.seen))
-    if dns_out:
-        back = _dns_turn(tl, 1, tl.restore_at, None, stays=False)
-        if back:
-            out.append(_dns_event("DNS back", _after_verdict(back, up), dns_sampled))
+        out.append(_verdict_event("healthy again", up, back_event, poll))
+    if back_event:
+        out.append(back_event)
     served = r[(r["sent_at"] >= tl.restore_at) & _ok(r) & (r["served_region"] == region)]
     if dns_out and not served.empty:
         first = float(served["sent_at"].min())

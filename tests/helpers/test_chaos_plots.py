@@ -173,6 +173,24 @@ def test_the_architecture_diagram_frames_each_region_in_its_colour_with_a_legend
     matplotlib.pyplot.close(fig)
 
 
+def test_after_a_late_poll_the_health_step_still_falls_on_the_line_dns_bounds(run):
+    missed = ((run.samples["kind"] == "probe") & run.samples["checker"].isin(["checker-5", "checker-6"])
+              & run.samples["checked_t"].between(3.0, 4.0, inclusive="left"))
+    run.samples = run.samples[~missed]
+    found = {e.name: e for e in failover_events.events(run.timeline())}
+    verdict = found["health check unhealthy"]
+    down = next(c for c in failover_events.verdict_changes(run.timeline()) if not c.healthy)
+    assert down.checked > found["DNS answer changed"].latest, "the probe seen first came after DNS had changed"
+    assert verdict.t == found["DNS answer changed"].t < down.checked
+    run.events = {name: e.t for name, e in found.items()}
+    fig = chaos_plots.health_and_errors(run)
+    step = next(line for line in fig.axes[0].get_lines() if line.get_label() == "eu-west-1")
+    xs, ys = step.get_xdata(), step.get_ydata()
+    assert xs[np.flatnonzero(np.diff(ys)) + 1][0] == pytest.approx(verdict.t / run.cfg.time_scale), \
+        "the step turns on the 'health check unhealthy' line, not at the late probe"
+    matplotlib.pyplot.close(fig)
+
+
 def test_the_health_step_falls_on_the_unhealthy_line_and_dns_shows_its_sampling_interval(run):
     fig = chaos_plots.health_and_errors(run)
     ax_h, ax_d = fig.axes[0], fig.axes[1]
