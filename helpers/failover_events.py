@@ -243,6 +243,26 @@ def touched_broken(tl: Timeline) -> pd.Series:
     return (r["resolved_region"] == tl.faulty_region) | (retried == tl.faulty_region)
 
 
+def writes_after_the_clients_left(tl: Timeline, items: pd.DataFrame) -> pd.DataFrame:
+    """Items the broken region wrote after the clients had left it and before the repair began (a request sent
+    after that may reach the repaired region), each with the ``sent_at`` of its request (NaN when the request
+    log has none).
+
+    ``items``: ``item_id``, ``origin_region`` and ``t`` (written, same clock). The clients have left when the
+    last request sent after the fault that failed on, or was served by, the region has finished. Only a
+    request already in flight when the fault hit can still write there: its Lambda function may finish
+    after the outage cut its connection, while its client saw an error and may have retried elsewhere; the
+    replicas then keep whichever write came last (last writer wins). So every row here should have been
+    sent before ``fault_at``.
+    """
+    r = tl.requests
+    touched = r[touched_broken(tl) & (r["sent_at"] >= tl.fault_at) & (r["sent_at"] < tl.repair_begins)]
+    left = float(touched["finished_at"].max()) if not touched.empty else tl.fault_at
+    late = items[(items["origin_region"] == tl.faulty_region) & (items["t"] > left) & (items["t"] < tl.repair_begins)]
+    sent = r.drop_duplicates("item_id").set_index("item_id")["sent_at"] if "item_id" in r else pd.Series(dtype=float)
+    return late.assign(sent_at=late["item_id"].map(sent))
+
+
 def _after_verdict(interval: tuple[float, float], verdict: VerdictChange | None) -> tuple[float, float]:
     """A DNS change's sampling interval, starting no earlier than the verdict it follows.
 

@@ -143,3 +143,22 @@ def test_a_dns_change_seen_before_an_exact_verdict_does_not_move_it_but_is_repor
     assert (verdict.earliest, verdict.t, verdict.latest) == (3.75, 3.75, 3.75), "every probe was seen: it stays exact"
     impossible, _ = fe.order_findings(list(found.values()), SCALE)
     assert impossible == ["health check unhealthy after DNS answer changed"]
+
+
+def test_the_broken_region_writes_after_the_clients_left_only_what_was_in_flight_when_the_fault_hit():
+    tl = _timeline(_probes(3.0, 8.0) + _dns((4.0, 8.5)))
+    tl.requests["item_id"] = [f"i{k}" for k in range(len(tl.requests))]
+    in_flight = pd.DataFrame([{"item_id": "early", "sent_at": 2.9, "finished_at": 3.0, "status": 0,
+                               "resolved_region": "b", "served_region": None, "retried_from": "a"}])
+    tl = _timeline([], requests=pd.concat([tl.requests, in_flight], ignore_index=True))
+    items = pd.DataFrame([
+        {"item_id": "i2", "origin_region": "a", "t": 4.22},  # the last request to a (4.2 to 4.25 s): before it left
+        {"item_id": "early", "origin_region": "a", "t": 5.5},  # its connection was cut, its write still landed
+        {"item_id": "i3", "origin_region": "b", "t": 5.0},  # the other region
+        {"item_id": "i4", "origin_region": "a", "t": 7.975},  # sent once the repair had begun
+        {"item_id": "stray", "origin_region": "a", "t": 6.0},  # no request sent it
+    ])
+    late = fe.writes_after_the_clients_left(tl, items)
+    assert late["item_id"].tolist() == ["early", "stray"]
+    assert late["sent_at"].iloc[0] == 2.9 and pd.isna(late["sent_at"].iloc[1])
+    assert not (late["sent_at"] < tl.fault_at).all(), "the notebook's check fails on a write nobody sent"
