@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 from helpers.clients import Clients
 from helpers.fault_kinds import fault_kind
@@ -47,9 +48,10 @@ def test_a_sweep_interrupted_mid_run_undoes_its_fault_and_its_teardown_leaves_no
                          "--phases", "given", "--grid", "fault=health_status", "--repeat", "2", "--lanes", "1",
                          "--out", str(out))
         first = out / "runs" / "health_status" / "r1"
+        fault_held = _fault_probe(state)
         sweep = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 240
-        while not _fault_held(state):
+        while not fault_held():
             assert sweep.poll() is None, f"the sweep ended early:\n{sweep.stdout.read()}"
             assert time.monotonic() < deadline, "the first run did not inject its fault in time"
             time.sleep(0.1)
@@ -58,7 +60,7 @@ def test_a_sweep_interrupted_mid_run_undoes_its_fault_and_its_teardown_leaves_no
         assert sweep.returncode == 128 + signal.SIGINT, output
         assert "resume with `runbook sweep --resume" in output and "--teardown" in output
         assert _status(first) == "interrupted"
-        assert not _fault_held(state), "the interrupted run undid its fault"
+        assert not fault_held(), "the interrupted run undid its fault"
         assert (out / "index.html").exists(), "the page is written with what finished"
         assert _left(state), "an interrupted sweep keeps its stack for --resume"
 
@@ -69,13 +71,17 @@ def test_a_sweep_interrupted_mid_run_undoes_its_fault_and_its_teardown_leaves_no
         daemon.stop(state)
 
 
-def _fault_held(state: Path) -> bool:
-    """The first region's function carries the health_status fault's environment (``helpers.fault_kinds``)."""
+def _fault_probe(state: Path) -> Callable[[], bool]:
+    """Whether the first region's function carries the health_status fault's environment (``helpers.fault_kinds``),
+    asked with one client: a new boto3 session per poll would cost more CPU than the sweep it waits for."""
     operation = fault_kind("health_status").operation
     cfg = _cfg(state, stack_name=STACK)
-    try:
-        environment = Clients(cfg).client("lambda", cfg.regions[0]).get_function_configuration(
-            FunctionName=function_name(cfg, operation.function)).get("Environment", {}).get("Variables", {})
-    except Exception:  # not built yet
-        return False
-    return all(environment.get(k) == v for k, v in operation.variables.items())
+    client, name = Clients(cfg).client("lambda", cfg.regions[0]), function_name(cfg, operation.function)
+
+    def held() -> bool:
+        try:
+            environment = client.get_function_configuration(FunctionName=name).get("Environment", {}).get("Variables", {})
+        except client.exceptions.ResourceNotFoundException:  # not built yet
+            return False
+        return all(environment.get(k) == v for k, v in operation.variables.items())
+    return held
