@@ -1,9 +1,13 @@
 """What the end-to-end tests share: running notebooks through the runner with the CI parameters, the
-assertions every chaos run must pass, and a stack built once by 00-05 for the chaos and interruption tests."""
+assertions every chaos run must pass, a stack built once by 00-05 for the chaos tests, and waiting on the
+processes a run starts."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -18,12 +22,40 @@ from helpers.teardown import inventory
 from localcloud import daemon
 
 ROOT = Path(__file__).resolve().parents[2]
+PYTHON = ROOT / ".venv" / "bin" / "python"
 LOCAL = ROOT / "parameters" / "local.yaml"
 CI = ROOT / "parameters" / "ci.yaml"
 
 
 def _quiet(*args, **kwargs):
     pass
+
+
+def _wait_for(path: Path, process: subprocess.Popen | None = None, timeout: float = 120.0) -> None:
+    """Until ``path`` exists (while ``process``, if given, is still running)."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process is None or process.poll() is None, f"the process ended before {path.name} appeared"
+        assert time.monotonic() < deadline, f"{path} did not appear within {timeout:.0f} s"
+        time.sleep(0.1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _children(pid: int) -> list[int]:
+    listed = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(line) for line in listed.split()]
+
+
+def _environment_of(clients, cfg, region: str, function: str = "health") -> dict[str, str]:
+    configuration = clients.client("lambda", region).get_function_configuration(FunctionName=cfg.resource_name(function))
+    return (configuration.get("Environment") or {}).get("Variables", {})
 
 
 def _cfg(state_dir, **overrides):

@@ -1,11 +1,13 @@
-"""The chaos step for every fault, on one stack built by 00-05; its live view as JupyterLab shows it;
-and a teardown after a failed run."""
+"""The chaos step for every fault, on one stack built by 00-05; its live view as JupyterLab shows it; a stop
+signal in the middle of it; and a teardown after a failed run."""
 
 from __future__ import annotations
 
 import base64
 import io
 import json
+import signal
+import subprocess
 import time
 
 import matplotlib.image
@@ -17,13 +19,17 @@ from nbclient import NotebookClient
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
+from conftest import eventually
+from helpers import faults
 from helpers.clients import Clients
 from helpers.colours import region_colours
 from helpers.config import validate, with_backend_settings
 from helpers.runner import run
 from helpers.teardown import inventory
-from runbook_runs import (LOCAL, ROOT, _assert_chaos_metrics, _assert_chaos_run_directory,  # noqa: F401 (built_stack)
-                          _assert_fault_caused_no_errors, _cfg, _quiet, _run, built_stack)
+from localcloud import daemon
+from runbook_runs import (CI, LOCAL, PYTHON, ROOT, _alive, _assert_chaos_metrics,  # noqa: F401 (built_stack)
+                          _assert_chaos_run_directory, _assert_fault_caused_no_errors, _cfg, _children,
+                          _environment_of, _quiet, _run, _wait_for, built_stack)
 
 pytestmark = pytest.mark.notebook
 
@@ -129,3 +135,42 @@ def test_the_live_view_redraws_from_the_growing_records_while_the_load_runs(buil
     assert sum(_bar_share(first, c) for c in colours.values()) < sum(_bar_share(last, c) for c in colours.values()), \
         "the bars of served requests grow as the load goes on"
     assert "live view ended" in updates[-1][1].get("text/plain", ""), "the view replaces itself with one line at the end"
+
+
+# ------------------------------------------------------ a signal during the chaos step
+def test_sigterm_during_the_chaos_step_leaves_no_fault_no_kernel_and_a_report(built_stack):  # noqa: F811 (a fixture)
+    state, base = built_stack
+    out = base / "interrupted"
+    cfg = _cfg(state, routing_policy="failover")
+    clients = Clients(cfg)
+    record = faults.fault_record_path(cfg)
+    runner = subprocess.Popen(
+        [str(PYTHON), "-m", "helpers.runner", "run", "-f", str(LOCAL), "-f", str(CI), "-p", "routing_policy", "failover",
+         "-p", "localcloud_state_dir", str(state), "--notebooks", "06", "--out", str(out)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_for(record, runner, timeout=180)  # written just before the fault is injected
+        assert eventually(lambda: _environment_of(clients, cfg, cfg.faulty_region).get("STATUS") == "404")
+        kernels = _children(runner.pid)
+        assert kernels, "the kernel runs as the runner's child"
+        runner.send_signal(signal.SIGTERM)
+        output, _ = runner.communicate(timeout=120)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    assert runner.returncode == 128 + signal.SIGTERM, output
+    assert not record.exists(), "the fault was undone, so its record is gone"
+    for region in cfg.regions:
+        assert "STATUS" not in _environment_of(clients, cfg, region)
+        for function in ("health", "post-item", "get-item"):
+            concurrency = clients.client("lambda", region).get_function_concurrency(FunctionName=cfg.resource_name(function))
+            assert "ReservedConcurrentExecutions" not in concurrency, (region, function)
+        running = [e for e in clients.client("fis", region).list_experiments().get("experiments", [])
+                   if e["state"]["status"] in ("pending", "initiating", "running")]
+        assert not running, running
+    assert not [pid for pid in kernels if _alive(pid)], "no kernel is left"
+    report = json.loads((out / "run.json").read_text())
+    assert [(n["name"], n["status"]) for n in report["notebooks"]] == [("06_chaos", "interrupted")]
+    assert 'id="run-status">interrupted' in (out / "index.html").read_text()
+    assert daemon.status(state)["running"], "a local cloud the run did not start is left running"
+

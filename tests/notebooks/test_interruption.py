@@ -1,9 +1,9 @@
 """Whatever stops a run, the fault it injected is undone, the cloud it started is stopped, the report says what ran.
 
 Signals to the runner are tested with small fixture notebooks (a notebook that
-waits in a ``try``/``finally``), a held fault with a process that holds one on
-a stand-in stack and is signalled or killed, and the whole chaos step on the
-end-to-end tests' built stack.
+waits in a ``try``/``finally``), and a held fault with a process that holds one on
+a stand-in stack and is signalled or killed. A signal during the whole chaos step
+is tested in ``test_chaos_faults.py``, on the stack its faults run on.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import socket
 import subprocess
 import textwrap
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -29,11 +28,9 @@ from helpers.lambdas import set_function_environment
 from helpers.runner import run
 from localcloud import daemon
 from stand_in import create_stand_in_functions, deploy_stand_in_backend
-from runbook_runs import CI, LOCAL, _cfg, built_stack  # noqa: F401  (built_stack: 00-05, shared)
+from runbook_runs import PYTHON, ROOT, _alive, _environment_of, _wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-PYTHON = ROOT / ".venv" / "bin" / "python"
 # The runner's CLI on a fixture notebook directory (the CLI itself always runs notebooks/).
 RUNNER = textwrap.dedent("""
     import sys
@@ -48,36 +45,10 @@ def _quiet(*args, **kwargs):
     pass
 
 
-def _wait_for(path: Path, process: subprocess.Popen | None = None, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert process is None or process.poll() is None, f"the process ended before {path.name} appeared"
-        assert time.monotonic() < deadline, f"{path} did not appear within {timeout:.0f} s"
-        time.sleep(0.1)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def _children(pid: int) -> list[int]:
-    listed = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
-    return [int(line) for line in listed.split()]
-
-
 def _listening(host: str, port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(1)
         return s.connect_ex((host, port)) == 0
-
-
-def _environment_of(clients, cfg, region: str, function: str = "health") -> dict[str, str]:
-    configuration = clients.client("lambda", region).get_function_configuration(FunctionName=cfg.resource_name(function))
-    return (configuration.get("Environment") or {}).get("Variables", {})
 
 
 # ---------------------------------------------------------------- the runner
@@ -245,43 +216,3 @@ def test_teardown_undoes_a_leftover_fault_before_deleting_anything(cfg, clients)
                                        "detail": "undid health_status"}, "the first step, before any deletion"
     assert steps["ok"].all(), steps.to_dict("records")
     assert faults.read_fault_record(cfg) is None
-
-
-# ------------------------------------------------------ the whole chaos step
-@pytest.mark.notebook
-def test_sigterm_during_the_chaos_step_leaves_no_fault_no_kernel_and_a_report(built_stack):  # noqa: F811 (a fixture)
-    state, base = built_stack
-    out = base / "interrupted"
-    cfg = _cfg(state, routing_policy="failover")
-    clients = Clients(cfg)
-    record = faults.fault_record_path(cfg)
-    runner = subprocess.Popen(
-        [str(PYTHON), "-m", "helpers.runner", "run", "-f", str(LOCAL), "-f", str(CI), "-p", "routing_policy", "failover",
-         "-p", "localcloud_state_dir", str(state), "--notebooks", "06", "--out", str(out)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        _wait_for(record, runner, timeout=180)  # written just before the fault is injected
-        assert eventually(lambda: _environment_of(clients, cfg, cfg.faulty_region).get("STATUS") == "404")
-        kernels = _children(runner.pid)
-        assert kernels, "the kernel runs as the runner's child"
-        runner.send_signal(signal.SIGTERM)
-        output, _ = runner.communicate(timeout=120)
-    finally:
-        if runner.poll() is None:
-            runner.kill()
-    assert runner.returncode == 128 + signal.SIGTERM, output
-    assert not record.exists(), "the fault was undone, so its record is gone"
-    for region in cfg.regions:
-        assert "STATUS" not in _environment_of(clients, cfg, region)
-        for function in ("health", "post-item", "get-item"):
-            concurrency = clients.client("lambda", region).get_function_concurrency(FunctionName=cfg.resource_name(function))
-            assert "ReservedConcurrentExecutions" not in concurrency, (region, function)
-        running = [e for e in clients.client("fis", region).list_experiments().get("experiments", [])
-                   if e["state"]["status"] in ("pending", "initiating", "running")]
-        assert not running, running
-    assert not [pid for pid in kernels if _alive(pid)], "no kernel is left"
-    report = json.loads((out / "run.json").read_text())
-    assert [(n["name"], n["status"]) for n in report["notebooks"]] == [("06_chaos", "interrupted")]
-    assert 'id="run-status">interrupted' in (out / "index.html").read_text()
-    assert daemon.status(state)["running"], "a local cloud the run did not start is left running"
-
