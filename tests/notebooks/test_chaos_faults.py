@@ -1,5 +1,5 @@
-"""The chaos step for every fault, on one stack built by 00-05; its live view as JupyterLab shows it; a stop
-signal in the middle of it; and a teardown after a failed run."""
+"""The chaos step for every fault, on one stack built by 00-05; its live view as JupyterLab shows it; and a stop
+signal in the middle of it."""
 
 from __future__ import annotations
 
@@ -23,9 +23,6 @@ from conftest import eventually
 from helpers import faults
 from helpers.clients import Clients
 from helpers.colours import region_colours
-from helpers.config import validate, with_backend_settings
-from helpers.runner import run
-from helpers.teardown import inventory
 from localcloud import daemon
 from runbook_runs import (CI, LOCAL, PYTHON, ROOT, _alive, _assert_chaos_metrics,  # noqa: F401 (built_stack)
                           _assert_chaos_run_directory, _assert_fault_caused_no_errors, _cfg, _children,
@@ -60,25 +57,6 @@ def test_chaos_step_for_each_fault(built_stack, fault, errors_expected, on_failu
     if fault == "replication_pause":
         hold_ms = 1000 * 80  # ci.yaml's hold_s, in AWS milliseconds
         assert metrics["replication_lag_max_ms"] > 0.5 * hold_ms, "writes queued while replication was paused"
-
-
-def test_teardown_after_a_failed_run_leaves_nothing(tmp_path, localcloud_status):
-    """A half-built stack (00-02 ran, then 03 failed: the hosted zone it needs does not exist); 08 removes it all."""
-    stack = {"stack_name": "halfbuilt", "table_name": "HalfBuilt", "time_scale": localcloud_status["time_scale"],
-             "localcloud_state_dir": localcloud_status["state_dir"], "create_hosted_zone": False,
-             "hosted_zone": "missing.test", "domain_name": "api.missing.test"}
-    params = [(k, json.dumps(v)) for k, v in stack.items()]
-    built = run([LOCAL], params + [("create_hosted_zone", "true")], notebooks=["01", "02"], out=tmp_path / "built",
-                echo=_quiet)
-    assert built.ok, [(n.name, n.error) for n in built.notebooks]
-    failing = run([LOCAL], params, notebooks=["03"], out=tmp_path / "failed", echo=_quiet)
-    assert [n.status for n in failing.notebooks] == ["failed"]
-    assert "missing.test" in failing.notebooks[0].error
-    cfg = with_backend_settings(validate(stack), localcloud_status)
-    assert not inventory(cfg, Clients(cfg)).empty, "the failed run left resources behind"
-    teardown = run([LOCAL], params, notebooks=["08"], out=tmp_path / "teardown", echo=_quiet)
-    assert teardown.ok, [(n.name, n.error) for n in teardown.notebooks]
-    assert inventory(cfg, Clients(cfg)).empty
 
 
 class _IOPubRecorder(NotebookClient):

@@ -1,9 +1,10 @@
 """Whatever stops a run, the fault it injected is undone, the cloud it started is stopped, the report says what ran.
 
 Signals to the runner are tested with small fixture notebooks (a notebook that
-waits in a ``try``/``finally``), and a held fault with a process that holds one on
-a stand-in stack and is signalled or killed. A signal during the whole chaos step
-is tested in ``test_chaos_faults.py``, on the stack its faults run on.
+waits in a ``try``/``finally``), a held fault with a process that holds one on
+a stand-in stack and is signalled or killed, and a build that failed half-way
+with the teardown after it. A signal during the whole chaos step is tested in
+``test_chaos_faults.py``, on the stack its faults run on.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ import pytest
 from conftest import eventually, make_config
 from helpers import faults, preflight, teardown
 from helpers.clients import Clients
+from helpers.config import validate, with_backend_settings
 from helpers.healthchecks import create_health_checks, delete_health_checks, wait_until_healthy
 from helpers.lambdas import set_function_environment
 from helpers.runner import run
+from helpers.teardown import inventory
 from localcloud import daemon
 from stand_in import create_stand_in_functions, deploy_stand_in_backend
-from runbook_runs import PYTHON, ROOT, _alive, _environment_of, _wait_for
+from runbook_runs import LOCAL, PYTHON, ROOT, _alive, _environment_of, _wait_for
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 # The runner's CLI on a fixture notebook directory (the CLI itself always runs notebooks/).
@@ -116,6 +119,27 @@ def test_a_killed_local_cloud_is_reported_and_the_next_run_starts_a_new_one(tmp_
     assert second.ok, [(n.name, n.error) for n in second.notebooks]
     assert "the local cloud answered" in (second_out / "00_calls.html").read_text()
     assert not daemon.status(state)["running"]
+
+
+# ------------------------------------------------------- a failed build, then the teardown
+@pytest.mark.notebook
+def test_teardown_after_a_failed_run_leaves_nothing(tmp_path, localcloud_status):
+    """A half-built stack (00-02 ran, then 03 failed: the hosted zone it needs does not exist); 08 removes it all."""
+    stack = {"stack_name": "halfbuilt", "table_name": "HalfBuilt", "time_scale": localcloud_status["time_scale"],
+             "localcloud_state_dir": localcloud_status["state_dir"], "create_hosted_zone": False,
+             "hosted_zone": "missing.test", "domain_name": "api.missing.test"}
+    params = [(k, json.dumps(v)) for k, v in stack.items()]
+    built = run([LOCAL], params + [("create_hosted_zone", "true")], notebooks=["01", "02"], out=tmp_path / "built",
+                echo=_quiet)
+    assert built.ok, [(n.name, n.error) for n in built.notebooks]
+    failing = run([LOCAL], params, notebooks=["03"], out=tmp_path / "failed", echo=_quiet)
+    assert [n.status for n in failing.notebooks] == ["failed"]
+    assert "missing.test" in failing.notebooks[0].error
+    cfg = with_backend_settings(validate(stack), localcloud_status)
+    assert not inventory(cfg, Clients(cfg)).empty, "the failed run left resources behind"
+    torn_down = run([LOCAL], params, notebooks=["08"], out=tmp_path / "teardown", echo=_quiet)
+    assert torn_down.ok, [(n.name, n.error) for n in torn_down.notebooks]
+    assert inventory(cfg, Clients(cfg)).empty
 
 
 # ------------------------------------------------------- a fault held and undone
