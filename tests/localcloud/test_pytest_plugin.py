@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from importlib.metadata import entry_points
 
+import pytest
+
 pytest_plugins = ["pytester"]
 
 README_EXAMPLE = '''
@@ -27,6 +29,7 @@ def test_the_plugin_is_registered_through_the_pytest11_entry_point():
     assert plugins.get("localcloud") == "localcloud.pytest_plugin"
 
 
+@pytest.mark.slow  # an inner pytest run that starts and stops a local cloud of its own
 def test_the_readme_example_runs_on_a_private_cloud_that_is_stopped_afterwards(pytester):
     pytester.makepyfile(test_user=README_EXAMPLE + '''
 
@@ -48,6 +51,7 @@ def test_what_the_fixture_offers(localcloud):
     assert not _alive(pid), "the session's local cloud outlived the session"
 
 
+@pytest.mark.slow  # an inner pytest run that starts and stops a local cloud of its own
 def test_regions_and_time_scale_are_chosen_by_overriding_fixtures(pytester):
     pytester.makeconftest('''
 import pytest
