@@ -136,6 +136,77 @@ def test_a_late_poll_that_may_have_missed_probes_widens_the_verdict_interval():
     assert fe.detection_s(tl) <= fe.dns_convergence_s(tl), "detection never reads later than the DNS convergence"
 
 
+def test_checker_phases_come_from_the_probes_before_the_fault():
+    tl = _timeline(_probes(3.0, 8.0))
+    assert fe.checker_phases(tl, interval_s=10) == pytest.approx(tuple(k / 8 for k in range(8)))
+
+
+def test_a_dns_change_lies_between_the_start_of_the_last_queries_that_named_the_region_and_the_first_that_did_not():
+    # each sample's 16 queries run from asked_t to t; the last that named "a" began at 4.2 s
+    samples = [{"t": t / 4, "asked_t": t / 4 - 0.05, "kind": "dns", "region": "a",
+                "value": int(not 4.5 <= t / 4 < 8.5)} for t in range(48)]
+    tl = _timeline(_probes(3.0, 8.0) + samples)
+    dns = next(e for e in fe.events(tl) if e.name == "DNS answer changed")
+    assert (dns.earliest, dns.latest, dns.t) == (pytest.approx(4.2), 4.5, pytest.approx(4.35))
+    assert fe.headline_bounds(tl)["dns_convergence_s"] == [pytest.approx(12.0), pytest.approx(15.0)]
+
+
+def test_a_dns_change_starts_no_earlier_than_the_verdict_it_follows():
+    # sampled every second: the last sample with "a" at 3.0 s, the first without at 4.0 s; the verdict at 3.75 s
+    samples = [{"t": float(t), "asked_t": float(t), "kind": "dns", "region": "a", "value": int(not 4 <= t < 9)}
+               for t in range(12)]
+    tl = _timeline(_probes(3.0, 8.0) + samples)
+    found = {e.name: e for e in fe.events(tl)}
+    dns, down = found["DNS answer changed"], found["health check unhealthy"]
+    assert (dns.earliest, dns.latest) == (down.t, 4.0), "Route 53 answers from the check's status"
+    assert fe.dns_convergence_s(tl) == pytest.approx(8.75), "3.875 s: after the verdict, not 3.5 s before it"
+    assert fe.order_findings(list(found.values()), SCALE) == ([], [])
+    back, up = found["DNS back"], found["healthy again"]
+    assert back.earliest == up.t == 8.125 and back.latest == 9.0
+
+
+@pytest.mark.parametrize("period", [0.25, 0.4])
+def test_the_dns_interval_holds_the_true_change_and_its_middle_is_closer_than_the_first_sample_that_shows_it(period):
+    """DNS changes a random delay (up to a period: propagation) after the verdict; sampled every ``period``
+    at any phase, the interval holds the change and its middle is on average nearer than the late end."""
+    verdict = 3.75  # the seventh checker's failed probe
+    middle_errors, late_errors = [], []
+    for k in range(40):
+        phase, delay = (k % 20) / 20 * period, (k * 7 % 40) / 40 * period
+        true_change = verdict + delay
+        samples = [{"t": phase + j * period, "asked_t": phase + j * period, "kind": "dns", "region": "a",
+                    "value": int(not true_change <= phase + j * period < 8.5)} for j in range(int(12 / period))]
+        tl = _timeline(_probes(3.0, 8.0) + samples)
+        measured = fe.dns_convergence_s(tl)
+        low, high = fe.headline_bounds(tl).get("dns_convergence_s", [measured, measured])  # exact: no interval
+        truth = (true_change - tl.fault_at) / SCALE
+        eps = 1e-3  # AWS seconds are rounded to the millisecond
+        assert (verdict - tl.fault_at) / SCALE - eps <= low <= truth + eps and truth - eps <= high <= low + period / SCALE + eps
+        middle_errors.append(abs(measured - truth))
+        late_errors.append(high - truth)
+    assert max(middle_errors) <= period / SCALE / 2 + 1e-3, "never off by more than the ± it states"
+    assert sum(middle_errors) < 0.75 * sum(late_errors), (sum(middle_errors), sum(late_errors))
+
+
+def test_a_headline_number_is_printed_with_the_interval_it_is_known_to_lie_in():
+    assert fe.with_resolution(8.75, [7.5, 10.0]) == "8.8 ± 1.2"
+    assert fe.with_resolution(7.4, [5.1, 7.4]) == "7.4 (between 5.1 and 7.4)"
+    assert fe.with_resolution(12.0, None) == "12.0"
+    assert fe.with_resolution(None, None) == "-"
+
+
+def test_a_probe_missed_inside_a_streak_of_failures_widens_the_verdict_interval_with_a_threshold():
+    """Threshold 3: checker-6 flips on its third failure (5.75 s), but its probe at 4.75 s was never seen, so the
+    replay counts two failures there and the check turns on checker-7's flip (5.875 s); it may have turned at 5.75."""
+    seen = [row for row in _probes(3.0, 8.0) if not (row["checker"] == "checker-6" and row["checked_t"] == 4.75)]
+    tl = _timeline(seen + _dns((5.8, 10.5)), interval_s=10, failure_threshold=3)
+    down = next(c for c in fe.verdict_changes(tl) if not c.healthy)
+    assert down.checked == 5.875, "without the missed probe the replay turns on checker-7"
+    assert down.earliest == pytest.approx(5.75), "with it taken as a failure, checker-6 turns the check at 5.75 s"
+    impossible, _ = fe.order_findings(fe.events(tl), SCALE)
+    assert not impossible, "DNS changing at 5.8 s is within the widened interval"
+
+
 def test_a_dns_change_seen_before_an_exact_verdict_does_not_move_it_but_is_reported_impossible():
     tl = _timeline(_probes(3.0, 8.0) + _dns((3.0, 8.5)))
     found = {e.name: e for e in fe.events(tl)}
