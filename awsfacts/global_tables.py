@@ -75,8 +75,8 @@ REPLICATED_WRITE_CONFLICT_MESSAGE = ("The request was rejected because one or mo
 ISOLATED_REGION_ERROR = "InternalServerError"
 ISOLATED_REGION_STATUS = 500
 ISOLATED_REGION_MESSAGE = "Internal server error"
-# The AWS FIS action that isolates a Region's replica (both modes), and how long AWS may take to apply it.
-PAUSE_REPLICATION_ACTION = "aws:dynamodb:global-table-pause-replication"
+# How long AWS may take to apply the FIS action that isolates a Region's replica (both modes;
+# ``awsfacts.fis.PAUSE_REPLICATION``).
 PAUSE_REPLICATION_LAG_S = 300.0
 
 

@@ -8,19 +8,15 @@ takes the allowed values of ``fault`` from here; ``helpers.chaos`` reads
 ``failover_expected``. Adding a fault that uses an existing operation is one row.
 
 This module imports nothing from ``helpers``, so the parameter declarations can
-read it without an import cycle.
+read it without an import cycle; the FIS action ids are in ``awsfacts.fis``, which
+the local cloud's FIS reads too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# AWS FIS's action (https://docs.aws.amazon.com/fis/latest/userguide/fis-actions-reference.html
-# #dynamodb-actions-reference): replication of the target global-table replica pauses.
-PAUSE_REPLICATION = "aws:dynamodb:global-table-pause-replication"
-# The local cloud's own FIS actions; there is no AWS equivalent.
-REGION_OUTAGE = "localcloud:region:outage"
-NETWORK_PARTITION = "localcloud:network:partition"
+from awsfacts.fis import NETWORK_PARTITION, PAUSE_REPLICATION, REGION_OUTAGE
 # Every FIS action the runbook starts lasts at most this long (FIS ends it then); the chaos step stops it sooner.
 MAX_FAULT_HOURS = 1
 

@@ -59,6 +59,7 @@ from typing import Any, NamedTuple
 from botocore.utils import ArnParser, InvalidArnException
 from moto.moto_api import state_manager
 
+from awsfacts.fis import NETWORK_PARTITION, PAUSE_REPLICATION, REGION_OUTAGE
 from localcloud.component import Component
 from localcloud.controlplane import AwsError, Call, Raw
 from localcloud.gateway import Gateway
@@ -66,9 +67,6 @@ from localcloud.replication import Replication
 
 log = logging.getLogger(__name__)
 
-PAUSE_REPLICATION = "aws:dynamodb:global-table-pause-replication"
-REGION_OUTAGE = "localcloud:region:outage"
-NETWORK_PARTITION = "localcloud:network:partition"
 SUPPORTED_ACTIONS = (PAUSE_REPLICATION, REGION_OUTAGE, NETWORK_PARTITION)
 EXPERIMENT_MODEL = "fis::experiment"  # moto's state-machine name for experiments
 

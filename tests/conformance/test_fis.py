@@ -10,7 +10,7 @@ import json
 import time
 import uuid
 
-from localcloud.faults import REGION_OUTAGE
+from awsfacts.fis import REGION_OUTAGE
 
 
 def test_an_experiment_is_initiating_then_running_then_completed(aws, client, unique):

@@ -9,9 +9,9 @@ import uuid
 
 import pytest
 
+from awsfacts.fis import PAUSE_REPLICATION, REGION_OUTAGE
 from conftest import eventually, make_config
 from helpers import dynamodb
-from helpers.fault_kinds import PAUSE_REPLICATION, REGION_OUTAGE
 from helpers.faults import ensure_fis_role
 from localcloud.faults import parse_duration, replica_of
 

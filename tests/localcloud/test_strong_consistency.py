@@ -18,9 +18,9 @@ import pytest
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
+from awsfacts.fis import NETWORK_PARTITION, PAUSE_REPLICATION
 from awsfacts.latency import round_trip_ms
 from conftest import eventually, in_process_cloud
-from helpers.fault_kinds import NETWORK_PARTITION, PAUSE_REPLICATION
 from helpers.faults import ensure_fis_role
 from localcloud import replication as replication_module
 from localcloud.replication import Replication
