@@ -76,16 +76,13 @@ def items_by_origin(run: ChaosRun, bins: int = 40):
 
 def _verdict_steps(run: ChaosRun, region: str) -> tuple[list[float], list[int]] | None:
     """Route 53's verdict on ``region``'s check over time (wall seconds), replayed from its checkers' probes:
-    it changes at the CheckedTime of the probe that turned it, or for the broken region at the time the events
-    table gives (earlier when missed probes let DNS show it came earlier)."""
+    it changes at the best times ``failover_events.verdict_steps`` gives, where the event lines are drawn."""
     tl = run.timeline()
     if failover_events.probes(tl, region).empty:
         return None  # nothing recorded: draw nothing rather than a healthy line
-    changes = failover_events.verdict_changes(tl, region)
-    named = {(e.earliest, e.seen): e.t for e in failover_events.events(tl)
-             if e.name in ("health check unhealthy", "healthy again")} if region == tl.faulty_region else {}
-    xs = [0.0] + [named.get((c.earliest, c.seen), c.checked) for c in changes] + [run.ended_at]
-    ys = [1] + [int(c.healthy) for c in changes]
+    steps = failover_events.verdict_steps(tl, region)
+    xs = [0.0] + [t for t, _ in steps] + [run.ended_at]
+    ys = [1] + [int(healthy) for _, healthy in steps]
     return xs, ys + ys[-1:]
 
 

@@ -172,6 +172,16 @@ def verdict_changes(tl: Timeline, region: str | None = None) -> list[VerdictChan
     return replay(probes(tl, region), tl.failure_threshold, period)
 
 
+def verdict_steps(tl: Timeline, region: str | None = None) -> list[tuple[float, bool]]:
+    """(best time, healthy) for each change of ``region``'s verdict (default: the broken one): the CheckedTime
+    of the probe that turned it, or for the broken region's two turns the time the events give them (earlier
+    when missed probes let the DNS change that follows show it came earlier: ``_verdict_event``)."""
+    changes = verdict_changes(tl, region)
+    named = {(e.earliest, e.seen): e.t for e in events(tl) if e.name in ("health check unhealthy", "healthy again")} \
+        if (region or tl.faulty_region) == tl.faulty_region else {}
+    return [(named.get((c.earliest, c.seen), c.checked), c.healthy) for c in changes]
+
+
 def phases(p: pd.DataFrame, before: float, period: float) -> tuple[float, ...] | None:
     """Each checker's phase (a fraction of ``period``) from its last probe before ``before`` (same clock)."""
     p = p[p["checked_t"] < before]
@@ -243,6 +253,12 @@ def touched_broken(tl: Timeline) -> pd.Series:
     return (r["resolved_region"] == tl.faulty_region) | (retried == tl.faulty_region)
 
 
+def _touched_during_fault(tl: Timeline) -> pd.DataFrame:
+    """Requests sent from the fault until the repair began that failed on, or were served by, the broken region."""
+    r = tl.requests
+    return r[(r["sent_at"] >= tl.fault_at) & (r["sent_at"] < tl.repair_begins) & touched_broken(tl)]
+
+
 def writes_after_the_clients_left(tl: Timeline, items: pd.DataFrame) -> pd.DataFrame:
     """Items the broken region wrote after the clients had left it and before the repair began (a request sent
     after that may reach the repaired region), each with the ``sent_at`` of its request (NaN when the request
@@ -255,8 +271,7 @@ def writes_after_the_clients_left(tl: Timeline, items: pd.DataFrame) -> pd.DataF
     replicas then keep whichever write came last (last writer wins). So every row here should have been
     sent before ``fault_at``.
     """
-    r = tl.requests
-    touched = r[touched_broken(tl) & (r["sent_at"] >= tl.fault_at) & (r["sent_at"] < tl.repair_begins)]
+    r, touched = tl.requests, _touched_during_fault(tl)
     left = float(touched["finished_at"].max()) if not touched.empty else tl.fault_at
     late = items[(items["origin_region"] == tl.faulty_region) & (items["t"] > left) & (items["t"] < tl.repair_begins)]
     sent = r.drop_duplicates("item_id").set_index("item_id")["sent_at"] if "item_id" in r else pd.Series(dtype=float)
@@ -325,7 +340,7 @@ def events(tl: Timeline) -> list[Event]:
         out.append(_verdict_event("health check unhealthy", down, dns_event, poll))
     if dns_event:
         out.append(dns_event)
-    during = r[(r["sent_at"] >= tl.fault_at) & (r["sent_at"] < tl.repair_begins) & touched_broken(tl)]
+    during = _touched_during_fault(tl)
     if tl.failover_expected and not during.empty:
         last = float(during["sent_at"].max())
         out.append(Event("last request to the broken region", last, last, last, "the request log", "exact (the client's clock)"))
@@ -415,8 +430,7 @@ def recovery_time_s(tl: Timeline) -> float | None:
     """
     if not tl.failover_expected:
         return None
-    r = tl.requests
-    during = r[(r["sent_at"] >= tl.fault_at) & (r["sent_at"] < tl.repair_begins) & touched_broken(tl)]
+    during = _touched_during_fault(tl)
     return tl.aws(float(during["sent_at"].max()) - tl.fault_at) if not during.empty else 0.0
 
 
